@@ -1,0 +1,302 @@
+//! [`Registry`]: the distribution API client every slipway command uses.
+//!
+//! It picks plain HTTP for `localhost`, loopback addresses and registries configured as
+//! insecure (as Docker does) and HTTPS for everything else, finds credentials in the Docker
+//! config, and turns transport failures into [`Error`]s that say whether the thing is missing
+//! (a finding), the registry is unreachable (exit 3) or access was denied.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+use slipway_core::ImageReference;
+
+use crate::auth;
+use crate::error::Error;
+use crate::manifest::{ACCEPTED_MANIFESTS, Document, Fetched, ImageConfig, Index, Manifest, sha256_digest};
+
+/// How to reach registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Registries (`host` or `host:port`) spoken to over plain HTTP besides localhost.
+    pub insecure: Vec<String>,
+    /// The Docker config to read credentials from; `None` means the default location.
+    pub docker_config: Option<PathBuf>,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// How long to wait for data on an open connection.
+    pub read_timeout: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            docker_config: auth::default_config_path(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A client for any number of registries. Cloning is cheap and shares connections.
+#[derive(Clone)]
+pub struct Registry {
+    options: Arc<RegistryOptions>,
+    clients: Arc<Mutex<HashMap<String, Client>>>,
+}
+
+/// A blob as a stream of chunks.
+pub type BlobStream = BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+impl Registry {
+    /// A client with these options.
+    pub fn new(options: RegistryOptions) -> Registry {
+        Registry { options: Arc::new(options), clients: Arc::new(Mutex::new(HashMap::new())) }
+    }
+
+    /// Whether slipway speaks plain HTTP to `registry`.
+    pub fn is_plain_http(&self, registry: &str) -> bool {
+        let host = host_of(registry);
+        matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]")
+            || self.options.insecure.iter().any(|insecure| insecure == registry || insecure == host)
+    }
+
+    fn client(&self, registry: &str) -> Client {
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        clients
+            .entry(registry.to_owned())
+            .or_insert_with(|| {
+                Client::new(ClientConfig {
+                    protocol: if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https },
+                    connect_timeout: Some(self.options.connect_timeout),
+                    read_timeout: Some(self.options.read_timeout),
+                    ..ClientConfig::default()
+                })
+            })
+            .clone()
+    }
+
+    fn credentials(&self, registry: &str) -> RegistryAuth {
+        self.options
+            .docker_config
+            .as_deref()
+            .and_then(|path| auth::credentials_for(path, registry))
+            .map_or(RegistryAuth::Anonymous, |credentials| {
+                RegistryAuth::Basic(credentials.username, credentials.password)
+            })
+    }
+
+    /// Fetches the manifest or index `image` names (by tag or digest), keeping its digest.
+    pub async fn fetch(&self, image: &ImageReference) -> Result<Fetched, Error> {
+        let reference = to_reference(image, None);
+        let registry = image.resolved_registry();
+        let (bytes, digest) = self
+            .client(registry)
+            .pull_manifest_raw(&reference, &self.credentials(registry), ACCEPTED_MANIFESTS)
+            .await
+            .map_err(|error| classify(error, registry, image.as_str()))?;
+        parse_document(image.as_str(), &bytes, digest)
+    }
+
+    /// Fetches the image manifest at `digest` in `image`'s repository.
+    pub async fn fetch_manifest(&self, image: &ImageReference, digest: &str) -> Result<Manifest, Error> {
+        let by_digest = format!("{}@{digest}", image.name());
+        let fetched = self
+            .fetch(
+                &ImageReference::parse(&by_digest)
+                    .map_err(|error| Error::Invalid { reference: by_digest.clone(), message: error.to_string() })?,
+            )
+            .await?;
+        match fetched.document {
+            Document::Manifest(manifest) => Ok(manifest),
+            Document::Index(_) => Err(Error::Invalid {
+                reference: by_digest,
+                message: "an index where an image manifest was expected (nested indexes are not supported)".to_owned(),
+            }),
+        }
+    }
+
+    /// Fetches a whole blob (configs and other small blobs).
+    pub async fn fetch_blob(&self, image: &ImageReference, digest: &str) -> Result<Vec<u8>, Error> {
+        let reference = to_reference(image, Some(digest));
+        let registry = image.resolved_registry();
+        let client = self.client(registry);
+        client.store_auth_if_needed(reference.resolve_registry(), &self.credentials(registry)).await;
+        let mut bytes = Vec::new();
+        client
+            .pull_blob(&reference, digest, &mut bytes)
+            .await
+            .map_err(|error| classify(error, registry, &format!("{}@{digest}", image.name())))?;
+        Ok(bytes)
+    }
+
+    /// Fetches and parses an image config.
+    pub async fn fetch_config(&self, image: &ImageReference, digest: &str) -> Result<ImageConfig, Error> {
+        let bytes = self.fetch_blob(image, digest).await?;
+        serde_json::from_slice(&bytes).map_err(|error| Error::Invalid {
+            reference: format!("{}@{digest}", image.name()),
+            message: format!("not an image config: {error}"),
+        })
+    }
+
+    /// Streams a blob (layers), so a reader can stop as soon as it has what it needs.
+    pub async fn blob_stream(&self, image: &ImageReference, digest: &str) -> Result<BlobStream, Error> {
+        let reference = to_reference(image, Some(digest));
+        let registry = image.resolved_registry();
+        let client = self.client(registry);
+        client.store_auth_if_needed(reference.resolve_registry(), &self.credentials(registry)).await;
+        let stream = client
+            .pull_blob_stream(&reference, digest)
+            .await
+            .map_err(|error| classify(error, registry, &format!("{}@{digest}", image.name())))?;
+        Ok(stream.stream.boxed())
+    }
+
+    /// Uploads a blob to `image`'s repository unless it is there already; returns its digest.
+    pub async fn push_blob(&self, image: &ImageReference, bytes: Vec<u8>) -> Result<String, Error> {
+        let digest = sha256_digest(&bytes);
+        let reference = to_reference(image, None);
+        let registry = image.resolved_registry();
+        let client = self.client(registry);
+        client
+            .auth(&reference, &self.credentials(registry), RegistryOperation::Push)
+            .await
+            .map_err(|error| classify(error, registry, image.as_str()))?;
+        let exists =
+            client.blob_exists(&reference, &digest).await.map_err(|error| classify(error, registry, image.as_str()))?;
+        if !exists {
+            client
+                .push_blob(&reference, bytes, &digest)
+                .await
+                .map_err(|error| classify(error, registry, image.as_str()))?;
+        }
+        Ok(digest)
+    }
+
+    /// Uploads a manifest or index as exactly these bytes, under `image`'s tag or digest.
+    /// Returns the digest of the bytes.
+    pub async fn push_manifest(
+        &self,
+        image: &ImageReference,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<String, Error> {
+        let digest = sha256_digest(&bytes);
+        let reference = to_reference(image, None);
+        let registry = image.resolved_registry();
+        let client = self.client(registry);
+        client
+            .auth(&reference, &self.credentials(registry), RegistryOperation::Push)
+            .await
+            .map_err(|error| classify(error, registry, image.as_str()))?;
+        let content_type = media_type.parse::<http::HeaderValue>().map_err(|error| Error::Invalid {
+            reference: image.to_string(),
+            message: format!("media type `{media_type}`: {error}"),
+        })?;
+        client
+            .push_manifest_raw(&reference, bytes, content_type)
+            .await
+            .map_err(|error| classify(error, registry, image.as_str()))?;
+        Ok(digest)
+    }
+}
+
+fn host_of(registry: &str) -> &str {
+    if registry.starts_with('[') {
+        return registry.split(']').next().map_or(registry, |host| &registry[..host.len() + 1]);
+    }
+    registry.split(':').next().unwrap_or(registry)
+}
+
+fn to_reference(image: &ImageReference, digest: Option<&str>) -> Reference {
+    let registry = image.resolved_registry().to_owned();
+    let repository = image.resolved_repository();
+    match (digest.or(image.digest()), image.tag()) {
+        (Some(digest), _) => Reference::with_digest(registry, repository, digest.to_owned()),
+        (None, Some(tag)) => Reference::with_tag(registry, repository, tag.to_owned()),
+        (None, None) => Reference::with_tag(registry, repository, "latest".to_owned()),
+    }
+}
+
+fn parse_document(reference: &str, bytes: &[u8], digest: String) -> Result<Fetched, Error> {
+    let invalid = |message: String| Error::Invalid { reference: reference.to_owned(), message };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|error| invalid(format!("not JSON: {error}")))?;
+    let media_type = value.get("mediaType").and_then(|media_type| media_type.as_str()).unwrap_or("").to_owned();
+    let document = if value.get("manifests").is_some() {
+        Document::Index(
+            serde_json::from_value::<Index>(value).map_err(|error| invalid(format!("not an image index: {error}")))?,
+        )
+    } else {
+        Document::Manifest(
+            serde_json::from_value::<Manifest>(value)
+                .map_err(|error| invalid(format!("not an image manifest: {error}")))?,
+        )
+    };
+    Ok(Fetched { digest, media_type, document })
+}
+
+fn classify(error: OciDistributionError, registry: &str, reference: &str) -> Error {
+    let not_found = || Error::NotFound { reference: reference.to_owned() };
+    let denied = || Error::Denied { registry: registry.to_owned(), reference: reference.to_owned() };
+    match &error {
+        OciDistributionError::ImageManifestNotFoundError(_) => not_found(),
+        OciDistributionError::ServerError { code: 404, .. } => not_found(),
+        OciDistributionError::ServerError { code: 401 | 403, .. }
+        | OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::AuthenticationFailure(_) => denied(),
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|error| &error.code).collect();
+            if codes.iter().any(|code| {
+                matches!(
+                    code,
+                    OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::BlobUnknown
+                        | OciErrorCode::NotFound
+                )
+            }) {
+                not_found()
+            } else if codes.iter().any(|code| matches!(code, OciErrorCode::Unauthorized | OciErrorCode::Denied)) {
+                denied()
+            } else {
+                Error::Invalid { reference: reference.to_owned(), message: error.to_string() }
+            }
+        }
+        OciDistributionError::RequestError(_)
+        | OciDistributionError::ServerError { .. }
+        | OciDistributionError::IoError(_) => {
+            Error::Unreachable { registry: registry.to_owned(), source: Box::new(error) }
+        }
+        _ => Error::Invalid { reference: reference.to_owned(), message: error.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_for_loopback_and_insecure_only() {
+        let registry = Registry::new(RegistryOptions {
+            insecure: vec!["registry.lab:5000".to_owned(), "mirror.lab".to_owned()],
+            ..RegistryOptions::default()
+        });
+        for plain in
+            ["localhost:5000", "127.0.0.1:5000", "localhost", "[::1]:5000", "registry.lab:5000", "mirror.lab:443"]
+        {
+            assert!(registry.is_plain_http(plain), "{plain}");
+        }
+        for secure in ["registry.k8s.io", "registry.lab:6000", "ghcr.io", "localhost.evil.com"] {
+            assert!(!registry.is_plain_http(secure), "{secure}");
+        }
+    }
+}

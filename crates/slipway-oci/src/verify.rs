@@ -1,0 +1,429 @@
+//! Checking a published multi-arch image: the tag is an index, every required platform is in
+//! it, each platform's config says the same platform, the revision annotation names the
+//! release commit, and the entrypoint binary really is built for its platform.
+//!
+//! autoscaler#9226 shipped an index that looked right around an amd64 image holding an arm64
+//! binary; only reading the binary catches that. The binary is found by streaming layers from
+//! the top ([`crate::layers`]), so the check reads a few kilobytes of a typical distroless
+//! image, not its whole size.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use slipway_core::elf::{ElfError, ElfHeader};
+use slipway_core::platform::Architecture;
+use slipway_core::{Finding, FindingKind, ImageReference, Platform};
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::error::Error;
+use crate::layers::{self, LayerSource, Lookup};
+use crate::manifest::{Descriptor, Document, ImageConfig, Manifest, REVISION};
+use crate::registry::Registry;
+
+/// What to check about one published image.
+#[derive(Debug, Clone)]
+pub struct ImageCheck {
+    /// The image at its release tag.
+    pub image: ImageReference,
+    /// Platforms the index must cover.
+    pub platforms: Vec<Platform>,
+    /// The commit `org.opencontainers.image.revision` must name, if known.
+    pub revision: Option<String>,
+}
+
+/// What the registry holds for one image, and what is wrong with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    /// The image checked.
+    pub image: String,
+    /// The digest the tag points at, if it exists.
+    pub digest: Option<String>,
+    /// The media type of what the tag points at.
+    pub media_type: Option<String>,
+    /// Each required platform that was found.
+    pub platforms: Vec<PlatformReport>,
+    /// Problems.
+    pub findings: Vec<Finding>,
+}
+
+/// One platform of an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformReport {
+    /// The platform, as the index states it.
+    pub platform: String,
+    /// The platform manifest's digest.
+    pub digest: String,
+    /// The platform its config declares.
+    pub config_platform: String,
+    /// The revision it carries, if any.
+    pub revision: Option<String>,
+    /// The file the image runs.
+    pub executable: Option<String>,
+    /// What that file's header says it is built for.
+    pub binary: Option<String>,
+}
+
+/// Checks one image. Errors are infrastructure failures only; anything wrong with the image
+/// itself is a finding.
+pub async fn verify_image(registry: &Registry, check: &ImageCheck) -> Result<ImageReport, Error> {
+    let image = check.image.as_str().to_owned();
+    let mut report = ImageReport {
+        image: image.clone(),
+        digest: None,
+        media_type: None,
+        platforms: Vec::new(),
+        findings: Vec::new(),
+    };
+    let fetched = match registry.fetch(&check.image).await {
+        Ok(fetched) => fetched,
+        Err(Error::NotFound { .. }) => {
+            report.findings.push(
+                Finding::in_registry(
+                    FindingKind::RegistryTagMissing,
+                    &image,
+                    None,
+                    "(no such tag)".into(),
+                    image.clone(),
+                )
+                .with_message("the release tag has not been pushed to the registry"),
+            );
+            return Ok(report);
+        }
+        Err(error) => return Err(error),
+    };
+    report.digest = Some(fetched.digest.clone());
+    report.media_type = Some(fetched.media_type.clone());
+    let required = platform_list(&check.platforms);
+
+    let (entries, index_annotations): (Vec<(Platform, Descriptor)>, _) = match fetched.document {
+        Document::Index(index) => {
+            let entries: Vec<(Platform, Descriptor)> = index
+                .manifests
+                .iter()
+                .filter_map(|entry| Some((entry.platform.as_ref()?.platform(), entry.clone())))
+                .filter(|(platform, _)| !platform.is_attestation())
+                .collect();
+            (entries, index.annotations)
+        }
+        Document::Manifest(manifest) => {
+            let config = registry.fetch_config(&check.image, &manifest.config.digest).await?;
+            let platform = config.platform();
+            report.findings.push(
+                Finding::in_registry(
+                    FindingKind::RegistryNotIndex,
+                    &image,
+                    None,
+                    format!("a single-platform image ({platform})"),
+                    format!("an index covering {required}"),
+                )
+                .with_message("the tag names one image, not a multi-arch index"),
+            );
+            let descriptor = Descriptor {
+                media_type: fetched.media_type.clone(),
+                digest: fetched.digest.clone(),
+                size: 0,
+                platform: Some((&platform).into()),
+                annotations: Default::default(),
+            };
+            (vec![(platform, descriptor)], Default::default())
+        }
+    };
+
+    let available = platform_list(&entries.iter().map(|(platform, _)| platform.clone()).collect::<Vec<_>>());
+    let mut selected = Vec::new();
+    for platform in &check.platforms {
+        match entries.iter().find(|(candidate, _)| candidate.satisfies(platform)) {
+            Some(entry) => selected.push(entry.clone()),
+            None => report.findings.push(
+                Finding::in_registry(
+                    FindingKind::RegistryPlatformMissing,
+                    &image,
+                    Some(platform.to_string()),
+                    if available.is_empty() { "(no platforms)".to_owned() } else { available.clone() },
+                    platform.to_string(),
+                )
+                .with_message("the index has no image for this platform"),
+            ),
+        }
+    }
+
+    let checks = selected.into_iter().map(|(platform, descriptor)| {
+        let registry = registry.clone();
+        let check = check.clone();
+        let index_annotations = index_annotations.clone();
+        async move { verify_platform(&registry, &check, &platform, &descriptor, &index_annotations).await }
+    });
+    let mut revision_seen = false;
+    for result in futures_util::future::join_all(checks).await {
+        let (platform_report, findings, has_revision) = result?;
+        revision_seen |= has_revision;
+        report.platforms.push(platform_report);
+        report.findings.extend(findings);
+    }
+    if check.revision.is_some() && !revision_seen && !report.platforms.is_empty() {
+        report.findings.push(
+            Finding::in_registry(
+                FindingKind::RegistryRevisionMissing,
+                &image,
+                None,
+                "(no revision annotation or label)".into(),
+                format!("{REVISION}={}", check.revision.clone().unwrap_or_default()),
+            )
+            .with_message("without it nobody can tell which commit the image was built from")
+            .as_warning(),
+        );
+    }
+    Ok(report)
+}
+
+async fn verify_platform(
+    registry: &Registry,
+    check: &ImageCheck,
+    platform: &Platform,
+    descriptor: &Descriptor,
+    index_annotations: &std::collections::BTreeMap<String, String>,
+) -> Result<(PlatformReport, Vec<Finding>, bool), Error> {
+    let image = check.image.as_str();
+    let mut findings = Vec::new();
+    let manifest: Manifest = registry.fetch_manifest(&check.image, &descriptor.digest).await?;
+    let config = registry.fetch_config(&check.image, &manifest.config.digest).await?;
+    let declared = config.platform();
+    if !declared.satisfies(platform) || declared.architecture != platform.architecture {
+        findings.push(
+            Finding::in_registry(
+                FindingKind::RegistryConfigPlatform,
+                image,
+                Some(platform.to_string()),
+                declared.to_string(),
+                platform.to_string(),
+            )
+            .with_message("the platform manifest's config declares another platform than its index entry"),
+        );
+    }
+
+    let revisions: BTreeSet<&str> = [
+        index_annotations.get(REVISION).map(String::as_str),
+        descriptor.annotations.get(REVISION).map(String::as_str),
+        manifest.annotations.get(REVISION).map(String::as_str),
+        config.label(REVISION),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(expected) = &check.revision {
+        for found in &revisions {
+            if !same_commit(found, expected) {
+                findings.push(
+                    Finding::in_registry(
+                        FindingKind::RegistryRevision,
+                        image,
+                        Some(platform.to_string()),
+                        (*found).to_owned(),
+                        expected.clone(),
+                    )
+                    .with_message("the image was built from another commit than the release tag points at"),
+                );
+            }
+        }
+    }
+
+    let executable = layers::executable(&config).map(str::to_owned);
+    let binary = match &executable {
+        None => {
+            findings.push(
+                Finding::in_registry(
+                    FindingKind::BinaryMissing,
+                    image,
+                    Some(platform.to_string()),
+                    "(no entrypoint or cmd)".into(),
+                    "an entrypoint".into(),
+                )
+                .with_message("the config does not say what the image runs, so its binary cannot be checked")
+                .as_warning(),
+            );
+            None
+        }
+        Some(executable) => {
+            check_binary(registry, check, platform, &manifest, &config, executable, &mut findings).await?
+        }
+    };
+
+    let report = PlatformReport {
+        platform: platform_of(descriptor).map_or_else(|| platform.to_string(), |p| p.to_string()),
+        digest: descriptor.digest.clone(),
+        config_platform: declared.to_string(),
+        revision: revisions.iter().next().map(|revision| (*revision).to_owned()),
+        executable,
+        binary,
+    };
+    Ok((report, findings, !revisions.is_empty()))
+}
+
+async fn check_binary(
+    registry: &Registry,
+    check: &ImageCheck,
+    platform: &Platform,
+    manifest: &Manifest,
+    config: &ImageConfig,
+    executable: &str,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<String>, Error> {
+    let image = check.image.as_str();
+    let platform_text = platform.to_string();
+    if platform.os != "linux" {
+        return Ok(None);
+    }
+    let run = config.config.clone();
+    let mut candidates = layers::candidates(executable, run.as_ref());
+    let mut described = executable.to_owned();
+    for _ in 0..2 {
+        let lookup = find_in_registry(registry, &check.image, manifest, candidates.clone()).await?;
+        let (path, head) = match lookup {
+            Lookup::Found { path, head } => (path, head),
+            Lookup::NotFound | Lookup::LinkLoop { .. } => {
+                findings.push(
+                    Finding::in_registry(
+                        FindingKind::BinaryMissing,
+                        image,
+                        Some(platform_text),
+                        format!("`{described}` is not in the image"),
+                        format!("`{described}` in a layer"),
+                    )
+                    .with_message("the entrypoint does not exist in the merged layers"),
+                );
+                return Ok(None);
+            }
+        };
+        match ElfHeader::parse(&head) {
+            Ok(header) => {
+                let expected = Architecture::from_goarch(&platform.architecture);
+                let matches = expected
+                    .is_some_and(|architecture| architecture.elf == (header.machine, header.class, header.endianness));
+                if expected.is_some() && !matches {
+                    findings.push(
+                        Finding::in_registry(
+                            FindingKind::BinaryArchitecture,
+                            image,
+                            Some(platform_text),
+                            header.to_string(),
+                            platform.architecture.clone(),
+                        )
+                        .with_message(format!("`/{path}` is built for another architecture than its platform")),
+                    );
+                }
+                return Ok(Some(format!("/{path}: {header}")));
+            }
+            Err(ElfError::Script { interpreter }) => {
+                // A script runs on its interpreter; check that binary instead.
+                candidates = layers::interpreter_candidates(&interpreter, run.as_ref());
+                described = interpreter.trim_start_matches("#!").split_whitespace().next().unwrap_or("").to_owned();
+                if candidates.is_empty() {
+                    break;
+                }
+            }
+            Err(error) => {
+                findings.push(
+                    Finding::in_registry(
+                        FindingKind::BinaryNotElf,
+                        image,
+                        Some(platform_text),
+                        format!("`/{path}` is {error}"),
+                        format!("an ELF binary for {}", platform.architecture),
+                    )
+                    .with_message("the entrypoint is not a Linux executable"),
+                );
+                return Ok(None);
+            }
+        }
+    }
+    findings.push(
+        Finding::in_registry(
+            FindingKind::BinaryNotElf,
+            image,
+            Some(platform_text),
+            format!("`{executable}` runs a script whose interpreter is a script"),
+            "an ELF binary".into(),
+        )
+        .with_message("the binary behind the entrypoint could not be identified")
+        .as_warning(),
+    );
+    Ok(None)
+}
+
+struct RegistryLayers {
+    registry: Registry,
+    image: ImageReference,
+    digests: Vec<String>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl LayerSource for RegistryLayers {
+    fn count(&self) -> usize {
+        self.digests.len()
+    }
+
+    fn open(&mut self, index: usize) -> io::Result<Box<dyn Read + '_>> {
+        let digest = &self.digests[index];
+        let stream = self.runtime.block_on(self.registry.blob_stream(&self.image, digest)).map_err(io::Error::other)?;
+        let reader = StreamReader::new(stream.map_err(io::Error::other));
+        Ok(Box::new(SyncIoBridge::new_with_handle(reader, self.runtime.clone())))
+    }
+}
+
+async fn find_in_registry(
+    registry: &Registry,
+    image: &ImageReference,
+    manifest: &Manifest,
+    candidates: Vec<String>,
+) -> Result<Lookup, Error> {
+    let mut source = RegistryLayers {
+        registry: registry.clone(),
+        image: image.clone(),
+        digests: manifest.layers.iter().map(|layer| layer.digest.clone()).collect(),
+        runtime: tokio::runtime::Handle::current(),
+    };
+    let reference = image.to_string();
+    let layer_digest = manifest.layers.last().map(|layer| layer.digest.clone()).unwrap_or_default();
+    let result =
+        tokio::task::spawn_blocking(move || layers::find(&mut source, &candidates)).await.map_err(|error| {
+            Error::Layer { reference: reference.clone(), digest: layer_digest.clone(), source: io::Error::other(error) }
+        })?;
+    result.map_err(|error| {
+        if error.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            let inner = error.into_inner().expect("checked above");
+            return *inner.downcast::<Error>().expect("checked above");
+        }
+        Error::Layer { reference, digest: layer_digest, source: error }
+    })
+}
+
+fn platform_of(descriptor: &Descriptor) -> Option<Platform> {
+    descriptor.platform.as_ref().map(crate::manifest::PlatformJson::platform)
+}
+
+fn platform_list(platforms: &[Platform]) -> String {
+    platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether a revision names the commit (full, or an abbreviation of at least 7 characters).
+fn same_commit(found: &str, commit: &str) -> bool {
+    let found = found.trim().to_ascii_lowercase();
+    let commit = commit.trim().to_ascii_lowercase();
+    found == commit || (found.len() >= 7 && commit.starts_with(&found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abbreviated_commits_match() {
+        let commit = "045fbb6a0411d492824d0830fdaf98b179f055d5";
+        assert!(same_commit(commit, commit));
+        assert!(same_commit("045fbb6", commit));
+        assert!(!same_commit("045fb", commit));
+        assert!(!same_commit("1f4d20dd6b7c7fc6bbd8ee4b320a9cc299a33ca6", commit));
+    }
+}

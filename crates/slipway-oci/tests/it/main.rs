@@ -1,0 +1,3 @@
+//! Integration tests of slipway-oci against the local registry.
+
+mod verify;

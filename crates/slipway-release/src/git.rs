@@ -1,0 +1,222 @@
+//! The git adapter: every git command slipway runs, through the `git` executable.
+//!
+//! The CLI is used rather than a library so credential helpers, hooks, signing configuration and
+//! exact porcelain behaviour are the user's own. Reading many files at a tag goes through one
+//! `git cat-file --batch` process, so it costs one process, not one per file.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::Error;
+
+/// A git repository that contains the directory slipway works on.
+#[derive(Debug, Clone)]
+pub struct Git {
+    /// The directory commands run in (the scan root).
+    directory: PathBuf,
+    /// The repository's top level.
+    toplevel: PathBuf,
+    /// The scan root relative to the top level, with a trailing `/`, or empty.
+    prefix: String,
+}
+
+/// One entry of a tree listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// Path relative to the scan root.
+    pub path: String,
+    /// The blob id.
+    pub object: String,
+    /// Whether git stores it as a symbolic link.
+    pub symlink: bool,
+}
+
+impl Git {
+    /// Finds the repository containing `directory`, or `None` when there is none.
+    pub fn discover(directory: &Path) -> Result<Option<Git>, Error> {
+        let output = run_raw(directory, &["rev-parse", "--show-toplevel", "--show-prefix"])?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if stderr.contains("not a git repository") {
+                return Ok(None);
+            }
+            return Err(git_error(directory, &["rev-parse", "--show-toplevel"], &output.stderr));
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let mut lines = stdout.lines();
+        let toplevel = PathBuf::from(lines.next().unwrap_or_default());
+        let prefix = lines.next().unwrap_or_default().to_owned();
+        Ok(Some(Git { directory: directory.to_path_buf(), toplevel, prefix }))
+    }
+
+    /// The repository's top-level directory.
+    pub fn toplevel(&self) -> &Path {
+        &self.toplevel
+    }
+
+    /// The commit a tag points at, or `None` when the tag does not exist.
+    pub fn tag_commit(&self, tag: &str) -> Result<Option<String>, Error> {
+        let reference = format!("refs/tags/{tag}^{{commit}}");
+        let output = run_raw(&self.directory, &["rev-parse", "--verify", "--quiet", &reference])?;
+        if output.status.success() {
+            Ok(Some(String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The commit `HEAD` points at, or `None` in a repository without commits.
+    pub fn head_commit(&self) -> Result<Option<String>, Error> {
+        let output = run_raw(&self.directory, &["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])?;
+        Ok(output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+    }
+
+    /// Tags that point at `HEAD`.
+    pub fn tags_at_head(&self) -> Result<Vec<String>, Error> {
+        let output = run_raw(&self.directory, &["tag", "--points-at", "HEAD"])?;
+        Ok(String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect())
+    }
+
+    /// Whether files under the scan root differ from `HEAD` (tracked changes only).
+    pub fn has_changes(&self) -> Result<bool, Error> {
+        Ok(!self.changed_files(&[])?.is_empty())
+    }
+
+    /// Which of `paths` (relative to the scan root; all under it when empty) have staged or
+    /// unstaged changes.
+    pub fn changed_files(&self, paths: &[String]) -> Result<Vec<String>, Error> {
+        let mut args = vec!["status", "--porcelain=v1", "-z", "--untracked-files=no", "--", "."];
+        if !paths.is_empty() {
+            args.pop();
+            args.extend(paths.iter().map(String::as_str));
+        }
+        let stdout = self.run(&args)?;
+        // Porcelain paths are relative to the top level, whatever the working directory.
+        Ok(stdout
+            .split('\0')
+            .filter_map(|entry| entry.get(3..))
+            .filter_map(|path| path.strip_prefix(self.prefix.as_str()))
+            .filter(|path| !path.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// The URL of the `origin` remote, if there is one.
+    pub fn origin_url(&self) -> Result<Option<String>, Error> {
+        let output = run_raw(&self.directory, &["remote", "get-url", "origin"])?;
+        Ok(output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+    }
+
+    /// Every file under the scan root in `commit`'s tree, with paths relative to the scan root.
+    pub fn list_tree(&self, commit: &str) -> Result<Vec<TreeEntry>, Error> {
+        let stdout = self.run(&["ls-tree", "-r", "-z", "--full-tree", commit, "--", &format!(":/{}", self.prefix)])?;
+        let mut entries = Vec::new();
+        for record in stdout.split('\0').filter(|record| !record.is_empty()) {
+            let Some((meta, full_path)) = record.split_once('\t') else {
+                continue;
+            };
+            let mut fields = meta.split(' ');
+            let (Some(mode), Some(kind), Some(object)) = (fields.next(), fields.next(), fields.next()) else {
+                continue;
+            };
+            if kind != "blob" {
+                continue;
+            }
+            let Some(path) = full_path.strip_prefix(&self.prefix) else {
+                continue;
+            };
+            entries.push(TreeEntry { path: path.to_owned(), object: object.to_owned(), symlink: mode == "120000" });
+        }
+        Ok(entries)
+    }
+
+    /// The contents of several blobs, in order, through one `git cat-file --batch`.
+    pub fn read_blobs(&self, objects: &[&str]) -> Result<Vec<Vec<u8>>, Error> {
+        let mut child = Command::new("git")
+            .args(["cat-file", "--batch"])
+            .current_dir(&self.directory)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(Error::GitMissing)?;
+        let mut stdin = child.stdin.take().expect("stdin was piped");
+        let request: String = objects.iter().map(|object| format!("{object}\n")).collect();
+        let writer = std::thread::spawn(move || {
+            let result = stdin.write_all(request.as_bytes());
+            drop(stdin);
+            result
+        });
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout was piped"));
+        let failure = |message: String| Error::Git {
+            command: "cat-file --batch".to_owned(),
+            directory: self.directory.clone(),
+            stderr: message,
+        };
+        let mut blobs = Vec::with_capacity(objects.len());
+        for object in objects {
+            let mut header = String::new();
+            reader.read_line(&mut header).map_err(|error| failure(error.to_string()))?;
+            let size: usize = header
+                .trim_end()
+                .rsplit(' ')
+                .next()
+                .and_then(|size| size.parse().ok())
+                .ok_or_else(|| failure(format!("unexpected reply for {object}: {}", header.trim_end())))?;
+            let mut contents = vec![0; size];
+            reader.read_exact(&mut contents).map_err(|error| failure(error.to_string()))?;
+            let mut newline = [0u8; 1];
+            reader.read_exact(&mut newline).map_err(|error| failure(error.to_string()))?;
+            blobs.push(contents);
+        }
+        let _ = writer.join();
+        let _ = child.wait();
+        Ok(blobs)
+    }
+
+    /// Checks that git can make a commit here (an identity is configured).
+    pub fn check_identity(&self) -> Result<(), Error> {
+        self.run(&["var", "GIT_COMMITTER_IDENT"]).map(drop).map_err(|error| Error::NoGitIdentity(Box::new(error)))
+    }
+
+    /// Commits exactly `paths` (relative to the scan root) with `message`, returning the commit.
+    pub fn commit_paths(&self, paths: &[String], message: &str) -> Result<String, Error> {
+        let mut args = vec!["commit", "--quiet", "--no-verify", "--only", "-m", message, "--"];
+        args.extend(paths.iter().map(String::as_str));
+        self.run(&args)?;
+        Ok(self.run(&["rev-parse", "HEAD"])?.trim().to_owned())
+    }
+
+    /// Creates an annotated tag at `commit`. Fails if the tag exists.
+    pub fn create_tag(&self, tag: &str, commit: &str, message: &str) -> Result<(), Error> {
+        self.run(&["tag", "-a", tag, "-m", message, commit]).map(drop)
+    }
+
+    fn run(&self, args: &[&str]) -> Result<String, Error> {
+        let output = run_raw(&self.directory, args)?;
+        if !output.status.success() {
+            return Err(git_error(&self.directory, args, &output.stderr));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+fn run_raw(directory: &Path, args: &[&str]) -> Result<std::process::Output, Error> {
+    Command::new("git")
+        .args(args)
+        .current_dir(directory)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(Error::GitMissing)
+}
+
+fn git_error(directory: &Path, args: &[&str], stderr: &[u8]) -> Error {
+    Error::Git {
+        command: args.join(" "),
+        directory: directory.to_path_buf(),
+        stderr: String::from_utf8_lossy(stderr).trim().to_owned(),
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs and starts what slipway's tests talk to, so `cargo nextest run` finds real services:
+#   - an OCI registry (Debian's docker-registry) on 127.0.0.1:5000, plain HTTP, no auth;
+#   - skopeo, used by tests to cross-check what slipway pushes;
+#   - git, which release tests drive for real.
+# kubectl (for `kubectl kustomize`, the oracle of the overlay tests) must already be installed.
+#
+# Usage: scripts/test-services.sh start|stop|status
+# State lives in $SLIPWAY_SERVICES_DIR (default /tmp/slipway-services).
+set -euo pipefail
+
+state=${SLIPWAY_SERVICES_DIR:-/tmp/slipway-services}
+registry_address=127.0.0.1:5000
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+install_packages() {
+  local missing=()
+  command -v docker-registry >/dev/null || [ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+  command -v skopeo >/dev/null || missing+=(skopeo)
+  command -v git >/dev/null || missing+=(git)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]}" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ca-certificates >/dev/null
+  fi
+  if ! command -v kubectl >/dev/null; then
+    echo "kubectl is not installed; the overlay tests use \`kubectl kustomize\` as their oracle" >&2
+    exit 1
+  fi
+}
+
+registry_up() { curl -sf "http://$registry_address/v2/" >/dev/null 2>&1; }
+
+start_registry() {
+  if registry_up; then echo "registry already running on $registry_address" >&2; return; fi
+  mkdir -p "$state/registry/data"
+  cat > "$state/registry/config.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $state/registry/data
+  delete:
+    enabled: true
+http:
+  addr: $registry_address
+YML
+  /usr/bin/docker-registry serve "$state/registry/config.yml" > "$state/registry/registry.log" 2>&1 &
+  echo $! > "$state/registry/pid"
+  for _ in $(seq 100); do registry_up && break; sleep 0.1; done
+  if ! registry_up; then
+    echo "the registry did not start; its log:" >&2
+    cat "$state/registry/registry.log" >&2
+    exit 1
+  fi
+  echo "registry running on $registry_address (pid $(cat "$state/registry/pid"))" >&2
+}
+
+stop_registry() {
+  if [ -f "$state/registry/pid" ]; then
+    kill "$(cat "$state/registry/pid")" 2>/dev/null || true
+    rm -f "$state/registry/pid"
+  fi
+}
+
+case "${1:-start}" in
+  start) install_packages; start_registry ;;
+  stop) stop_registry ;;
+  status) if registry_up; then echo "registry: up on $registry_address"; else echo "registry: down"; exit 1; fi ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
