@@ -15,4 +15,4 @@ pub mod registry;
 pub mod verify;
 
 pub use error::Error;
-pub use registry::{Registry, RegistryOptions};
+pub use registry::{RegistriesSection, Registry, RegistryOptions};

@@ -22,6 +22,14 @@ use crate::auth;
 use crate::error::Error;
 use crate::manifest::{ACCEPTED_MANIFESTS, Document, Fetched, ImageConfig, Index, Manifest, sha256_digest};
 
+/// `registries:` in `slipway.yaml`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct RegistriesSection {
+    /// Registries (`host` or `host:port`) spoken to over plain HTTP, besides localhost.
+    pub insecure: Vec<String>,
+}
+
 /// How to reach registries.
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {

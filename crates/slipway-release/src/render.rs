@@ -234,6 +234,16 @@ impl Renderer<'_> {
             return Ok(());
         }
         if let Some(text) = self.files.get(&path) {
+            if !within(&kustomization.directory, &path) {
+                self.note(
+                    &kustomization.file,
+                    line,
+                    format!(
+                        "kustomize refuses `{value}`: a file resource must be in or below the kustomization's directory"
+                    ),
+                );
+                return Ok(());
+            }
             let documents = parse_yaml(&path, text)?;
             workloads.extend(read_workloads(&path, &documents));
             return Ok(());
@@ -523,6 +533,10 @@ pub(crate) fn join(directory: &str, relative: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+fn within(directory: &str, path: &str) -> bool {
+    directory.is_empty() || path.starts_with(&format!("{directory}/"))
 }
 
 fn display_directory(directory: &str) -> String {

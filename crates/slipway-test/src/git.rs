@@ -46,14 +46,7 @@ impl TempRepo {
 
     /// Copies a directory tree into the repository at `destination`.
     pub fn copy_tree(&self, source: &Path, destination: &str) -> &Self {
-        for entry in walk(source) {
-            let relative = entry.strip_prefix(source).expect("under source");
-            let target = self.path().join(destination).join(relative);
-            if let Some(parent) = target.parent() {
-                fs_err::create_dir_all(parent).expect("create directories");
-            }
-            fs_err::copy(&entry, &target).expect("copy file");
-        }
+        copy_tree(source, &self.path().join(destination));
         self
     }
 
@@ -85,6 +78,22 @@ impl TempRepo {
 impl Default for TempRepo {
     fn default() -> Self {
         TempRepo::new()
+    }
+}
+
+/// Copies every file under `source` to the same place under `destination`.
+///
+/// # Panics
+///
+/// When a file cannot be read or written.
+pub fn copy_tree(source: &Path, destination: &Path) {
+    for entry in walk(source) {
+        let relative = entry.strip_prefix(source).expect("under source");
+        let target = destination.join(relative);
+        if let Some(parent) = target.parent() {
+            fs_err::create_dir_all(parent).expect("create directories");
+        }
+        fs_err::copy(&entry, &target).expect("copy file");
     }
 }
 

@@ -1,1 +1,16 @@
-fn main() {}
+//! The `slipway` binary: parse the command line, run the command, map the outcome to an exit
+//! code. Everything else lives in the library crates.
+
+mod cli;
+mod commands;
+mod config_file;
+mod errors;
+mod output;
+mod progress;
+mod settings;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    ExitCode::from(commands::run(std::env::args_os()))
+}

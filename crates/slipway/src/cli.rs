@@ -1,0 +1,168 @@
+//! The command line, as clap sees it. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::builder::FalseyValueParser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use slipway_core::{ImageReference, Platform, Version};
+
+/// CI and release machinery for Kubernetes sub-projects.
+///
+/// slipway checks that a release's git tag, registry images and manifests agree, and bumps
+/// them together. Run `slipway release verify` in a project to see what it finds.
+#[derive(Debug, Parser)]
+#[command(name = "slipway", version, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// Read configuration from FILE instead of the nearest slipway.yaml.
+    #[arg(long, global = true, value_name = "FILE", env = "SLIPWAY_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Release consistency: the git tag, the images and every manifest name one version.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReleaseCommand {
+    /// Check that manifests, charts, docs and registry images agree with a release.
+    ///
+    /// Finds, with no configuration, every reference to the project's images and version:
+    /// container images in Kubernetes YAML, kustomization `images:` entries and what each
+    /// kustomize overlay really deploys, Helm Chart.yaml and values.yaml, `?ref=` links in docs,
+    /// and configured version files. Unless --offline, it then checks each project image's
+    /// release tag in its registry: an index covering every platform, configs that agree, the
+    /// revision annotation, and the entrypoint binary's real architecture.
+    ///
+    /// Exit status: 0 when everything agrees, 1 when anything disagrees, 2 for bad input,
+    /// 3 when a registry is unreachable (the offline findings are still printed).
+    #[command(
+        after_help = "Examples:\n  slipway release verify --tag v0.33.0\n  slipway release verify --version 0.34.0 --offline\n  slipway release verify --image registry.k8s.io/descheduler/descheduler --format json"
+    )]
+    Verify(VerifyArgs),
+
+    /// Rewrite every reference to a new version, in one change.
+    ///
+    /// Edits exactly the text that holds each version (image tags, kustomize newTag, Chart.yaml
+    /// version and appVersion, values.yaml tags, `?ref=` links, version files), so comments,
+    /// quoting and layout stay as they are. Prints a unified diff and writes all files or none.
+    /// With --commit it makes one commit; with --tag it also tags that commit, so the tag points
+    /// at manifests that name it. It never moves an existing tag.
+    #[command(after_help = "Examples:\n  slipway release bump 0.34.0 --dry-run\n  slipway release bump 0.34.0 --tag")]
+    Bump(BumpArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// For people.
+    Text,
+    /// For scripts; the schema is documented in the README and versioned.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The project directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) repo: PathBuf,
+
+    /// Check the files at this git tag, read through git rather than from the work tree.
+    #[arg(long, value_name = "TAG", conflicts_with = "version")]
+    pub(crate) tag: Option<String>,
+
+    /// Check the work tree against this version (default: the tag at a clean HEAD, else the
+    /// highest version the references name).
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub(crate) version: Option<Version>,
+
+    /// A project image repository, such as registry.k8s.io/descheduler/descheduler
+    /// (repeatable; default: release.images, else inferred from the manifests).
+    #[arg(long = "image", value_name = "REPO", env = "SLIPWAY_RELEASE_IMAGES", value_delimiter = ',', value_parser = parse_image)]
+    pub(crate) images: Vec<ImageReference>,
+
+    /// A platform every image must cover (repeatable; default: release.platforms, else
+    /// linux/amd64 and linux/arm64).
+    #[arg(long = "platform", value_name = "OS/ARCH", env = "SLIPWAY_RELEASE_PLATFORMS", value_delimiter = ',', value_parser = parse_platform)]
+    pub(crate) platforms: Vec<Platform>,
+
+    /// Do not contact registries; check files only.
+    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
+    pub(crate) offline: bool,
+
+    /// Speak plain HTTP to this registry (repeatable; localhost always is).
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST[:PORT]",
+        env = "SLIPWAY_REGISTRIES_INSECURE",
+        value_delimiter = ','
+    )]
+    pub(crate) insecure_registries: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BumpArgs {
+    /// The new version, such as 0.34.0 or v0.34.0.
+    #[arg(value_name = "VERSION", value_parser = parse_version)]
+    pub(crate) version: Version,
+
+    /// The project directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) repo: PathBuf,
+
+    /// Show the diff; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Commit the bumped files (only those) in one commit.
+    #[arg(long)]
+    pub(crate) commit: bool,
+
+    /// Commit, then create an annotated tag for the version on that commit.
+    #[arg(long)]
+    pub(crate) tag: bool,
+
+    /// Allow a version lower than the one the references name now.
+    #[arg(long)]
+    pub(crate) allow_downgrade: bool,
+
+    /// A project image repository (repeatable; default: release.images, else inferred).
+    #[arg(long = "image", value_name = "REPO", env = "SLIPWAY_RELEASE_IMAGES", value_delimiter = ',', value_parser = parse_image)]
+    pub(crate) images: Vec<ImageReference>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+fn parse_version(text: &str) -> Result<Version, String> {
+    Version::parse(text).map_err(|error| error.reason)
+}
+
+fn parse_image(text: &str) -> Result<ImageReference, String> {
+    ImageReference::parse(text).map_err(|error| error.reason.to_owned())
+}
+
+fn parse_platform(text: &str) -> Result<Platform, String> {
+    Platform::parse(text).map_err(|_| "expected OS/ARCH or OS/ARCH/VARIANT, like linux/arm64".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,51 @@
+//! One function per command; each resolves its settings, calls a library crate and renders
+//! the result.
+
+mod release_bump;
+mod release_verify;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::Parser;
+use slipway_core::exit;
+
+use crate::cli::{Cli, Command, ReleaseCommand};
+use crate::errors;
+
+/// Runs the command line and returns the process exit code.
+pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+        }
+    };
+    let result = match cli.command {
+        Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(args, cli.config.as_deref()),
+        Command::Release(ReleaseCommand::Bump(args)) => release_bump::run(args, cli.config.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => exit::SUCCESS,
+        Err(error) => {
+            errors::report(&error);
+            errors::exit_code(&error)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Prints warnings for people on stderr.
+fn warn(warnings: &[String]) {
+    let mut stderr = std::io::stderr().lock();
+    for warning in warnings {
+        let _ = writeln!(stderr, "warning: {warning}");
+    }
+}

@@ -1,0 +1,177 @@
+//! Finding and reading `slipway.yaml`, composing the sections each crate owns.
+//!
+//! The file is found by walking up from the project directory (or named by `--config`).
+//! Unknown keys are warnings that name the file, line and key, never silent and never fatal;
+//! malformed YAML is an error that names the file and line.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use slipway_oci::RegistriesSection;
+use slipway_release::config::{ProjectSection, ReleaseSection};
+use slipway_release::yaml::{self, Node};
+
+/// The name slipway looks for.
+pub(crate) const FILE_NAME: &str = "slipway.yaml";
+
+/// The whole file: one field per section, each owned by its crate.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ConfigFile {
+    pub(crate) project: ProjectSection,
+    pub(crate) release: ReleaseSection,
+    pub(crate) registries: RegistriesSection,
+}
+
+/// A loaded configuration and what was odd about it.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    /// Its content (defaults when there is no file).
+    pub(crate) file: ConfigFile,
+    /// Warnings for people (unknown keys).
+    pub(crate) warnings: Vec<String>,
+}
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("could not read `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid `{}` at line {line}, column {column}: {message}", path.display())]
+    Invalid { path: PathBuf, line: u64, column: u64, message: String },
+}
+
+/// Loads `explicit`, or the nearest `slipway.yaml` at or above `start`.
+pub(crate) fn load(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigError> {
+    let path = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => find(start),
+    };
+    let Some(path) = path else {
+        return Ok(Loaded::default());
+    };
+    let text = fs_err::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+    let tree = yaml::parse(&text).map_err(|error| ConfigError::Invalid {
+        path: path.clone(),
+        line: error.line as u64,
+        column: error.column as u64,
+        message: error.message,
+    })?;
+    let Some(root) = tree.first() else {
+        return Ok(Loaded::default());
+    };
+    if !root.is_mapping() {
+        return Err(ConfigError::Invalid {
+            path,
+            line: root.line as u64,
+            column: 1,
+            message: "expected a mapping of sections (project, release, registries)".to_owned(),
+        });
+    }
+    let mut unknown = Vec::new();
+    let file: ConfigFile = serde_saphyr::with_deserializer_from_str(&text, |deserializer| {
+        serde_ignored::deserialize(deserializer, |ignored| unknown.push(ignored.to_string()))
+    })
+    .map_err(|error| {
+        let location = error.location();
+        ConfigError::Invalid {
+            path: path.clone(),
+            line: location.map_or(1, |location| location.line()),
+            column: location.map_or(1, |location| location.column()),
+            message: first_line(&error.without_snippet().to_string()),
+        }
+    })?;
+    let warnings = unknown
+        .iter()
+        .map(|key| {
+            let line = line_of(root, key).map(|line| format!(":{line}")).unwrap_or_default();
+            format!("{}{line}: unknown key `{key}` is ignored", path.display())
+        })
+        .collect();
+    Ok(Loaded { file, warnings })
+}
+
+fn find(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
+    start.ancestors().map(|directory| directory.join(FILE_NAME)).find(|candidate| candidate.is_file())
+}
+
+/// The first line of a deserializer message, without the location it repeats.
+fn first_line(message: &str) -> String {
+    let line = message.lines().next().unwrap_or(message).trim();
+    match line.rfind(" at line ") {
+        Some(index) if line[index..].contains(", column ") => line[..index].to_owned(),
+        _ => line.to_owned(),
+    }
+}
+
+/// The line of a dotted key path (`release.version_files.0.patern`) in the tree.
+fn line_of(root: &Node, key: &str) -> Option<usize> {
+    let mut node = root;
+    let mut line = None;
+    for part in key.split('.') {
+        if let Ok(index) = part.parse::<usize>()
+            && let Some(item) = node.items().get(index)
+        {
+            node = item;
+            line = Some(item.line);
+            continue;
+        }
+        let (key_node, value) = node.entries().iter().find(|(candidate, _)| candidate.as_str() == Some(part))?;
+        line = Some(key_node.line);
+        node = value;
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Loaded, ConfigError> {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path().join(FILE_NAME);
+        fs_err::write(&path, text).expect("write config");
+        load(Some(&path), directory.path()).map(|mut loaded| {
+            loaded.warnings =
+                loaded.warnings.iter().map(|w| w.replace(&path.display().to_string(), "slipway.yaml")).collect();
+            loaded
+        })
+    }
+
+    #[test]
+    fn reads_sections_and_warns_about_unknown_keys() {
+        let loaded = load_text(
+            "project:\n  name: demo\nrelease:\n  imgaes: [x]\n  platforms: [linux/amd64]\n  version_files:\n  - path: v.go\n    pattern: 'v(.*)'\n    patern: x\njobs: {}\n",
+        )
+        .expect("valid");
+        assert_eq!(loaded.file.project.name.as_deref(), Some("demo"));
+        assert_eq!(loaded.file.release.platforms, ["linux/amd64"]);
+        assert_eq!(
+            loaded.warnings,
+            [
+                "slipway.yaml:4: unknown key `release.imgaes` is ignored",
+                "slipway.yaml:9: unknown key `release.version_files.0.patern` is ignored",
+                "slipway.yaml:10: unknown key `jobs` is ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_files_name_the_line() {
+        let error = load_text("release:\n  images: [unclosed\n").expect_err("malformed");
+        assert!(matches!(error, ConfigError::Invalid { line, .. } if line >= 2), "{error}");
+        let error = load_text("release:\n  platforms: linux/amd64\n").expect_err("wrong type");
+        assert!(matches!(error, ConfigError::Invalid { line: 2, .. }), "{error}");
+    }
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        let loaded = load_text("# nothing yet\n").expect("valid");
+        assert!(loaded.file.release.images.is_empty() && loaded.warnings.is_empty());
+    }
+}

@@ -1,0 +1,133 @@
+//! Rendering reports: text for people, JSON for scripts. stdout carries the result; notes and
+//! warnings for people go to stderr.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use slipway_core::{Finding, Severity};
+use slipway_release::bump::BumpReport;
+use slipway_release::verify::VerifyReport;
+
+/// Writes `value` as pretty JSON and a newline.
+pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)
+}
+
+/// One finding, compiler-style: `error: file:line: kind: found ..., expected ...`.
+pub(crate) fn finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
+    let severity = match finding.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let kind =
+        serde_json::to_value(finding.kind).ok().and_then(|kind| kind.as_str().map(str::to_owned)).unwrap_or_default();
+    writeln!(
+        out,
+        "{severity}: {}: {kind}: found `{}`, expected `{}`",
+        finding.location(),
+        finding.found,
+        finding.expected
+    )?;
+    if !finding.message.is_empty() {
+        writeln!(out, "  {}", finding.message)?;
+    }
+    Ok(())
+}
+
+/// The text report of `release verify`.
+pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Result<()> {
+    let expected = &report.expected;
+    let source = match (report.source.kind, &report.source.tag, &report.source.commit) {
+        ("tag", Some(tag), Some(commit)) => format!("files at tag `{tag}` ({})", short(commit)),
+        _ => format!("work tree of `{}`", report.directory),
+    };
+    writeln!(out, "release {} (from {}): {source}", expected.git_tag, report.version_from)?;
+    if report.project.images.is_empty() {
+        writeln!(out, "project images: none found (pass --image or set release.images)")?;
+    }
+    for image in &report.project.images {
+        let how = if image.inferred { format!("inferred: {}", image.reason) } else { image.reason.clone() };
+        writeln!(out, "project image: {} ({how})", image.repository)?;
+    }
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+    }
+    for item in &report.findings {
+        finding(out, item)?;
+    }
+    writeln!(out)?;
+    let registry = if !report.registry.checked {
+        "registry not checked (offline)".to_owned()
+    } else if !report.registry.errors.is_empty() {
+        format!(
+            "{} of {} images could not be checked in their registry",
+            report.registry.errors.len(),
+            report.project.images.len()
+        )
+    } else {
+        format!("{} image(s) checked for {}", report.registry.images.len(), report.platforms.join(", "))
+    };
+    let summary = &report.summary;
+    writeln!(
+        out,
+        "{} {}, {} {}: {} of {} references agree; {registry}",
+        summary.errors,
+        plural(summary.errors, "error", "errors"),
+        summary.warnings,
+        plural(summary.warnings, "warning", "warnings"),
+        summary.agreeing,
+        summary.references
+    )
+}
+
+/// The notes of a report, on stderr.
+pub(crate) fn notes(err: &mut dyn Write, notes: &[String]) -> io::Result<()> {
+    for note in notes {
+        writeln!(err, "note: {note}")?;
+    }
+    Ok(())
+}
+
+/// The text report of `release bump`: the diff on `out`, the story on `err`.
+pub(crate) fn bump_text(out: &mut dyn Write, err: &mut dyn Write, report: &BumpReport) -> io::Result<()> {
+    write!(out, "{}", report.diff)?;
+    let from = report.from.as_ref().map_or_else(|| "(no version found)".to_owned(), ToString::to_string);
+    let files = report.files.len();
+    writeln!(
+        err,
+        "bump {from} -> {}: {} {} in {files} {}",
+        report.to.version,
+        report.changes.len(),
+        plural(report.changes.len(), "reference", "references"),
+        plural(files, "file", "files")
+    )?;
+    if report.written {
+        writeln!(err, "wrote {files} {}", plural(files, "file", "files"))?;
+    } else if files > 0 {
+        writeln!(err, "nothing written (dry run)")?;
+    }
+    for change in &report.changes {
+        if let Some(note) = &change.note {
+            writeln!(err, "note: {}:{}: {note}", change.file, change.line)?;
+        }
+    }
+    if let Some(commit) = &report.commit {
+        writeln!(err, "committed {}", short(commit))?;
+    }
+    if let Some(tag) = &report.tag {
+        writeln!(err, "tagged {tag}")?;
+    }
+    for item in &report.remaining {
+        finding(err, item)?;
+    }
+    Ok(())
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `slipway` binary: real git repositories, the real local registry,
+//! whole outputs snapshotted.
+
+mod bump;
+mod cli;
+mod support;
+mod verify;
+mod verify_registry;
