@@ -21,6 +21,8 @@ pub struct Directory {
     pub path: PathBuf,
     /// The repository containing it.
     pub git: Option<Git>,
+    /// Whether the `git` executable could not be run (so `git` is `None` for that reason).
+    git_missing: bool,
 }
 
 impl Directory {
@@ -31,11 +33,23 @@ impl Directory {
         }
         // Absolute, so messages say which directory even when it was given as `.`.
         let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        Ok(Directory { git: Git::discover(&path)?, path })
+        // Checking a work tree needs no git; only commands that need it fail without it.
+        let (git, git_missing) = match Git::discover(&path) {
+            Ok(git) => (git, false),
+            Err(Error::GitMissing(_)) => (None, true),
+            Err(error) => return Err(error),
+        };
+        Ok(Directory { path, git, git_missing })
     }
 
     /// The git repository, or an error saying what needed it.
     pub fn require_git(&self, needed_for: &'static str) -> Result<&Git, Error> {
+        if self.git_missing {
+            return Err(Error::GitMissing(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "`git` was not found on PATH",
+            )));
+        }
         self.git.as_ref().ok_or_else(|| Error::NotAGitRepository { path: self.path.clone(), needed_for })
     }
 

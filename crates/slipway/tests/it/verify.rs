@@ -157,3 +157,30 @@ fn explicit_images_replace_inference() {
     insta::assert_snapshot!(run.render(&[]));
     assert_eq!(run.code, 1);
 }
+
+/// kubernetes/autoscaler: the project is a subdirectory, tags are `cluster-autoscaler-X.Y.Z`,
+/// and the chart has its own version line (9.x) apart from the app (1.x).
+fn autoscaler_repo() -> TempRepo {
+    let repo = TempRepo::new();
+    repo.copy_tree(&corpus().join("manifests/cluster-autoscaler-chart-9.59.0"), ".");
+    repo.write("README.md", "# Autoscalers\n\nSee cluster-autoscaler/ and vertical-pod-autoscaler/.\n");
+    repo.write("vertical-pod-autoscaler/deploy/recommender.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: vpa-recommender\nspec:\n  template:\n    spec:\n      containers:\n      - name: recommender\n        image: registry.k8s.io/autoscaling/vpa-recommender:1.4.0\n");
+    repo.write("cluster-autoscaler/slipway.yaml", "release:\n  tag_prefix: cluster-autoscaler-\n");
+    repo.commit("autoscaler at cluster-autoscaler-chart-9.59.0");
+    repo.tag("cluster-autoscaler-1.35.0");
+    repo
+}
+
+#[test]
+fn a_subdirectory_project_with_prefixed_tags_and_an_independent_chart() {
+    let repo = autoscaler_repo();
+    let directory = repo.path().join("cluster-autoscaler");
+    let at_tag = slipway(&directory, &["release", "verify", "--tag", "cluster-autoscaler-1.35.0", "--offline"]);
+    insta::assert_snapshot!(at_tag.render_for(&repo));
+    assert_eq!(at_tag.code, 0);
+    // The chart in this release still ships app 1.35.0 while 1.36.1 is tagged: the lag the
+    // corpus records.
+    let newer = slipway(&directory, &["release", "verify", "--version", "1.36.1", "--offline"]);
+    insta::assert_snapshot!(newer.render_for(&repo));
+    assert_eq!(newer.code, 1);
+}
