@@ -7,4 +7,5 @@
 pub mod elf;
 pub mod git;
 pub mod images;
+pub mod paths;
 pub mod registry;

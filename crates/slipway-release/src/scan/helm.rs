@@ -179,16 +179,15 @@ mod tests {
 
     #[test]
     fn reads_the_descheduler_chart() {
-        let chart_yaml =
-            include_str!("../../../../../shared/corpus/manifests/descheduler-v0.33.0/charts/descheduler/Chart.yaml");
-        let values_yaml =
-            include_str!("../../../../../shared/corpus/manifests/descheduler-v0.33.0/charts/descheduler/values.yaml");
+        let corpus = slipway_test::paths::corpus().join("manifests/descheduler-v0.33.0/charts/descheduler");
+        let chart_yaml = fs_err::read_to_string(corpus.join("Chart.yaml")).expect("corpus file");
+        let values_yaml = fs_err::read_to_string(corpus.join("values.yaml")).expect("corpus file");
         let files = FileSet::from_files([
-            ("charts/descheduler/Chart.yaml", chart_yaml),
-            ("charts/descheduler/values.yaml", values_yaml),
+            ("charts/descheduler/Chart.yaml", chart_yaml.as_str()),
+            ("charts/descheduler/values.yaml", values_yaml.as_str()),
         ]);
-        let root = yaml::parse(chart_yaml).expect("valid").into_iter().next();
-        let chart = read_chart("charts/descheduler/Chart.yaml", chart_yaml, root.as_ref(), &files).expect("valid");
+        let root = yaml::parse(&chart_yaml).expect("valid").into_iter().next();
+        let chart = read_chart("charts/descheduler/Chart.yaml", &chart_yaml, root.as_ref(), &files).expect("valid");
         assert_eq!(chart.name.as_deref(), Some("descheduler"));
         assert_eq!(chart.version.as_ref().map(|v| v.text.as_str()), Some("0.32.0"));
         assert_eq!(chart.app_version.as_ref().map(|v| v.text.as_str()), Some("0.32.0"));

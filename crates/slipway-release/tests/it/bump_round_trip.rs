@@ -9,10 +9,7 @@ use slipway_release::Settings;
 use slipway_release::bump::{BumpOptions, bump};
 use slipway_release::config::{ProjectSection, ReleaseSection, VersionFileSection};
 use slipway_release::verify::{Quiet, Target, VerifyOptions, verify};
-
-fn example() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-operator")
-}
+use slipway_test::paths::example;
 
 fn settings() -> Settings {
     let project = ProjectSection {

@@ -1,6 +1,6 @@
 //! Running the binary and snapshotting what it printed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use slipway_test::git::TempRepo;
@@ -101,17 +101,7 @@ pub(crate) fn slipway(directory: &Path, args: &[&str]) -> Run {
     }
 }
 
-/// The bundled example project.
-pub(crate) fn example() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-operator")
-}
-
-/// `../shared/corpus`.
-pub(crate) fn corpus() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    assert!(path.is_dir(), "the shared corpus is missing at {}", path.display());
-    path
-}
+pub(crate) use slipway_test::paths::{corpus, example};
 
 /// A git repository holding a copy of the example project, committed, untagged, with an origin.
 pub(crate) fn example_repo() -> TempRepo {
