@@ -145,19 +145,22 @@ impl Finding {
     }
 }
 
-/// Sorts findings for output: errors before warnings, then by place, so reports are stable.
+/// Sorts findings for output: errors before warnings, findings in files before findings in
+/// registries, then by place, so reports are stable.
 pub fn sort(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (a.severity, &a.file, a.line, &a.image, &a.platform, a.kind, &a.found).cmp(&(
-            b.severity,
-            &b.file,
-            b.line,
-            &b.image,
-            &b.platform,
-            b.kind,
-            &b.found,
-        ))
-    });
+    let key = |finding: &Finding| {
+        (
+            finding.severity,
+            finding.file.is_none(),
+            finding.file.clone(),
+            finding.line,
+            finding.image.clone(),
+            finding.platform.clone(),
+            finding.kind,
+            finding.found.clone(),
+        )
+    };
+    findings.sort_by_cached_key(key);
 }
 
 #[cfg(test)]

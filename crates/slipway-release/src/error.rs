@@ -52,6 +52,12 @@ pub enum Error {
         /// The configured prefix.
         prefix: String,
     },
+    /// Neither `--tag` nor `--version` was given and no reference names a version.
+    #[error("found no reference to the project's version or images in `{}` to infer the version from; pass --version or --tag", directory.display())]
+    NothingToInferFrom {
+        /// The project directory.
+        directory: PathBuf,
+    },
     /// A file could not be read.
     #[error("could not read `{path}`")]
     Read {

@@ -261,10 +261,7 @@ fn resolve(
             let files = worktree::load(&directory.path, settings)?;
             let analysis = Analysis::of(files, settings, directory)?;
             let Some((version, count)) = analysis.highest_version(settings) else {
-                return Err(Error::Config {
-                    key: "--version".to_owned(),
-                    message: "no reference to the project's version or images was found to infer it from; pass --version or --tag".to_owned(),
-                });
+                return Err(Error::NothingToInferFrom { directory: directory.path.clone() });
             };
             let expected = Expected::new(version, settings);
             let commit = match &directory.git {

@@ -66,7 +66,8 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Res
             report.project.images.len()
         )
     } else {
-        format!("{} image(s) checked for {}", report.registry.images.len(), report.platforms.join(", "))
+        let images = report.registry.images.len();
+        format!("{images} {} checked for {}", plural(images, "image", "images"), report.platforms.join(", "))
     };
     let summary = &report.summary;
     writeln!(

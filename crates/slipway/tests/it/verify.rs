@@ -184,3 +184,12 @@ fn a_subdirectory_project_with_prefixed_tags_and_an_independent_chart() {
     insta::assert_snapshot!(newer.render_for(&repo));
     assert_eq!(newer.code, 1);
 }
+
+#[test]
+fn with_nothing_to_infer_from_the_version_must_be_given() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(directory.path().join("notes.md"), "Nothing versioned here.\n").expect("write");
+    let run = slipway(directory.path(), &["release", "verify", "--offline"]);
+    insta::assert_snapshot!(run.render(&[]));
+    assert_eq!(run.code, 2);
+}
