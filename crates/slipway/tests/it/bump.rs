@@ -20,7 +20,7 @@ fn tree(repo: &TempRepo) -> Vec<(String, String)> {
 fn a_bump_rewrites_every_reference_and_keeps_the_layout() {
     let repo = example_repo();
     let run = slipway(repo.path(), &["release", "bump", "0.5.0"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 0);
     let verify = slipway(repo.path(), &["release", "verify", "--offline"]);
     assert_eq!(verify.code, 0, "{}", verify.render(&[]));
@@ -50,7 +50,7 @@ fn commit_and_tag_make_the_tag_point_at_the_bumped_manifests() {
     repo.git(&["add", "notes.txt"]);
     let run = slipway(repo.path(), &["release", "bump", "0.5.0", "--tag"]);
     assert_eq!(run.code, 0, "{}", run.render(&[]));
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     let committed = repo.git(&["show", "--name-only", "--format=%s", "HEAD"]);
     insta::assert_snapshot!(committed);
     assert_eq!(repo.git(&["rev-parse", "v0.5.0^{commit}"]), repo.git(&["rev-parse", "HEAD"]));
@@ -70,7 +70,7 @@ fn an_existing_tag_is_never_moved() {
     repo.tag("v0.5.0");
     let before = tree(&repo);
     let run = slipway(repo.path(), &["release", "bump", "0.5.0", "--tag"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 2);
     assert_eq!(tree(&repo), before);
 }
@@ -79,7 +79,7 @@ fn an_existing_tag_is_never_moved() {
 fn a_downgrade_needs_to_be_asked_for() {
     let repo = example_repo();
     let run = slipway(repo.path(), &["release", "bump", "0.3.0"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 2);
     let run = slipway(repo.path(), &["release", "bump", "0.3.0", "--allow-downgrade"]);
     assert_eq!(run.code, 0, "{}", run.render(&[]));
@@ -91,7 +91,7 @@ fn uncommitted_changes_in_bumped_files_stop_a_commit() {
     edit(&repo, "config/base/deployment.yaml", "replicas: 1", "replicas: 2");
     let before = tree(&repo);
     let run = slipway(repo.path(), &["release", "bump", "0.5.0", "--commit"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 2);
     assert_eq!(tree(&repo), before);
 }
@@ -135,7 +135,7 @@ fn digests_of_the_old_release_are_dropped() {
     );
     repo.commit("pin digests");
     let run = slipway(repo.path(), &["release", "bump", "0.5.0"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 0);
     assert!(!repo.read("config/default/kustomization.yaml").contains("digest:"));
 }
@@ -147,7 +147,7 @@ fn bumping_descheduler_to_its_own_tag_fixes_only_the_chart() {
     repo.commit("descheduler at v0.33.0");
     let run =
         slipway(repo.path(), &["release", "bump", "0.33.0", "--image", "registry.k8s.io/descheduler/descheduler"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 0);
 }
 

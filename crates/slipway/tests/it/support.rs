@@ -46,9 +46,17 @@ fn redact_temporary_paths(text: &str) -> String {
 }
 
 impl Run {
-    /// [`Run::render`] with the repository's path shown as `[REPO]`.
-    pub(crate) fn render_for(&self, repo: &TempRepo) -> String {
-        self.render(&[(&repo.path().display().to_string(), "[REPO]")])
+    /// [`Run::render`] with the repository's path shown as `[REPO]` and its commit ids (full and
+    /// abbreviated) as `[COMMIT]` and `[SHORT]`, plus `extra` redactions.
+    pub(crate) fn render_for(&self, repo: &TempRepo, extra: &[(&str, &str)]) -> String {
+        let path = repo.path().display().to_string();
+        let commits: Vec<String> = repo.git(&["rev-list", "--all"]).lines().map(str::to_owned).collect();
+        let shorts: Vec<String> = commits.iter().map(|commit| commit[..12].to_owned()).collect();
+        let mut redactions: Vec<(&str, &str)> = vec![(&path, "[REPO]")];
+        redactions.extend(commits.iter().map(|commit| (commit.as_str(), "[COMMIT]")));
+        redactions.extend(shorts.iter().map(|short| (short.as_str(), "[SHORT]")));
+        redactions.extend_from_slice(extra);
+        self.render(&redactions)
     }
 }
 

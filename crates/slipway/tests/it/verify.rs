@@ -17,7 +17,7 @@ fn descheduler_repo() -> TempRepo {
 fn the_example_agrees() {
     let repo = example_repo();
     let run = slipway(repo.path(), &["release", "verify", "--offline"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 0);
 }
 
@@ -25,7 +25,7 @@ fn the_example_agrees() {
 fn descheduler_v0_33_0_ships_a_chart_one_release_behind() {
     let repo = descheduler_repo();
     let run = slipway(repo.path(), &["release", "verify", "--tag", "v0.33.0", "--offline"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 1);
 }
 
@@ -43,7 +43,7 @@ fn json_output_has_the_documented_shape() {
             assert!(finding.get(field).is_some(), "finding without `{field}`: {finding}");
         }
     }
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
 }
 
 #[test]
@@ -54,7 +54,7 @@ fn a_tag_is_read_through_git_not_from_the_work_tree() {
     let at_tag = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0", "--offline"]);
     assert_eq!(at_tag.code, 0, "{}", at_tag.render(&[]));
     let work_tree = slipway(repo.path(), &["release", "verify", "--version", "0.4.0", "--offline"]);
-    insta::assert_snapshot!(work_tree.render(&[]));
+    insta::assert_snapshot!(work_tree.render_for(&repo, &[]));
     assert_eq!(work_tree.code, 1);
 }
 
@@ -64,7 +64,7 @@ fn an_overlay_deploying_the_previous_release_is_caught() {
     let repo = example_repo();
     edit(&repo, "config/default/kustomization.yaml", "newTag: v0.4.0", "newTag: v0.3.0");
     let run = slipway(repo.path(), &["release", "verify", "--version", "0.4.0", "--offline"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 1);
 }
 
@@ -74,7 +74,7 @@ fn stale_links_and_version_files_are_caught() {
     edit(&repo, "README.md", "?ref=v0.4.0", "?ref=v0.3.0");
     edit(&repo, "version/version.go", "\"v0.4.0\"", "\"v0.4.0-dev\"");
     let run = slipway(repo.path(), &["release", "verify", "--version", "0.4.0", "--offline"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 1);
 }
 
@@ -82,11 +82,11 @@ fn stale_links_and_version_files_are_caught() {
 fn a_tag_that_does_not_exist_is_a_usage_error() {
     let repo = example_repo();
     let run = slipway(repo.path(), &["release", "verify", "--tag", "v9.9.9", "--offline"]);
-    insta::assert_snapshot!(run.render_for(&repo));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 2);
     repo.tag("release-1.0");
     let run = slipway(repo.path(), &["release", "verify", "--tag", "release-1.0", "--offline"]);
-    insta::assert_snapshot!(run.render_for(&repo));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 2);
 }
 
@@ -110,7 +110,7 @@ fn malformed_yaml_names_the_file_and_line() {
         "apiVersion: apps/v1\nkind: Deployment\nspec:\n  image: [registry/x:v1\n  other: 1\n",
     );
     let run = slipway(repo.path(), &["release", "verify", "--version", "0.4.0", "--offline"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 2);
 }
 
@@ -119,7 +119,7 @@ fn a_chart_without_app_version_is_a_finding() {
     let repo = example_repo();
     edit(&repo, "charts/hello-operator/Chart.yaml", "appVersion: \"0.4.0\"\n", "");
     let run = slipway(repo.path(), &["release", "verify", "--version", "0.4.0", "--offline"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 1);
 }
 
@@ -133,7 +133,7 @@ fn binary_files_symlink_loops_and_other_yaml_are_skipped() {
     std::os::unix::fs::symlink("loop-a.yaml", repo.path().join("config/loop-b.yaml")).expect("symlink");
     std::os::unix::fs::symlink("../README.md", repo.path().join("docs/README-link.md")).expect("symlink");
     let run = slipway(repo.path(), &["release", "verify", "--version", "0.4.0", "--offline"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 0);
 }
 
@@ -142,11 +142,11 @@ fn unknown_configuration_keys_warn_with_file_and_line() {
     let repo = example_repo();
     edit(&repo, "slipway.yaml", "release:\n", "release:\n  imgaes: [ghcr.io/example-org/hello-operator]\n");
     let run = slipway(repo.path(), &["release", "verify", "--offline"]);
-    insta::assert_snapshot!(run.render_for(&repo));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 0);
     edit(&repo, "slipway.yaml", "  imgaes: [ghcr.io/example-org/hello-operator]\n", "  platforms: linux/amd64\n");
     let run = slipway(repo.path(), &["release", "verify", "--offline"]);
-    insta::assert_snapshot!(run.render_for(&repo));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 2);
 }
 
@@ -154,7 +154,7 @@ fn unknown_configuration_keys_warn_with_file_and_line() {
 fn explicit_images_replace_inference() {
     let repo = example_repo();
     let run = slipway(repo.path(), &["release", "verify", "--offline", "--image", "quay.io/brancz/kube-rbac-proxy"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 1);
 }
 
@@ -176,12 +176,12 @@ fn a_subdirectory_project_with_prefixed_tags_and_an_independent_chart() {
     let repo = autoscaler_repo();
     let directory = repo.path().join("cluster-autoscaler");
     let at_tag = slipway(&directory, &["release", "verify", "--tag", "cluster-autoscaler-1.35.0", "--offline"]);
-    insta::assert_snapshot!(at_tag.render_for(&repo));
+    insta::assert_snapshot!(at_tag.render_for(&repo, &[]));
     assert_eq!(at_tag.code, 0);
     // The chart in this release still ships app 1.35.0 while 1.36.1 is tagged: the lag the
     // corpus records.
     let newer = slipway(&directory, &["release", "verify", "--version", "1.36.1", "--offline"]);
-    insta::assert_snapshot!(newer.render_for(&repo));
+    insta::assert_snapshot!(newer.render_for(&repo, &[]));
     assert_eq!(newer.code, 1);
 }
 

@@ -47,7 +47,7 @@ async fn a_consistent_release_passes() {
     ];
     push_image(&repository, TestImage { platforms, attestation: true, ..TestImage::default() }).await;
     let run = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0"]);
-    insta::assert_snapshot!(run.render(&[(&repository, "[IMAGE]")]));
+    insta::assert_snapshot!(run.render_for(&repo, &[(&repository, "[IMAGE]")]));
     assert_eq!(run.code, 0);
     let json = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
@@ -67,7 +67,7 @@ async fn an_amd64_binary_in_the_arm64_image_fails_the_release() {
     ];
     push_image(&repository, TestImage { platforms, ..TestImage::default() }).await;
     let run = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0"]);
-    insta::assert_snapshot!(run.render(&[(&repository, "[IMAGE]")]));
+    insta::assert_snapshot!(run.render_for(&repo, &[(&repository, "[IMAGE]")]));
     assert_eq!(run.code, 1);
 }
 
@@ -83,7 +83,7 @@ async fn a_missing_platform_and_a_foreign_revision_fail_the_release() {
     };
     push_image(&repository, image).await;
     let run = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0"]);
-    insta::assert_snapshot!(run.render(&[(&repository, "[IMAGE]")]));
+    insta::assert_snapshot!(run.render_for(&repo, &[(&repository, "[IMAGE]")]));
     assert_eq!(run.code, 1);
     let only_amd64 = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0", "--platform", "linux/amd64"]);
     assert_eq!(only_amd64.code, 1, "the revision still names another commit");
@@ -95,7 +95,7 @@ async fn an_unpushed_tag_and_a_stale_digest_pin_fail_the_release() {
     let repository = image_name("unpushed");
     let (repo, _) = project(&repository);
     let run = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0"]);
-    insta::assert_snapshot!(run.render(&[(&repository, "[IMAGE]")]));
+    insta::assert_snapshot!(run.render_for(&repo, &[(&repository, "[IMAGE]")]));
     assert_eq!(run.code, 1);
 
     push_image(
@@ -109,7 +109,7 @@ async fn an_unpushed_tag_and_a_stale_digest_pin_fail_the_release() {
     let stale = format!("sha256:{}", "cd".repeat(32));
     edit(&repo, "config/jobs/cleanup.yaml", &format!("{repository}:v0.4.0"), &format!("{repository}:v0.4.0@{stale}"));
     let run = slipway(repo.path(), &["release", "verify", "--version", "0.4.0"]);
-    insta::assert_snapshot!(run.render(&[(&repository, "[IMAGE]")]));
+    insta::assert_snapshot!(run.render_for(&repo, &[(&repository, "[IMAGE]")]));
     assert_eq!(run.code, 1);
 }
 
@@ -121,6 +121,6 @@ fn an_unreachable_registry_exits_3_and_still_reports_the_files() {
     repo.commit("chart lags");
     repo.git(&["tag", "-f", "v0.4.0"]);
     let run = slipway(repo.path(), &["release", "verify", "--tag", "v0.4.0"]);
-    insta::assert_snapshot!(run.render(&[]));
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 3);
 }
