@@ -83,7 +83,7 @@ impl Analysis {
             Some(git) => git.origin_url()?,
             None => None,
         };
-        let project = Project::identify(settings, &scan, &directory.name(), origin.as_deref());
+        let project = Project::identify(settings, &scan, &overlays, &directory.name(), origin.as_deref());
         Ok(Analysis { files, scan, overlays, render_notes, project })
     }
 
@@ -94,7 +94,7 @@ impl Analysis {
 
     /// The highest version the references name, and how many references name a version.
     pub fn highest_version(&self, settings: &Settings) -> Option<(Version, usize)> {
-        let versions = check::observed_versions(&self.scan, &self.project, settings);
+        let versions = check::observed_versions(&self.scan, &self.overlays, &self.project, settings);
         let count = versions.len();
         versions.into_iter().max().map(|version| (version, count))
     }

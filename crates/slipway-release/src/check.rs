@@ -144,7 +144,7 @@ pub fn check(
     let context = Context { files, project, expected, settings };
     context.workloads(scan, &mut checked);
     context.kustomizations(scan, &mut checked);
-    context.overlays(overlays, &mut checked);
+    context.overlays(scan, overlays, &mut checked);
     for chart in &scan.charts {
         if project.owns_chart(chart) {
             context.chart(chart, &mut checked);
@@ -214,7 +214,7 @@ pub fn check(
 }
 
 /// The versions the project's references name, for inferring the version being checked.
-pub fn observed_versions(scan: &Scan, project: &Project, settings: &Settings) -> Vec<Version> {
+pub fn observed_versions(scan: &Scan, overlays: &[Overlay], project: &Project, settings: &Settings) -> Vec<Version> {
     let tag_version = |tag: &str, prefix: &str| Version::from_tag(tag, prefix).or_else(|| Version::parse(tag).ok());
     let mut versions = Vec::new();
     for workload in scan.workloads.iter().filter(|workload| project.owns(&workload.image)) {
@@ -225,6 +225,15 @@ pub fn observed_versions(scan: &Scan, project: &Project, settings: &Settings) ->
             if ImageReference::parse(entry.effective_name()).is_ok_and(|image| project.owns(&image)) {
                 versions
                     .extend(entry.new_tag.as_ref().and_then(|tag| tag_version(&tag.text, &settings.image_tag_prefix)));
+            }
+        }
+    }
+    for overlay in overlays {
+        for container in &overlay.containers {
+            if let Ok(image) = ImageReference::parse(&container.image)
+                && project.owns(&image)
+            {
+                versions.extend(image.tag().and_then(|tag| tag_version(tag, &settings.image_tag_prefix)));
             }
         }
     }
@@ -387,7 +396,7 @@ impl Context<'_> {
         }
     }
 
-    fn overlays(&self, overlays: &[Overlay], checked: &mut Checked) {
+    fn overlays(&self, scan: &Scan, overlays: &[Overlay], checked: &mut Checked) {
         let mut seen = BTreeSet::new();
         for overlay in overlays {
             for container in &overlay.containers {
@@ -403,7 +412,9 @@ impl Context<'_> {
                 let wanted = image.with_tag(&self.expected.image_tag);
                 let (agrees, severity, fix) = match image.tag() {
                     Some(tag) if tag == self.expected.image_tag => (true, Severity::Error, Fix::Nothing),
-                    Some(tag) if self.is_version_tag(tag) => (false, Severity::Error, Fix::ByOthers),
+                    Some(tag) if self.is_version_tag(tag) => {
+                        (false, Severity::Error, self.fix_at_origin(scan, &container.origin, checked))
+                    }
                     None if image.digest().is_some() => continue,
                     _ => (false, Severity::Warning, Fix::Manual("give the overlay's image a version tag".to_owned())),
                 };
@@ -423,6 +434,27 @@ impl Context<'_> {
                     fix,
                 });
             }
+        }
+    }
+
+    /// How to fix what an overlay deploys: through the reference at the line that decided it, or
+    /// by rewriting the tag there when that line is an image no other reference covers (a base
+    /// that names `controller:v0.1.0` which a kustomization renames to the project's image).
+    fn fix_at_origin(&self, scan: &Scan, origin: &crate::render::Origin, checked: &Checked) -> Fix {
+        let covered = checked.references.iter().any(|reference| {
+            reference.file == origin.file && reference.line == origin.line && matches!(reference.fix, Fix::Edits(_))
+        });
+        if covered {
+            return Fix::ByOthers;
+        }
+        let workload = scan.workloads.iter().find(|workload| {
+            workload.value.file == origin.file && workload.value.line == origin.line && workload.image.tag().is_some()
+        });
+        match workload
+            .and_then(|workload| replace(&workload.value, workload.image.with_tag(&self.expected.image_tag).as_str()))
+        {
+            Some(edit) => Fix::Edits(vec![edit]),
+            None => Fix::Manual(format!("set the image tag at {}:{} by hand", origin.file, origin.line)),
         }
     }
 

@@ -1,8 +1,8 @@
 //! Who the project is: its name, source repository and image repositories.
 //!
 //! Configured values win. Otherwise the name comes from the `origin` remote or the directory,
-//! and the images are inferred from the manifests: image repositories referenced with a version
-//! tag whose path names the project (`registry.k8s.io/descheduler/descheduler` for
+//! and the images are inferred from the manifests: image repositories the manifests, overlays or
+//! charts name whose path names the project (`registry.k8s.io/descheduler/descheduler` for
 //! `descheduler`), else the only image referenced with a version tag. The report says which
 //! were inferred and why, so a wrong guess is visible and can be corrected with `--image`.
 
@@ -12,6 +12,7 @@ use serde::Serialize;
 use slipway_core::{ImageReference, Version};
 
 use crate::config::Settings;
+use crate::render::Overlay;
 use crate::scan::{Chart, RefLink, Scan, links};
 
 /// The project as slipway understands it.
@@ -49,7 +50,13 @@ impl ProjectImage {
 
 impl Project {
     /// Works out the project from settings, the scan, and what git knows.
-    pub fn identify(settings: &Settings, scan: &Scan, directory_name: &str, origin_url: Option<&str>) -> Project {
+    pub fn identify(
+        settings: &Settings,
+        scan: &Scan,
+        overlays: &[Overlay],
+        directory_name: &str,
+        origin_url: Option<&str>,
+    ) -> Project {
         let repository = settings
             .project_repository
             .as_deref()
@@ -68,7 +75,7 @@ impl Project {
             (None, None) => (None, "nothing".to_owned()),
         };
         let images = if settings.images.is_empty() {
-            infer_images(settings, scan, name.as_deref())
+            infer_images(settings, scan, overlays, name.as_deref())
         } else {
             settings
                 .images
@@ -105,43 +112,48 @@ impl Project {
     }
 }
 
-fn infer_images(settings: &Settings, scan: &Scan, name: Option<&str>) -> Vec<ProjectImage> {
+fn infer_images(settings: &Settings, scan: &Scan, overlays: &[Overlay], name: Option<&str>) -> Vec<ProjectImage> {
     let versioned = |tag: Option<&str>| {
         tag.is_some_and(|tag| {
             Version::from_tag(tag, &settings.image_tag_prefix).is_some() || Version::parse(tag).is_ok()
         })
     };
-    // Repositories referenced with a version tag, by canonical name, keeping the first spelling.
-    let mut candidates: BTreeMap<String, ImageReference> = BTreeMap::new();
-    let mut add = |image: &ImageReference| {
-        candidates.entry(image.canonical_name()).or_insert_with(|| image.clone());
+    // Every repository the project deploys or names, by canonical name, keeping the first
+    // spelling, and whether any reference gives it a version tag.
+    let mut candidates: BTreeMap<String, (ImageReference, bool)> = BTreeMap::new();
+    let mut add = |image: &ImageReference, has_version: bool| {
+        let entry = candidates.entry(image.canonical_name()).or_insert_with(|| (image.clone(), false));
+        entry.1 |= has_version;
     };
     for workload in &scan.workloads {
-        if versioned(workload.image.tag()) {
-            add(&workload.image);
-        }
+        add(&workload.image, versioned(workload.image.tag()));
     }
     for kustomization in &scan.kustomizations {
         for entry in &kustomization.images {
-            if versioned(entry.new_tag.as_ref().map(|tag| tag.text.as_str()))
-                && let Ok(image) = ImageReference::parse(entry.effective_name())
-            {
-                add(&image);
+            if let Ok(image) = ImageReference::parse(entry.effective_name()) {
+                add(&image, versioned(entry.new_tag.as_ref().map(|tag| tag.text.as_str())));
+            }
+        }
+    }
+    for overlay in overlays {
+        for container in &overlay.containers {
+            if let Ok(image) = ImageReference::parse(&container.image) {
+                add(&image, versioned(image.tag()));
             }
         }
     }
     for chart in &scan.charts {
         for image in &chart.images {
             if let Some(reference) = image.reference() {
-                add(&reference);
+                add(&reference, true);
             }
         }
     }
     let by_name: Vec<ProjectImage> = match name {
         Some(name) => candidates
             .values()
-            .filter(|image| path_names_project(image, name))
-            .map(|image| ProjectImage {
+            .filter(|(image, _)| path_names_project(image, name))
+            .map(|(image, _)| ProjectImage {
                 repository: image.name().to_owned(),
                 inferred: true,
                 reason: format!("its path matches the project name `{name}`"),
@@ -150,11 +162,13 @@ fn infer_images(settings: &Settings, scan: &Scan, name: Option<&str>) -> Vec<Pro
             .collect(),
         None => Vec::new(),
     };
-    if !by_name.is_empty() || candidates.len() != 1 {
+    let with_versions: Vec<&ImageReference> =
+        candidates.values().filter(|(_, has_version)| *has_version).map(|(image, _)| image).collect();
+    if !by_name.is_empty() || with_versions.len() != 1 {
         return by_name;
     }
-    candidates
-        .values()
+    with_versions
+        .into_iter()
         .map(|image| ProjectImage {
             repository: image.name().to_owned(),
             inferred: true,

@@ -124,8 +124,8 @@ pub struct VerifyReport {
     pub source: SourceInfo,
     /// The release checked.
     pub expected: Expected,
-    /// How the version was chosen: `--tag`, `--version`, `the tag at HEAD` or
-    /// `the highest of N references`.
+    /// How the version was chosen: `--tag`, `--version`, `the tag at HEAD`,
+    /// `the highest of N references` or `the one reference that names a version`.
     pub version_from: String,
     /// The project.
     pub project: Project,
@@ -269,7 +269,11 @@ fn resolve(
                 None => None,
             };
             let source = SourceInfo { kind: "worktree", tag: None, commit };
-            let from = format!("the highest of {count} references");
+            let from = if count == 1 {
+                "the one reference that names a version".to_owned()
+            } else {
+                format!("the highest of {count} references")
+            };
             Ok((analysis, expected, source, from))
         }
     }

@@ -169,7 +169,9 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
     }
 
     if file_changes.is_empty() && !options.tag {
-        report.notes.push(format!("every reference already names {}; nothing to write", expected.git_tag));
+        if !blocking {
+            report.notes.push(format!("every reference already names {}; nothing to write", expected.git_tag));
+        }
         return Ok(report);
     }
     if let Some(git) = git {

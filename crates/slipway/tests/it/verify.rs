@@ -193,3 +193,34 @@ fn with_nothing_to_infer_from_the_version_must_be_given() {
     insta::assert_snapshot!(run.render(&[]));
     assert_eq!(run.code, 2);
 }
+
+/// The kubebuilder layout: the base names `controller:<tag>`, a kustomization renames it to the
+/// project's repository, and only the rendered overlay shows the project's image.
+fn kubebuilder_repo() -> TempRepo {
+    let repo = TempRepo::new();
+    repo.write(
+        "config/manager/manager.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: controller-manager\nspec:\n  template:\n    spec:\n      containers:\n      - name: manager\n        image: controller:v0.1.0\n",
+    );
+    repo.write(
+        "config/manager/kustomization.yaml",
+        "resources:\n- manager.yaml\nimages:\n- name: controller\n  newName: ghcr.io/example/kb-operator\n",
+    );
+    repo.write("config/default/kustomization.yaml", "namePrefix: kb-operator-\nresources:\n- ../manager\n");
+    repo.git(&["remote", "add", "origin", "https://github.com/example/kb-operator"]);
+    repo.commit("scaffold");
+    repo
+}
+
+#[test]
+fn a_kubebuilder_layout_is_checked_through_its_overlay_and_bumped_at_its_base() {
+    let repo = kubebuilder_repo();
+    let run = slipway(repo.path(), &["release", "verify", "--version", "0.2.0", "--offline"]);
+    insta::assert_snapshot!(run.render_for(&repo, &[]));
+    assert_eq!(run.code, 1);
+    let bump = slipway(repo.path(), &["release", "bump", "0.2.0"]);
+    insta::assert_snapshot!(bump.render_for(&repo, &[]));
+    assert_eq!(bump.code, 0);
+    let after = slipway(repo.path(), &["release", "verify", "--offline"]);
+    assert_eq!(after.code, 0, "{}", after.render_for(&repo, &[]));
+}
