@@ -630,3 +630,39 @@ fn remove_line(files: &FileSet, file: &str, key_start: usize) -> Option<Edit> {
     let line_end = text[key_start..].find('\n').map_or(text.len(), |newline| key_start + newline + 1);
     Some(Edit { file: file.to_owned(), range: line_start..line_end, replacement: String::new() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_helm_tag_follows_the_templates() {
+        assert_eq!(default_tag(TagDefault::VPrefixedAppVersion, "0.33.0"), "v0.33.0");
+        assert_eq!(default_tag(TagDefault::VPrefixedAppVersion, "v0.33.0"), "v0.33.0");
+        assert_eq!(default_tag(TagDefault::AppVersion, "0.33.0"), "0.33.0");
+    }
+
+    #[test]
+    fn only_a_line_holding_just_the_key_is_removed() {
+        let text =
+            "images:\n- name: app\n  newTag: v1\n  digest: sha256:00 # pinned\n- digest: sha256:11\n  name: other\n";
+        let files = FileSet::from_files([("k.yaml", text)]);
+        let start = text.find("digest: sha256:00").expect("present");
+        let edit = remove_line(&files, "k.yaml", start).expect("removable");
+        assert_eq!(&text[edit.range.clone()], "  digest: sha256:00 # pinned\n");
+        let first_key = text.find("digest: sha256:11").expect("present");
+        assert_eq!(remove_line(&files, "k.yaml", first_key), None, "removing it would break the list item");
+    }
+
+    #[test]
+    fn expected_tags_use_the_prefixes() {
+        let release = crate::config::ReleaseSection {
+            tag_prefix: Some("cluster-autoscaler-".into()),
+            image_tag_prefix: Some("v".into()),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&crate::config::ProjectSection::default(), &release).expect("valid");
+        let expected = Expected::new(Version::parse("1.36.1").expect("valid"), &settings);
+        assert_eq!((expected.git_tag.as_str(), expected.image_tag.as_str()), ("cluster-autoscaler-1.36.1", "v1.36.1"));
+    }
+}

@@ -542,3 +542,27 @@ fn within(directory: &str, path: &str) -> bool {
 fn display_directory(directory: &str) -> String {
     if directory.is_empty() { ".".to_owned() } else { directory.to_owned() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_split_like_kustomize() {
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(split_image("app"), ("app", "", ""));
+        assert_eq!(split_image("localhost:5000/app:v1"), ("localhost:5000/app", "v1", ""));
+        assert_eq!(split_image("localhost:5000/app"), ("localhost:5000/app", "", ""));
+        assert_eq!(split_image(&format!("r.io/app:v1@{digest}")), ("r.io/app", "v1", digest));
+        assert_eq!(split_image(&format!("r.io/app@{digest}")), ("r.io/app", "", digest));
+    }
+
+    #[test]
+    fn paths_join_inside_the_repository_only() {
+        assert_eq!(join("deploy/prod", "../base").as_deref(), Some("deploy/base"));
+        assert_eq!(join("", "./a/./b").as_deref(), Some("a/b"));
+        assert_eq!(join("deploy", "../../outside"), None);
+        assert!(within("deploy/prod", "deploy/prod/patch.yaml"));
+        assert!(!within("deploy/prod", "deploy/production.yaml"));
+    }
+}

@@ -1,7 +1,10 @@
 //! `slipway release bump`.
 
+use std::io::Write;
 use std::path::Path;
 
+use anyhow::Context;
+use slipway_core::exit;
 use slipway_release::bump::bump;
 
 use crate::cli::{BumpArgs, Format};
@@ -11,7 +14,22 @@ pub(super) fn run(args: BumpArgs, config: Option<&Path>) -> anyhow::Result<u8> {
     let loaded = config_file::load(config, &args.repo)?;
     super::warn(&loaded.warnings);
     let settings = settings::bump(args, &loaded)?;
-    let report = bump(&settings.options, &settings.release)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    // Ctrl-C must not stop a bump between two renames: with a handler installed the signal no
+    // longer kills the process, the bump finishes (all files or none), and then we exit 130.
+    let (result, interrupted) = runtime.block_on(async {
+        let options = settings.options.clone();
+        let release = settings.release.clone();
+        let mut task = tokio::task::spawn_blocking(move || bump(&options, &release));
+        tokio::select! {
+            result = &mut task => (result, false),
+            _ = tokio::signal::ctrl_c() => (task.await, true),
+        }
+    });
+    let report = result.context("the bump stopped unexpectedly")??;
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     match settings.format {
@@ -20,6 +38,10 @@ pub(super) fn run(args: BumpArgs, config: Option<&Path>) -> anyhow::Result<u8> {
             output::bump_text(&mut stdout, &mut stderr, &report)?;
         }
         Format::Json => output::json(&mut stdout, &report)?,
+    }
+    if interrupted {
+        writeln!(stderr, "interrupted; the bump had already started and was completed, so no file is half-written")?;
+        return Ok(exit::INTERRUPTED);
     }
     Ok(report.exit_code())
 }

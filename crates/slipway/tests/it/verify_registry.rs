@@ -124,3 +124,37 @@ fn an_unreachable_registry_exits_3_and_still_reports_the_files() {
     insta::assert_snapshot!(run.render_for(&repo, &[]));
     assert_eq!(run.code, 3);
 }
+
+#[test]
+fn ctrl_c_while_a_registry_hangs_exits_130() {
+    use std::net::TcpListener;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    // A "registry" that accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let repository = format!("{address}/team/hello-operator");
+    let (repo, _) = project(&repository);
+    let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["release", "verify", "--tag", "v0.4.0"])
+        .current_dir(repo.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("slipway starts");
+    std::thread::sleep(Duration::from_millis(800));
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let started = Instant::now();
+    let output = child.wait_with_output().expect("slipway ends");
+    assert!(started.elapsed() < Duration::from_secs(10), "slipway did not stop promptly");
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stderr).trim(), "interrupted");
+}
