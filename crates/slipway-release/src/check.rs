@@ -649,7 +649,7 @@ mod tests {
         let files = FileSet::from_files([("k.yaml", text)]);
         let start = text.find("digest: sha256:00").expect("present");
         let edit = remove_line(&files, "k.yaml", start).expect("removable");
-        assert_eq!(&text[edit.range.clone()], "  digest: sha256:00 # pinned\n");
+        assert_eq!(&text[edit.range], "  digest: sha256:00 # pinned\n");
         let first_key = text.find("digest: sha256:11").expect("present");
         assert_eq!(remove_line(&files, "k.yaml", first_key), None, "removing it would break the list item");
     }
