@@ -193,20 +193,10 @@ pub fn check(
             });
         }
         for value in &file.values {
-            let agrees = names_version(&value.text, &expected.version);
-            let wanted = if Version::parse(&value.text).is_ok() {
-                restyle(&value.text, &expected.version)
-            } else {
-                expected.version.to_string()
-            };
-            checked.references.push(context.reference(
+            checked.references.push(context.version_reference(
                 FindingKind::VersionFile,
                 value,
-                value.text.clone(),
-                wanted.clone(),
-                agrees,
-                "a configured version file names another version".to_owned(),
-                replace(value, &wanted),
+                "a configured version file names another version",
             ));
         }
     }
@@ -285,6 +275,21 @@ impl Context<'_> {
             message: if agrees { String::new() } else { message },
             fix,
         }
+    }
+
+    /// A value that should name the release version, in its own spelling (`0.33.0` or `v0.33.0`).
+    fn version_reference(&self, kind: FindingKind, located: &Located, message: &str) -> Reference {
+        let version = &self.expected.version;
+        let wanted = restyle(&located.text, version);
+        self.reference(
+            kind,
+            located,
+            located.text.clone(),
+            wanted.clone(),
+            names_version(&located.text, version),
+            message.to_owned(),
+            replace(located, &wanted),
+        )
     }
 
     fn is_version_tag(&self, tag: &str) -> bool {
@@ -461,18 +466,11 @@ impl Context<'_> {
     fn chart(&self, chart: &Chart, checked: &mut Checked) {
         let version = &self.expected.version;
         match &chart.app_version {
-            Some(app_version) => {
-                let wanted = restyle(&app_version.text, version);
-                checked.references.push(self.reference(
-                    FindingKind::ChartAppVersion,
-                    app_version,
-                    app_version.text.clone(),
-                    wanted.clone(),
-                    names_version(&app_version.text, version),
-                    "the chart ships another release of the app".to_owned(),
-                    replace(app_version, &wanted),
-                ));
-            }
+            Some(app_version) => checked.references.push(self.version_reference(
+                FindingKind::ChartAppVersion,
+                app_version,
+                "the chart ships another release of the app",
+            )),
             None => checked.references.push(Reference {
                 kind: FindingKind::ChartAppVersion,
                 file: chart.file.clone(),
@@ -500,15 +498,10 @@ impl Context<'_> {
                 ChartVersionPolicy::Auto => parsed.as_ref().is_some_and(|parsed| parsed.major() == version.major()),
             };
             if follows {
-                let wanted = restyle(&chart_version.text, version);
-                checked.references.push(self.reference(
+                checked.references.push(self.version_reference(
                     FindingKind::ChartVersion,
                     chart_version,
-                    chart_version.text.clone(),
-                    wanted.clone(),
-                    names_version(&chart_version.text, version),
-                    "the chart version follows the app version here".to_owned(),
-                    replace(chart_version, &wanted),
+                    "the chart version follows the app version here",
                 ));
             } else {
                 checked.notes.push(format!(

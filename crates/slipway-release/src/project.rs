@@ -42,6 +42,10 @@ pub struct ProjectImage {
 }
 
 impl ProjectImage {
+    fn new(reference: &ImageReference, inferred: bool, reason: String) -> ProjectImage {
+        ProjectImage { repository: reference.name().to_owned(), inferred, reason, reference: reference.clone() }
+    }
+
     /// The parsed repository.
     pub fn reference(&self) -> &ImageReference {
         &self.reference
@@ -77,16 +81,7 @@ impl Project {
         let images = if settings.images.is_empty() {
             infer_images(settings, scan, overlays, name.as_deref())
         } else {
-            settings
-                .images
-                .iter()
-                .map(|image| ProjectImage {
-                    repository: image.name().to_owned(),
-                    inferred: false,
-                    reason: "configured".to_owned(),
-                    reference: image.clone(),
-                })
-                .collect()
+            settings.images.iter().map(|image| ProjectImage::new(image, false, "configured".to_owned())).collect()
         };
         Project { name, name_source, repository, images }
     }
@@ -153,12 +148,7 @@ fn infer_images(settings: &Settings, scan: &Scan, overlays: &[Overlay], name: Op
         Some(name) => candidates
             .values()
             .filter(|(image, _)| path_names_project(image, name))
-            .map(|(image, _)| ProjectImage {
-                repository: image.name().to_owned(),
-                inferred: true,
-                reason: format!("its path matches the project name `{name}`"),
-                reference: image.clone(),
-            })
+            .map(|(image, _)| ProjectImage::new(image, true, format!("its path matches the project name `{name}`")))
             .collect(),
         None => Vec::new(),
     };
@@ -169,12 +159,7 @@ fn infer_images(settings: &Settings, scan: &Scan, overlays: &[Overlay], name: Op
     }
     with_versions
         .into_iter()
-        .map(|image| ProjectImage {
-            repository: image.name().to_owned(),
-            inferred: true,
-            reason: "the only image referenced with a version tag".to_owned(),
-            reference: image.clone(),
-        })
+        .map(|image| ProjectImage::new(image, true, "the only image referenced with a version tag".to_owned()))
         .collect()
 }
 
