@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use slipway_oci::RegistriesSection;
-use slipway_release::config::{ProjectSection, ReleaseSection};
+use slipway_release::config::{ChartVersionPolicy, ProjectSection, ReleaseSection};
 use slipway_release::yaml::{self, Node};
 
 /// The name slipway looks for.
@@ -43,10 +43,63 @@ pub(crate) enum ConfigError {
     },
     #[error("invalid `{}` at line {line}, column {column}: {message}", path.display())]
     Invalid { path: PathBuf, line: u64, column: u64, message: String },
+    #[error("invalid environment variable `{variable}`: {message}")]
+    Environment { variable: &'static str, message: String },
 }
 
-/// Loads `explicit`, or the nearest `slipway.yaml` at or above `start`.
+/// The environment variables that set file keys (flags have their own, in `cli.rs`). Each
+/// replaces the key from the file; the README lists them.
+pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
+    ("SLIPWAY_PROJECT_NAME", "project.name"),
+    ("SLIPWAY_PROJECT_REPOSITORY", "project.repository"),
+    ("SLIPWAY_RELEASE_TAG_PREFIX", "release.tag_prefix"),
+    ("SLIPWAY_RELEASE_IMAGE_TAG_PREFIX", "release.image_tag_prefix"),
+    ("SLIPWAY_RELEASE_CHART_VERSION", "release.chart_version"),
+    ("SLIPWAY_RELEASE_COMMIT_MESSAGE", "release.commit_message"),
+];
+
+/// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
+pub(crate) fn apply_environment(
+    file: &mut ConfigFile,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for (variable, key) in ENVIRONMENT {
+        let Some(value) = lookup(variable) else {
+            continue;
+        };
+        match *key {
+            "project.name" => file.project.name = Some(value),
+            "project.repository" => file.project.repository = Some(value),
+            "release.tag_prefix" => file.release.tag_prefix = Some(value),
+            "release.image_tag_prefix" => file.release.image_tag_prefix = Some(value),
+            "release.commit_message" => file.release.commit_message = Some(value),
+            "release.chart_version" => {
+                file.release.chart_version = match value.as_str() {
+                    "auto" => ChartVersionPolicy::Auto,
+                    "follow" => ChartVersionPolicy::Follow,
+                    "independent" => ChartVersionPolicy::Independent,
+                    _ => {
+                        return Err(ConfigError::Environment {
+                            variable,
+                            message: format!("`{value}` is not one of auto, follow, independent"),
+                        });
+                    }
+                };
+            }
+            _ => unreachable!("every ENVIRONMENT key is handled"),
+        }
+    }
+    Ok(())
+}
+
+/// Loads `explicit`, or the nearest `slipway.yaml` at or above `start`, then the environment.
 pub(crate) fn load(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigError> {
+    let mut loaded = load_file(explicit, start)?;
+    apply_environment(&mut loaded.file, |name| std::env::var(name).ok().filter(|value| !value.is_empty()))?;
+    Ok(loaded)
+}
+
+fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigError> {
     let path = match explicit {
         Some(path) => Some(path.to_path_buf()),
         None => find(start),
@@ -136,7 +189,7 @@ mod tests {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join(FILE_NAME);
         fs_err::write(&path, text).expect("write config");
-        load(Some(&path), directory.path()).map(|mut loaded| {
+        load_file(Some(&path), directory.path()).map(|mut loaded| {
             loaded.warnings =
                 loaded.warnings.iter().map(|w| w.replace(&path.display().to_string(), "slipway.yaml")).collect();
             loaded
@@ -167,6 +220,27 @@ mod tests {
         assert!(matches!(error, ConfigError::Invalid { line, .. } if line >= 2), "{error}");
         let error = load_text("release:\n  platforms: linux/amd64\n").expect_err("wrong type");
         assert!(matches!(error, ConfigError::Invalid { line: 2, .. }), "{error}");
+    }
+
+    #[test]
+    fn the_environment_replaces_file_keys() {
+        let mut loaded = load_text("release:\n  tag_prefix: v\n").expect("valid");
+        let environment = |name: &str| match name {
+            "SLIPWAY_RELEASE_TAG_PREFIX" => Some("cluster-autoscaler-".to_owned()),
+            "SLIPWAY_RELEASE_CHART_VERSION" => Some("independent".to_owned()),
+            _ => None,
+        };
+        apply_environment(&mut loaded.file, environment).expect("valid values");
+        assert_eq!(loaded.file.release.tag_prefix.as_deref(), Some("cluster-autoscaler-"));
+        assert_eq!(loaded.file.release.chart_version, ChartVersionPolicy::Independent);
+        let error = apply_environment(&mut loaded.file, |name| {
+            (name == "SLIPWAY_RELEASE_CHART_VERSION").then(|| "sometimes".to_owned())
+        })
+        .expect_err("invalid value");
+        assert_eq!(
+            error.to_string(),
+            "invalid environment variable `SLIPWAY_RELEASE_CHART_VERSION`: `sometimes` is not one of auto, follow, independent"
+        );
     }
 
     #[test]

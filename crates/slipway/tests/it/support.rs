@@ -91,11 +91,17 @@ fn redact_hex(text: &str) -> String {
 
 /// Runs `slipway` with `args` in `directory`, in a clean environment.
 pub(crate) fn slipway(directory: &Path, args: &[&str]) -> Run {
+    slipway_with_env(directory, args, &[])
+}
+
+/// [`slipway`] with some environment variables set.
+pub(crate) fn slipway_with_env(directory: &Path, args: &[&str], environment: &[(&str, &str)]) -> Run {
     let docker_config = tempfile::tempdir().expect("temporary directory");
     let output = Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(args)
         .current_dir(directory)
         .env_clear()
+        .envs(environment.iter().copied())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", docker_config.path())
         .env("DOCKER_CONFIG", docker_config.path())

@@ -2,7 +2,7 @@
 
 use slipway_test::git::TempRepo;
 
-use crate::support::{corpus, edit, example, example_repo, slipway};
+use crate::support::{corpus, edit, example, example_repo, slipway, slipway_with_env};
 
 fn descheduler_repo() -> TempRepo {
     let repo = TempRepo::new();
@@ -223,4 +223,26 @@ fn a_kubebuilder_layout_is_checked_through_its_overlay_and_bumped_at_its_base() 
     assert_eq!(bump.code, 0);
     let after = slipway(repo.path(), &["release", "verify", "--offline"]);
     assert_eq!(after.code, 0, "{}", after.render_for(&repo, &[]));
+}
+
+#[test]
+fn the_environment_overrides_the_file_and_flags_override_the_environment() {
+    let repo = autoscaler_repo();
+    let directory = repo.path().join("cluster-autoscaler");
+    let args = ["release", "verify", "--tag", "cluster-autoscaler-1.35.0", "--offline"];
+    let run = slipway_with_env(&directory, &args, &[("SLIPWAY_RELEASE_TAG_PREFIX", "ca-")]);
+    assert_eq!(run.code, 2, "{}", run.render_for(&repo, &[]));
+    assert!(run.stderr.contains("expected `ca-` followed by MAJOR.MINOR.PATCH"), "{}", run.stderr);
+    let run = slipway_with_env(
+        &directory,
+        &["release", "verify", "--offline"],
+        &[("SLIPWAY_OFFLINE", "0"), ("SLIPWAY_FORMAT", "json")],
+    );
+    assert!(run.stdout.starts_with('{'), "SLIPWAY_FORMAT selects JSON: {}", run.stdout);
+    let run = slipway_with_env(
+        &directory,
+        &["release", "verify", "--offline", "--format", "text"],
+        &[("SLIPWAY_FORMAT", "json")],
+    );
+    assert!(run.stdout.starts_with("release "), "the flag beats the environment: {}", run.stdout);
 }
