@@ -12,6 +12,9 @@
 use std::collections::BTreeSet;
 use std::io::{self, BufRead, BufReader, Read};
 
+use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
+
 use crate::manifest::{ImageConfig, RunConfig};
 
 /// How many bytes of a found file are kept (enough for any executable header).
@@ -221,9 +224,49 @@ fn decompress<'a>(reader: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> 
         return Ok(Box::new(flate2::bufread::MultiGzDecoder::new(buffered)));
     }
     if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(io::Error::new(io::ErrorKind::Unsupported, "zstd-compressed layers are not supported yet"));
+        return Ok(Box::new(ZstdFrames { source: buffered, decoder: FrameDecoder::new(), in_frame: false }));
     }
     Ok(Box::new(buffered))
+}
+
+/// A zstd stream of any number of frames, skippable frames included (`zstd:chunked` layers are
+/// many frames), decoded as it is read.
+struct ZstdFrames<R> {
+    source: R,
+    decoder: FrameDecoder,
+    in_frame: bool,
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        if buffer.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.in_frame {
+                while self.decoder.can_collect() == 0 && !self.decoder.is_finished() {
+                    self.decoder
+                        .decode_blocks(&mut self.source, BlockDecodingStrategy::UptoBlocks(1))
+                        .map_err(io::Error::other)?;
+                }
+                let read = self.decoder.read(buffer)?;
+                if read > 0 {
+                    return Ok(read);
+                }
+                self.in_frame = false;
+            }
+            if self.source.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            match self.decoder.init(&mut self.source) {
+                Ok(()) => self.in_frame = true,
+                Err(FrameDecoderError::ReadFrameHeaderError(ReadFrameHeaderError::SkipFrame { length, .. })) => {
+                    io::copy(&mut (&mut self.source).take(u64::from(length)), &mut io::sink())?;
+                }
+                Err(error) => return Err(io::Error::other(error)),
+            }
+        }
+    }
 }
 
 fn join(directory: &str, name: &str) -> String {
@@ -355,6 +398,22 @@ mod tests {
         let (result, opened) = lookup(vec![base, top], &candidates);
         assert_eq!(result, Lookup::Found { path: "usr/local/bin/app".into(), head: b"first-on-path".to_vec() });
         assert_eq!(opened, [1, 0]);
+    }
+
+    #[test]
+    fn zstd_layers_of_several_frames_are_read() {
+        use ruzstd::encoding::{CompressionLevel, compress_to_vec};
+        let filler = layer(&[Entry::File("docs/README", &[b'x'; 4096])], false);
+        let app = layer(&[Entry::File("app", b"\x7fELF-zstd")], false);
+        // A frame ending in the middle of an entry, a skippable frame, then the rest.
+        let split = 700;
+        let mut stream = compress_to_vec(&filler[..split], CompressionLevel::Fastest);
+        stream.extend_from_slice(&[0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]);
+        let mut rest = filler[split..filler.len() - 1024].to_vec();
+        rest.extend_from_slice(&app);
+        stream.extend(compress_to_vec(&rest[..], CompressionLevel::Fastest));
+        let (result, _) = lookup(vec![stream], &["/app"]);
+        assert_eq!(result, Lookup::Found { path: "app".into(), head: b"\x7fELF-zstd".to_vec() });
     }
 
     #[test]

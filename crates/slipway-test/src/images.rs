@@ -1,5 +1,5 @@
-//! Building and pushing test images: each platform a gzip layer holding an executable, an OCI
-//! config and manifest, and an index over them; pushed blobs first, the index last.
+//! Building and pushing test images: each platform a layer holding an executable, a config and
+//! a manifest, and an index over them; blobs pushed first, the index last.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,8 +7,8 @@ use std::io::Write;
 use slipway_core::{ImageReference, Platform};
 use slipway_oci::Registry;
 use slipway_oci::manifest::{
-    Descriptor, ImageConfig, Index, Manifest, OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, PlatformJson,
-    REVISION, RootFs, RunConfig, sha256_digest,
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor, ImageConfig, Index, Manifest, OCI_CONFIG, OCI_INDEX,
+    OCI_LAYER_GZIP, OCI_MANIFEST, PlatformJson, REVISION, RootFs, RunConfig, sha256_digest,
 };
 
 use crate::elf;
@@ -69,10 +69,52 @@ pub struct TestImage {
     pub index_revision: Option<String>,
     /// Add a BuildKit-style `unknown/unknown` attestation entry.
     pub attestation: bool,
+    /// Publish with Docker media types (a manifest list), as `docker manifest create` does.
+    pub docker_media_types: bool,
+    /// Compress layers with zstd instead of gzip (OCI media types only).
+    pub zstd: bool,
 }
 
-/// A gzip tar layer holding `files` (path, mode, contents), with fixed metadata.
-pub fn layer(files: &[(&str, u32, &[u8])]) -> (Vec<u8>, String) {
+/// The media types an image is published with, and how its layers are compressed.
+#[derive(Debug, Clone, Copy)]
+struct Format {
+    index: &'static str,
+    manifest: &'static str,
+    config: &'static str,
+    layer: &'static str,
+    zstd: bool,
+}
+
+impl TestImage {
+    fn format(&self) -> Format {
+        match (self.docker_media_types, self.zstd) {
+            (true, _) => Format {
+                index: DOCKER_MANIFEST_LIST,
+                manifest: DOCKER_MANIFEST,
+                config: "application/vnd.docker.container.image.v1+json",
+                layer: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                zstd: false,
+            },
+            (false, true) => Format {
+                index: OCI_INDEX,
+                manifest: OCI_MANIFEST,
+                config: OCI_CONFIG,
+                layer: "application/vnd.oci.image.layer.v1.tar+zstd",
+                zstd: true,
+            },
+            (false, false) => Format {
+                index: OCI_INDEX,
+                manifest: OCI_MANIFEST,
+                config: OCI_CONFIG,
+                layer: OCI_LAYER_GZIP,
+                zstd: false,
+            },
+        }
+    }
+}
+
+/// A tar of `files` (path, mode, contents) with fixed metadata, and its diff id.
+fn tar_of(files: &[(&str, u32, &[u8])]) -> (Vec<u8>, String) {
     let mut builder = tar::Builder::new(Vec::new());
     for (path, mode, contents) in files {
         let mut header = tar::Header::new_gnu();
@@ -84,9 +126,21 @@ pub fn layer(files: &[(&str, u32, &[u8])]) -> (Vec<u8>, String) {
     }
     let tar = builder.into_inner().expect("finish layer");
     let diff_id = sha256_digest(&tar);
+    (tar, diff_id)
+}
+
+/// A gzip tar layer holding `files`, and its diff id.
+pub fn layer(files: &[(&str, u32, &[u8])]) -> (Vec<u8>, String) {
+    let (tar, diff_id) = tar_of(files);
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder.write_all(&tar).expect("compress layer");
     (encoder.finish().expect("compress layer"), diff_id)
+}
+
+/// A zstd tar layer holding `files`, and its diff id.
+pub fn zstd_layer(files: &[(&str, u32, &[u8])]) -> (Vec<u8>, String) {
+    let (tar, diff_id) = tar_of(files);
+    (ruzstd::encoding::compress_to_vec(&tar[..], ruzstd::encoding::CompressionLevel::Fastest), diff_id)
 }
 
 /// Pushes `image` to `reference` (a tag): blobs, platform manifests, then the index.
@@ -96,10 +150,10 @@ pub fn layer(files: &[(&str, u32, &[u8])]) -> (Vec<u8>, String) {
 ///
 /// When the registry refuses anything.
 pub async fn push(registry: &Registry, reference: &ImageReference, image: &TestImage) -> String {
+    let format = image.format();
     let mut entries = Vec::new();
     for platform_image in &image.platforms {
-        let descriptor = push_platform(registry, reference, platform_image).await;
-        entries.push(descriptor);
+        entries.push(push_platform(registry, reference, platform_image, format).await);
     }
     if image.attestation {
         let (layer_bytes, diff_id) = layer(&[("attestation.json", 0o644, b"{}")]);
@@ -110,7 +164,7 @@ pub async fn push(registry: &Registry, reference: &ImageReference, image: &TestI
             config: None,
             rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
         };
-        let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, BTreeMap::new()).await;
+        let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
         descriptor.platform =
             Some(PlatformJson { architecture: "unknown".into(), os: "unknown".into(), variant: None });
         descriptor.annotations.insert("vnd.docker.reference.type".into(), "attestation-manifest".into());
@@ -120,23 +174,30 @@ pub async fn push(registry: &Registry, reference: &ImageReference, image: &TestI
     if let Some(revision) = &image.index_revision {
         annotations.insert(REVISION.to_owned(), revision.clone());
     }
-    let index = Index { schema_version: 2, media_type: Some(OCI_INDEX.to_owned()), manifests: entries, annotations };
+    let index = Index { schema_version: 2, media_type: Some(format.index.to_owned()), manifests: entries, annotations };
     let bytes = serde_json::to_vec(&index).expect("serialise index");
-    registry.push_manifest(reference, OCI_INDEX, bytes).await.expect("push index")
+    registry.push_manifest(reference, format.index, bytes).await.expect("push index")
 }
 
 /// Pushes one platform image alone under `reference` (a single-platform tag, not an index).
 pub async fn push_single(registry: &Registry, reference: &ImageReference, platform_image: &PlatformImage) -> String {
-    let descriptor = push_platform(registry, reference, platform_image).await;
+    let format = TestImage::default().format();
+    let descriptor = push_platform(registry, reference, platform_image, format).await;
     let manifest =
         registry.fetch_manifest(reference, &descriptor.digest).await.expect("fetch the platform manifest back");
     let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
-    registry.push_manifest(reference, OCI_MANIFEST, bytes).await.expect("push manifest by tag")
+    registry.push_manifest(reference, format.manifest, bytes).await.expect("push manifest by tag")
 }
 
-async fn push_platform(registry: &Registry, reference: &ImageReference, platform_image: &PlatformImage) -> Descriptor {
+async fn push_platform(
+    registry: &Registry,
+    reference: &ImageReference,
+    platform_image: &PlatformImage,
+    format: Format,
+) -> Descriptor {
     let binary = elf::executable(&platform_image.binary_architecture);
-    let (layer_bytes, diff_id) = layer(&[(&platform_image.entrypoint, 0o755, &binary)]);
+    let files = [(platform_image.entrypoint.as_str(), 0o755, binary.as_slice())];
+    let (layer_bytes, diff_id) = if format.zstd { zstd_layer(&files) } else { layer(&files) };
     let declared = platform_image.config_platform.as_ref().unwrap_or(&platform_image.platform);
     let labels = platform_image
         .revision_label
@@ -153,7 +214,7 @@ async fn push_platform(registry: &Registry, reference: &ImageReference, platform
         }),
         rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
     };
-    let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, BTreeMap::new()).await;
+    let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
     descriptor.platform = Some((&platform_image.platform).into());
     descriptor
 }
@@ -163,36 +224,31 @@ async fn push_manifest_for(
     reference: &ImageReference,
     config: &ImageConfig,
     layer_bytes: Vec<u8>,
-    annotations: BTreeMap<String, String>,
+    format: Format,
 ) -> Descriptor {
     let config_bytes = serde_json::to_vec(config).expect("serialise config");
     let layer_size = layer_bytes.len() as u64;
     let config_size = config_bytes.len() as u64;
     let layer_digest = registry.push_blob(reference, layer_bytes).await.expect("push layer");
     let config_digest = registry.push_blob(reference, config_bytes).await.expect("push config");
+    let descriptor = |media_type: &str, digest: String, size: u64| Descriptor {
+        media_type: media_type.to_owned(),
+        digest,
+        size,
+        platform: None,
+        annotations: BTreeMap::new(),
+    };
     let manifest = Manifest {
         schema_version: 2,
-        media_type: Some(OCI_MANIFEST.to_owned()),
-        config: Descriptor {
-            media_type: OCI_CONFIG.to_owned(),
-            digest: config_digest,
-            size: config_size,
-            platform: None,
-            annotations: BTreeMap::new(),
-        },
-        layers: vec![Descriptor {
-            media_type: OCI_LAYER_GZIP.to_owned(),
-            digest: layer_digest,
-            size: layer_size,
-            platform: None,
-            annotations: BTreeMap::new(),
-        }],
-        annotations,
+        media_type: Some(format.manifest.to_owned()),
+        config: descriptor(format.config, config_digest, config_size),
+        layers: vec![descriptor(format.layer, layer_digest, layer_size)],
+        annotations: BTreeMap::new(),
     };
     let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
     let size = bytes.len() as u64;
     let by_digest =
         ImageReference::parse(&format!("{}@{}", reference.name(), sha256_digest(&bytes))).expect("valid reference");
-    let digest = registry.push_manifest(&by_digest, OCI_MANIFEST, bytes).await.expect("push manifest");
-    Descriptor { media_type: OCI_MANIFEST.to_owned(), digest, size, platform: None, annotations: BTreeMap::new() }
+    let digest = registry.push_manifest(&by_digest, format.manifest, bytes).await.expect("push manifest");
+    descriptor(format.manifest, digest, size)
 }

@@ -60,7 +60,12 @@ fn good_platforms() -> Vec<PlatformImage> {
 
 #[tokio::test]
 async fn a_good_image_passes_and_attestations_are_ignored() {
-    let image = TestImage { platforms: good_platforms(), attestation: true, index_revision: Some(COMMIT.to_owned()) };
+    let image = TestImage {
+        platforms: good_platforms(),
+        attestation: true,
+        index_revision: Some(COMMIT.to_owned()),
+        ..TestImage::default()
+    };
     let (report, reference) = verified(image, "good").await;
     assert_eq!(summary(&report, &reference), Vec::<String>::new());
     let binaries: Vec<_> =
@@ -181,4 +186,26 @@ async fn skopeo_reads_what_slipway_pushes() {
         .expect("skopeo runs");
     let arm64: serde_json::Value = serde_json::from_slice(&arm64.stdout).expect("skopeo prints JSON");
     assert_eq!(arm64["Architecture"], "arm64");
+}
+
+#[tokio::test]
+async fn a_docker_manifest_list_is_read_like_an_index() {
+    let image = TestImage { platforms: good_platforms(), docker_media_types: true, ..TestImage::default() };
+    let (report, reference) = verified(image, "docker-list").await;
+    assert_eq!(summary(&report, &reference), Vec::<String>::new());
+    assert_eq!(report.media_type.as_deref(), Some("application/vnd.docker.distribution.manifest.list.v2+json"));
+    assert_eq!(report.platforms.len(), 2);
+}
+
+#[tokio::test]
+async fn zstd_layers_are_streamed_too() {
+    let mut platforms = good_platforms();
+    platforms[0] = PlatformImage::new("linux/amd64").with_binary("arm64").with_revision(COMMIT);
+    let image = TestImage { platforms, zstd: true, ..TestImage::default() };
+    let (report, reference) = verified(image, "zstd").await;
+    insta::assert_debug_snapshot!(summary(&report, &reference), @r#"
+    [
+        "Error BinaryArchitecture [linux/amd64] found: arm64 (ELF 64-bit LSB, EM_AARCH64) | expected: amd64",
+    ]
+    "#);
 }
