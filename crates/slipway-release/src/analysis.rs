@@ -8,11 +8,11 @@ use slipway_core::Version;
 use crate::check::{self, Checked, Expected};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::git::Git;
 use crate::project::Project;
 use crate::render::{self, Overlay, RenderNote};
 use crate::scan::{self, Scan};
 use crate::source::FileSet;
+use slipway_git::Git;
 
 /// A directory slipway works on, and the git repository around it, if any.
 #[derive(Debug, Clone)]
@@ -36,8 +36,8 @@ impl Directory {
         // Checking a work tree needs no git; only commands that need it fail without it.
         let (git, git_missing) = match Git::discover(&path) {
             Ok(git) => (git, false),
-            Err(Error::GitMissing(_)) => (None, true),
-            Err(error) => return Err(error),
+            Err(slipway_git::Error::Missing(_)) => (None, true),
+            Err(error) => return Err(error.into()),
         };
         Ok(Directory { path, git, git_missing })
     }
@@ -45,10 +45,8 @@ impl Directory {
     /// The git repository, or an error saying what needed it.
     pub fn require_git(&self, needed_for: &'static str) -> Result<&Git, Error> {
         if self.git_missing {
-            return Err(Error::GitMissing(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "`git` was not found on PATH",
-            )));
+            let missing = std::io::Error::new(std::io::ErrorKind::NotFound, "`git` was not found on PATH");
+            return Err(slipway_git::Error::Missing(missing).into());
         }
         self.git.as_ref().ok_or_else(|| Error::NotAGitRepository { path: self.path.clone(), needed_for })
     }

@@ -21,19 +21,9 @@ pub enum Error {
         /// What needed git, as a fragment (`reading files at a tag`).
         needed_for: &'static str,
     },
-    /// The `git` executable could not be run.
-    #[error("could not run `git`; is it installed and on PATH?")]
-    GitMissing(#[source] std::io::Error),
-    /// A git command failed.
-    #[error("`git {command}` failed in `{}`: {stderr}", directory.display())]
-    Git {
-        /// The git arguments, joined.
-        command: String,
-        /// Where it ran.
-        directory: PathBuf,
-        /// What git printed on stderr, trimmed.
-        stderr: String,
-    },
+    /// git could not answer.
+    #[error(transparent)]
+    Git(#[from] slipway_git::Error),
     /// `--tag` names a tag that does not exist.
     #[error("tag `{tag}` does not exist in `{}`", repo.display())]
     TagNotFound {
@@ -124,9 +114,6 @@ pub enum Error {
         /// The files, joined by `, `.
         files: String,
     },
-    /// git has no identity to commit with.
-    #[error("git has no committer identity here; set user.name and user.email")]
-    NoGitIdentity(#[source] Box<Error>),
     /// A reference cannot be edited in place (escapes, folded or block scalars).
     #[error("cannot edit `{file}` line {line} in place: {reason}")]
     NotEditable {
@@ -169,9 +156,8 @@ impl Error {
     /// The process exit code this error means (DESIGN.md).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::GitMissing(_) | Error::Git { .. } | Error::Write { .. } | Error::WriteAndRestore { .. } => {
-                exit::INFRASTRUCTURE
-            }
+            Error::Git(error) => error.exit_code(),
+            Error::Write { .. } | Error::WriteAndRestore { .. } => exit::INFRASTRUCTURE,
             _ => exit::USAGE,
         }
     }

@@ -11,7 +11,6 @@ pub mod bump;
 pub mod check;
 pub mod config;
 pub mod error;
-pub mod git;
 pub mod project;
 pub mod render;
 pub mod scan;

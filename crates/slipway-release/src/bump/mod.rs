@@ -192,10 +192,12 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
     let message =
         settings.commit_message.replace("{version}", &expected.version.to_string()).replace("{tag}", &expected.git_tag);
     let commit = if file_changes.is_empty() {
-        git.head_commit()?.ok_or_else(|| Error::Git {
-            command: "rev-parse HEAD".to_owned(),
-            directory: directory.path.clone(),
-            stderr: "the repository has no commits to tag".to_owned(),
+        git.head_commit()?.ok_or_else(|| {
+            Error::Git(slipway_git::Error::Failed {
+                command: "rev-parse HEAD".to_owned(),
+                directory: directory.path.clone(),
+                stderr: "the repository has no commits to tag".to_owned(),
+            })
         })?
     } else {
         match git.commit_paths(&report.files, &message) {
@@ -206,7 +208,7 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
             Err(error) => {
                 write::restore(&directory.path, &file_changes)?;
                 report.written = false;
-                return Err(error);
+                return Err(error.into());
             }
         }
     };

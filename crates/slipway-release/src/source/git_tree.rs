@@ -4,7 +4,7 @@
 use super::{FileSet, Skipped, wanted};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::git::Git;
+use slipway_git::Git;
 
 /// Reads every wanted file under the scan root at `commit`.
 pub fn load(git: &Git, commit: &str, settings: &Settings) -> Result<FileSet, Error> {

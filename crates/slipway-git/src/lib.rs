@@ -8,7 +8,39 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::Error;
+use slipway_core::exit;
+
+/// Why a git command could not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `git` executable could not be run.
+    #[error("could not run `git`; is it installed and on PATH?")]
+    Missing(#[source] std::io::Error),
+    /// A git command failed.
+    #[error("`git {command}` failed in `{}`: {stderr}", directory.display())]
+    Failed {
+        /// The git arguments, joined.
+        command: String,
+        /// Where it ran.
+        directory: PathBuf,
+        /// What git printed on stderr, trimmed.
+        stderr: String,
+    },
+    /// git has no identity to commit with.
+    #[error("git has no committer identity here; set user.name and user.email")]
+    NoIdentity(#[source] Box<Error>),
+}
+
+impl Error {
+    /// The process exit code this error means: a missing git or a failing command is the
+    /// environment failing (3); a missing identity is configuration (2).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::NoIdentity(_) => exit::USAGE,
+            Error::Missing(_) | Error::Failed { .. } => exit::INFRASTRUCTURE,
+        }
+    }
+}
 
 /// A git repository that contains the directory slipway works on.
 #[derive(Debug, Clone)]
@@ -140,7 +172,7 @@ impl Git {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(Error::GitMissing)?;
+            .map_err(Error::Missing)?;
         let mut stdin = child.stdin.take().expect("stdin was piped");
         let request: String = objects.iter().map(|object| format!("{object}\n")).collect();
         let writer = std::thread::spawn(move || {
@@ -149,7 +181,7 @@ impl Git {
             result
         });
         let mut reader = BufReader::new(child.stdout.take().expect("stdout was piped"));
-        let failure = |message: String| Error::Git {
+        let failure = |message: String| Error::Failed {
             command: "cat-file --batch".to_owned(),
             directory: self.directory.clone(),
             stderr: message,
@@ -177,7 +209,7 @@ impl Git {
 
     /// Checks that git can make a commit here (an identity is configured).
     pub fn check_identity(&self) -> Result<(), Error> {
-        self.run(&["var", "GIT_COMMITTER_IDENT"]).map(drop).map_err(|error| Error::NoGitIdentity(Box::new(error)))
+        self.run(&["var", "GIT_COMMITTER_IDENT"]).map(drop).map_err(|error| Error::NoIdentity(Box::new(error)))
     }
 
     /// Commits exactly `paths` (relative to the scan root) with `message`, returning the commit.
@@ -210,11 +242,11 @@ fn run_raw(directory: &Path, args: &[&str]) -> Result<std::process::Output, Erro
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .output()
-        .map_err(Error::GitMissing)
+        .map_err(Error::Missing)
 }
 
 fn git_error(directory: &Path, args: &[&str], stderr: &[u8]) -> Error {
-    Error::Git {
+    Error::Failed {
         command: args.join(" "),
         directory: directory.to_path_buf(),
         stderr: String::from_utf8_lossy(stderr).trim().to_owned(),
