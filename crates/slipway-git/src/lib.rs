@@ -134,6 +134,28 @@ impl Git {
             .collect())
     }
 
+    /// When `commit` was committed, in seconds since the Unix epoch.
+    pub fn commit_time(&self, commit: &str) -> Result<i64, Error> {
+        let stdout = self.run(&["log", "-1", "--format=%ct", commit])?;
+        stdout.trim().parse().map_err(|_| Error::Failed {
+            command: format!("log -1 --format=%ct {commit}"),
+            directory: self.directory.clone(),
+            stderr: format!("unexpected output `{}`", stdout.trim()),
+        })
+    }
+
+    /// `git describe` of `HEAD` against tags starting with `prefix`: the tag itself on a tagged
+    /// commit, `TAG-N-gHASH` after it, the abbreviated commit when no tag matches, with `-dirty`
+    /// when tracked files have changes. `None` in a repository without commits.
+    pub fn describe(&self, prefix: &str) -> Result<Option<String>, Error> {
+        if self.head_commit()?.is_none() {
+            return Ok(None);
+        }
+        let pattern = format!("{prefix}*");
+        let stdout = self.run(&["describe", "--tags", "--always", "--dirty", "--abbrev=12", "--match", &pattern])?;
+        Ok(Some(stdout.trim().to_owned()))
+    }
+
     /// The URL of the `origin` remote, if there is one.
     pub fn origin_url(&self) -> Result<Option<String>, Error> {
         let output = run_raw(&self.directory, &["remote", "get-url", "origin"])?;
@@ -250,5 +272,43 @@ fn git_error(directory: &Path, args: &[&str], stderr: &[u8]) -> Error {
         command: args.join(" "),
         directory: directory.to_path_buf(),
         stderr: String::from_utf8_lossy(stderr).trim().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn git(directory: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(directory)
+            .env("GIT_COMMITTER_DATE", "@1700000000 +0000")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn describes_tags_commits_and_dirt() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path();
+        git(path, &["init", "--quiet", "--initial-branch=main"]);
+        let repo = Git::discover(path).expect("git runs").expect("a repository");
+        assert_eq!(repo.describe("v").expect("describe"), None);
+        fs_err::write(path.join("a.txt"), "one\n").expect("write");
+        git(path, &["add", "a.txt"]);
+        git(path, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "one"]);
+        let head = repo.head_commit().expect("rev-parse").expect("a commit");
+        assert_eq!(repo.describe("v").expect("describe").as_deref(), Some(&head[..12]));
+        git(path, &["tag", "v1.2.0"]);
+        git(path, &["tag", "other-9.9.9"]);
+        assert_eq!(repo.describe("v").expect("describe").as_deref(), Some("v1.2.0"));
+        fs_err::write(path.join("a.txt"), "two\n").expect("write");
+        assert_eq!(repo.describe("v").expect("describe").as_deref(), Some("v1.2.0-dirty"));
+        git(path, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-am", "two"]);
+        let described = repo.describe("v").expect("describe").expect("a description");
+        assert!(described.starts_with("v1.2.0-1-g"), "{described}");
+        assert_eq!(repo.commit_time(&head).expect("log"), 1_700_000_000);
     }
 }
