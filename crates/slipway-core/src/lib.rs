@@ -10,6 +10,7 @@ pub mod exit;
 pub mod finding;
 pub mod image;
 pub mod platform;
+pub mod progress;
 pub mod time;
 pub mod version;
 

@@ -8,6 +8,7 @@
 //! binary's real architecture.
 
 pub mod auth;
+pub mod entrypoint;
 pub mod error;
 pub mod layers;
 pub mod manifest;

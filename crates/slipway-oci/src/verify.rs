@@ -3,23 +3,16 @@
 //! release commit, and the entrypoint binary really is built for its platform.
 //!
 //! autoscaler#9226 shipped an index that looked right around an amd64 image holding an arm64
-//! binary; only reading the binary catches that. The binary is found by streaming layers from
-//! the top ([`crate::layers`]), so the check reads a few kilobytes of a typical distroless
-//! image, not its whole size.
+//! binary; only reading the binary catches that ([`crate::entrypoint`]).
 
 use std::collections::BTreeSet;
-use std::io::{self, Read};
 
-use futures_util::TryStreamExt;
 use serde::Serialize;
-use slipway_core::elf::{ElfError, ElfHeader};
-use slipway_core::platform::Architecture;
 use slipway_core::{Finding, FindingKind, ImageReference, Platform};
-use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use crate::entrypoint::{self, ImageLayers, Layer};
 use crate::error::Error;
-use crate::layers::{self, LayerSource, Lookup};
-use crate::manifest::{Descriptor, Document, ImageConfig, Manifest, REVISION};
+use crate::manifest::{Descriptor, Document, Manifest, REVISION};
 use crate::registry::Registry;
 
 /// What to check about one published image.
@@ -229,26 +222,14 @@ async fn verify_platform(
         }
     }
 
-    let executable = layers::executable(&config).map(str::to_owned);
-    let binary = match &executable {
-        None => {
-            findings.push(
-                Finding::in_registry(
-                    FindingKind::BinaryMissing,
-                    image,
-                    Some(platform.to_string()),
-                    "(no entrypoint or cmd)".into(),
-                    "an entrypoint".into(),
-                )
-                .with_message("the config does not say what the image runs, so its binary cannot be checked")
-                .as_warning(),
-            );
-            None
-        }
-        Some(executable) => {
-            check_binary(registry, check, platform, &manifest, &config, executable, &mut findings).await?
-        }
+    let layers = ImageLayers {
+        registry: Some(registry.clone()),
+        repository: Some(check.image.clone()),
+        layers: manifest.layers.iter().map(|layer| Layer::Remote { digest: layer.digest.clone() }).collect(),
     };
+    let binary_check = entrypoint::check(layers, &config, platform, image).await?;
+    findings.extend(binary_check.findings);
+    let (executable, binary) = (binary_check.executable, binary_check.binary);
 
     let report = PlatformReport {
         platform: platform_of(descriptor).map_or_else(|| platform.to_string(), |p| p.to_string()),
@@ -259,144 +240,6 @@ async fn verify_platform(
         binary,
     };
     Ok((report, findings, !revisions.is_empty()))
-}
-
-async fn check_binary(
-    registry: &Registry,
-    check: &ImageCheck,
-    platform: &Platform,
-    manifest: &Manifest,
-    config: &ImageConfig,
-    executable: &str,
-    findings: &mut Vec<Finding>,
-) -> Result<Option<String>, Error> {
-    let image = check.image.as_str();
-    let platform_text = platform.to_string();
-    if platform.os != "linux" {
-        return Ok(None);
-    }
-    let run = config.config.clone();
-    let mut candidates = layers::candidates(executable, run.as_ref());
-    let mut described = executable.to_owned();
-    for _ in 0..2 {
-        let lookup = find_in_registry(registry, &check.image, manifest, candidates.clone()).await?;
-        let (path, head) = match lookup {
-            Lookup::Found { path, head } => (path, head),
-            Lookup::NotFound | Lookup::LinkLoop { .. } => {
-                findings.push(
-                    Finding::in_registry(
-                        FindingKind::BinaryMissing,
-                        image,
-                        Some(platform_text),
-                        format!("`{described}` is not in the image"),
-                        format!("`{described}` in a layer"),
-                    )
-                    .with_message("the entrypoint does not exist in the merged layers"),
-                );
-                return Ok(None);
-            }
-        };
-        match ElfHeader::parse(&head) {
-            Ok(header) => {
-                let expected = Architecture::from_goarch(&platform.architecture);
-                let matches = expected
-                    .is_some_and(|architecture| architecture.elf == (header.machine, header.class, header.endianness));
-                if expected.is_some() && !matches {
-                    findings.push(
-                        Finding::in_registry(
-                            FindingKind::BinaryArchitecture,
-                            image,
-                            Some(platform_text),
-                            header.to_string(),
-                            platform.architecture.clone(),
-                        )
-                        .with_message(format!("`/{path}` is built for another architecture than its platform")),
-                    );
-                }
-                return Ok(Some(format!("/{path}: {header}")));
-            }
-            Err(ElfError::Script { interpreter }) => {
-                // A script runs on its interpreter; check that binary instead.
-                candidates = layers::interpreter_candidates(&interpreter, run.as_ref());
-                described = interpreter.trim_start_matches("#!").split_whitespace().next().unwrap_or("").to_owned();
-                if candidates.is_empty() {
-                    break;
-                }
-            }
-            Err(error) => {
-                findings.push(
-                    Finding::in_registry(
-                        FindingKind::BinaryNotElf,
-                        image,
-                        Some(platform_text),
-                        format!("`/{path}` is {error}"),
-                        format!("an ELF binary for {}", platform.architecture),
-                    )
-                    .with_message("the entrypoint is not a Linux executable"),
-                );
-                return Ok(None);
-            }
-        }
-    }
-    findings.push(
-        Finding::in_registry(
-            FindingKind::BinaryNotElf,
-            image,
-            Some(platform_text),
-            format!("`{executable}` runs a script whose interpreter is a script"),
-            "an ELF binary".into(),
-        )
-        .with_message("the binary behind the entrypoint could not be identified")
-        .as_warning(),
-    );
-    Ok(None)
-}
-
-struct RegistryLayers {
-    registry: Registry,
-    image: ImageReference,
-    digests: Vec<String>,
-    runtime: tokio::runtime::Handle,
-}
-
-impl LayerSource for RegistryLayers {
-    fn count(&self) -> usize {
-        self.digests.len()
-    }
-
-    fn open(&mut self, index: usize) -> io::Result<Box<dyn Read + '_>> {
-        let digest = &self.digests[index];
-        let stream = self.runtime.block_on(self.registry.blob_stream(&self.image, digest)).map_err(io::Error::other)?;
-        let reader = StreamReader::new(stream.map_err(io::Error::other));
-        Ok(Box::new(SyncIoBridge::new_with_handle(reader, self.runtime.clone())))
-    }
-}
-
-async fn find_in_registry(
-    registry: &Registry,
-    image: &ImageReference,
-    manifest: &Manifest,
-    candidates: Vec<String>,
-) -> Result<Lookup, Error> {
-    let mut source = RegistryLayers {
-        registry: registry.clone(),
-        image: image.clone(),
-        digests: manifest.layers.iter().map(|layer| layer.digest.clone()).collect(),
-        runtime: tokio::runtime::Handle::current(),
-    };
-    let reference = image.to_string();
-    let layer_digest = manifest.layers.last().map(|layer| layer.digest.clone()).unwrap_or_default();
-    let result =
-        tokio::task::spawn_blocking(move || layers::find(&mut source, &candidates)).await.map_err(|error| {
-            Error::Layer { reference: reference.clone(), digest: layer_digest.clone(), source: io::Error::other(error) }
-        })?;
-    result.map_err(|error| {
-        if error.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            let inner = error.into_inner().expect("checked above");
-            return *inner.downcast::<Error>().expect("checked above");
-        }
-        Error::Layer { reference, digest: layer_digest, source: error }
-    })
 }
 
 fn platform_of(descriptor: &Descriptor) -> Option<Platform> {

@@ -48,24 +48,7 @@ pub struct VerifyOptions {
     pub registry: RegistryOptions,
 }
 
-/// Progress of long work, for a terminal.
-pub trait Progress: Sync {
-    /// Work of `total` steps begins.
-    fn begin(&self, total: u64, what: &str);
-    /// One step is done.
-    fn advance(&self, item: &str);
-    /// The work is over.
-    fn end(&self);
-}
-
-/// Progress that shows nothing.
-pub struct Quiet;
-
-impl Progress for Quiet {
-    fn begin(&self, _total: u64, _what: &str) {}
-    fn advance(&self, _item: &str) {}
-    fn end(&self) {}
-}
+pub use slipway_core::progress::{Progress, Quiet};
 
 /// Where the checked files came from.
 #[derive(Debug, Clone, Serialize)]
