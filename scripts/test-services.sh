@@ -2,7 +2,10 @@
 # Installs and starts what slipway's tests talk to, so `cargo nextest run` finds real services:
 #   - an OCI registry (Debian's docker-registry) on 127.0.0.1:5000, plain HTTP, no auth;
 #   - skopeo, used by tests to cross-check what slipway pushes;
-#   - git, which release tests drive for real.
+#   - git, which release tests drive for real;
+#   - podman with runc (the image tests run what they build), configured under $state/podman;
+#   - gcc's aarch64 cross compiler, for real binaries of two architectures;
+#   - busybox-static, the base image the image tests push.
 # kubectl (for `kubectl kustomize`, the oracle of the overlay tests) must already be installed.
 #
 # Usage: scripts/test-services.sh start|stop|status
@@ -23,6 +26,11 @@ install_packages() {
   command -v skopeo >/dev/null || missing+=(skopeo)
   command -v git >/dev/null || missing+=(git)
   command -v curl >/dev/null || missing+=(curl)
+  command -v podman >/dev/null || missing+=(podman)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+  command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
@@ -32,6 +40,25 @@ install_packages() {
     echo "kubectl is not installed; the overlay tests use \`kubectl kustomize\` as their oracle" >&2
     exit 1
   fi
+}
+
+# podman here: runc (crun cannot run in this kind of sandbox), vfs storage, and explicit
+# rlimits (raising them is not permitted). Tests point CONTAINERS_CONF and
+# CONTAINERS_STORAGE_CONF at these files.
+configure_podman() {
+  mkdir -p "$state/podman"
+  cat > "$state/podman/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "runc"
+CONF
+  cat > "$state/podman/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+runroot = "$state/podman/run"
+graphroot = "$state/podman/storage"
+CONF
 }
 
 registry_up() { curl -sf "http://$registry_address/v2/" >/dev/null 2>&1; }
@@ -70,7 +97,7 @@ stop_registry() {
 }
 
 case "${1:-start}" in
-  start) install_packages; start_registry ;;
+  start) install_packages; configure_podman; start_registry ;;
   stop) stop_registry ;;
   status) if registry_up; then echo "registry: up on $registry_address"; else echo "registry: down"; exit 1; fi ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;

@@ -256,6 +256,34 @@ impl Git {
     }
 }
 
+/// The web address of a repository from a remote URL, as `org.opencontainers.image.source`
+/// wants it: `git@github.com:org/repo.git` and `ssh://git@github.com/org/repo` give
+/// `https://github.com/org/repo`. Local paths give `None`.
+pub fn web_url(remote: &str) -> Option<String> {
+    let remote = remote.trim();
+    let (host, path) = if let Some(rest) = remote.strip_prefix("https://").or_else(|| remote.strip_prefix("http://")) {
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+        rest.split_once('/')?
+    } else if let Some(rest) = remote.strip_prefix("ssh://").or_else(|| remote.strip_prefix("git://")) {
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+        let (host, path) = rest.split_once('/')?;
+        (host.split(':').next().unwrap_or(host), path)
+    } else if let Some((user_host, path)) = remote.split_once(':') {
+        let host = user_host.rsplit_once('@').map_or(user_host, |(_, host)| host);
+        if host.contains('/') || path.starts_with("//") {
+            return None;
+        }
+        (host, path)
+    } else {
+        return None;
+    };
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
+    if host.is_empty() || path.is_empty() || !host.contains('.') {
+        return None;
+    }
+    Some(format!("https://{host}/{path}"))
+}
+
 fn run_raw(directory: &Path, args: &[&str]) -> Result<std::process::Output, Error> {
     Command::new("git")
         .args(args)
@@ -287,6 +315,20 @@ mod tests {
             .status()
             .expect("git runs");
         assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn remotes_become_web_addresses() {
+        for remote in [
+            "git@github.com:org/repo.git",
+            "https://github.com/org/repo.git",
+            "ssh://git@github.com:22/org/repo",
+            "https://token@github.com/org/repo/",
+        ] {
+            assert_eq!(web_url(remote).as_deref(), Some("https://github.com/org/repo"), "{remote}");
+        }
+        assert_eq!(web_url("/srv/git/repo.git"), None);
+        assert_eq!(web_url("../other"), None);
     }
 
     #[test]

@@ -434,6 +434,7 @@ mod tests {
                 ..RunConfig::default()
             }),
             rootfs: Default::default(),
+            history: Vec::new(),
         };
         assert_eq!(executable(&config), Some("/app"));
         assert_eq!(candidates("./run.sh", config.config.as_ref()), ["work/run.sh"]);

@@ -8,6 +8,8 @@
 //! binary's real architecture.
 
 pub mod auth;
+pub mod build;
+pub mod dockerfile;
 pub mod entrypoint;
 pub mod error;
 pub mod layers;

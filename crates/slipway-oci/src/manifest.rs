@@ -124,6 +124,9 @@ pub struct ImageConfig {
     /// Layer diff ids.
     #[serde(default)]
     pub rootfs: RootFs,
+    /// How each layer was made; one entry per layer that is not `empty_layer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<serde_json::Value>,
 }
 
 /// The `rootfs` of a config.

@@ -64,6 +64,20 @@ pub struct Registry {
 /// A blob as a stream of chunks.
 pub type BlobStream = BoxStream<'static, std::io::Result<bytes::Bytes>>;
 
+/// How a blob came to be in a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobTransfer {
+    /// It was there already.
+    Present,
+    /// Mounted from another repository of the same registry.
+    Mounted,
+    /// Streamed from another registry.
+    Copied,
+    /// Uploaded from here.
+    Uploaded,
+}
+
 impl Registry {
     /// A client with these options.
     pub fn new(options: RegistryOptions) -> Registry {
@@ -86,6 +100,8 @@ impl Registry {
                     protocol: if self.is_plain_http(registry) { ClientProtocol::Http } else { ClientProtocol::Https },
                     connect_timeout: Some(self.options.connect_timeout),
                     read_timeout: Some(self.options.read_timeout),
+                    // Sizes are always known: one request per blob instead of chunks.
+                    use_monolithic_push: true,
                     ..ClientConfig::default()
                 })
             })
@@ -168,8 +184,84 @@ impl Registry {
         Ok(stream.stream.boxed())
     }
 
+    /// The digest `image`'s tag (or digest) points at, or `None` when it does not exist.
+    pub async fn manifest_digest(&self, image: &ImageReference) -> Result<Option<String>, Error> {
+        let reference = to_reference(image, None);
+        let registry = image.resolved_registry();
+        match self.client(registry).fetch_manifest_digest(&reference, &self.credentials(registry)).await {
+            Ok(digest) => Ok(Some(digest)),
+            Err(error) => match classify(error, registry, image.as_str()) {
+                Error::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Every tag of `image`'s repository (an empty list when the repository does not exist).
+    pub async fn list_tags(&self, image: &ImageReference) -> Result<Vec<String>, Error> {
+        let reference = to_reference(image, None);
+        let registry = image.resolved_registry();
+        match self.client(registry).list_tags(&reference, &self.credentials(registry), None, None).await {
+            Ok(response) => Ok(response.tags),
+            Err(error) => match classify(error, registry, image.as_str()) {
+                Error::NotFound { .. } => Ok(Vec::new()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Whether `digest` is a blob of `image`'s repository.
+    pub async fn blob_exists(&self, image: &ImageReference, digest: &str) -> Result<bool, Error> {
+        let reference = to_reference(image, None);
+        let registry = image.resolved_registry();
+        let client = self.client(registry);
+        client
+            .auth(&reference, &self.credentials(registry), RegistryOperation::Push)
+            .await
+            .map_err(|error| classify(error, registry, image.as_str()))?;
+        client.blob_exists(&reference, digest).await.map_err(|error| classify(error, registry, image.as_str()))
+    }
+
+    /// Makes `digest` from `source`'s repository a blob of `target`'s repository without
+    /// uploading it: a cross-repository mount when both are in one registry, else a stream
+    /// from one registry to the other. Returns how it got there.
+    pub async fn copy_blob(
+        &self,
+        source: &ImageReference,
+        target: &ImageReference,
+        digest: &str,
+        size: u64,
+    ) -> Result<BlobTransfer, Error> {
+        if self.blob_exists(target, digest).await? {
+            return Ok(BlobTransfer::Present);
+        }
+        let registry = target.resolved_registry();
+        let target_reference = to_reference(target, None);
+        if source.resolved_registry() == registry {
+            let source_reference = to_reference(source, None);
+            // A registry that cannot mount answers 202 and starts an upload instead; copy then.
+            if self.client(registry).mount_blob(&target_reference, &source_reference, digest).await.is_ok()
+                && self.blob_exists(target, digest).await?
+            {
+                return Ok(BlobTransfer::Mounted);
+            }
+        }
+        let stream = self.blob_stream(source, digest).await?;
+        let stream = stream.map(|chunk| chunk.map_err(OciDistributionError::IoError));
+        self.client(registry)
+            .push_blob_stream(&target_reference, stream, digest, Some(size))
+            .await
+            .map_err(|error| classify(error, registry, target.as_str()))?;
+        Ok(BlobTransfer::Copied)
+    }
+
     /// Uploads a blob to `image`'s repository unless it is there already; returns its digest.
     pub async fn push_blob(&self, image: &ImageReference, bytes: Vec<u8>) -> Result<String, Error> {
+        Ok(self.upload_blob(image, bytes).await?.0)
+    }
+
+    /// [`Registry::push_blob`], also saying whether bytes were uploaded.
+    pub async fn upload_blob(&self, image: &ImageReference, bytes: Vec<u8>) -> Result<(String, BlobTransfer), Error> {
         let digest = sha256_digest(&bytes);
         let reference = to_reference(image, None);
         let registry = image.resolved_registry();
@@ -180,13 +272,14 @@ impl Registry {
             .map_err(|error| classify(error, registry, image.as_str()))?;
         let exists =
             client.blob_exists(&reference, &digest).await.map_err(|error| classify(error, registry, image.as_str()))?;
-        if !exists {
-            client
-                .push_blob(&reference, bytes, &digest)
-                .await
-                .map_err(|error| classify(error, registry, image.as_str()))?;
+        if exists {
+            return Ok((digest, BlobTransfer::Present));
         }
-        Ok(digest)
+        client
+            .push_blob(&reference, bytes, &digest)
+            .await
+            .map_err(|error| classify(error, registry, image.as_str()))?;
+        Ok((digest, BlobTransfer::Uploaded))
     }
 
     /// Uploads a manifest or index as exactly these bytes, under `image`'s tag or digest.

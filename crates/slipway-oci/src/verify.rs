@@ -5,7 +5,7 @@
 //! autoscaler#9226 shipped an index that looked right around an amd64 image holding an arm64
 //! binary; only reading the binary catches that ([`crate::entrypoint`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use slipway_core::{Finding, FindingKind, ImageReference, Platform};
@@ -20,7 +20,7 @@ use crate::registry::Registry;
 pub struct ImageCheck {
     /// The image at its release tag.
     pub image: ImageReference,
-    /// Platforms the index must cover.
+    /// Platforms the index must cover; empty means every platform it has (inspection).
     pub platforms: Vec<Platform>,
     /// The commit `org.opencontainers.image.revision` must name, if known.
     pub revision: Option<String>,
@@ -35,6 +35,8 @@ pub struct ImageReport {
     pub digest: Option<String>,
     /// The media type of what the tag points at.
     pub media_type: Option<String>,
+    /// The index's annotations.
+    pub annotations: BTreeMap<String, String>,
     /// Each required platform that was found.
     pub platforms: Vec<PlatformReport>,
     /// Problems.
@@ -52,6 +54,12 @@ pub struct PlatformReport {
     pub config_platform: String,
     /// The revision it carries, if any.
     pub revision: Option<String>,
+    /// Config and layers, in bytes.
+    pub size: u64,
+    /// Layers.
+    pub layers: usize,
+    /// `org.opencontainers.image.*` from the manifest's annotations and the config's labels.
+    pub provenance: BTreeMap<String, String>,
     /// The file the image runs.
     pub executable: Option<String>,
     /// What that file's header says it is built for.
@@ -66,6 +74,7 @@ pub async fn verify_image(registry: &Registry, check: &ImageCheck) -> Result<Ima
         image: image.clone(),
         digest: None,
         media_type: None,
+        annotations: BTreeMap::new(),
         platforms: Vec::new(),
         findings: Vec::new(),
     };
@@ -103,16 +112,18 @@ pub async fn verify_image(registry: &Registry, check: &ImageCheck) -> Result<Ima
         Document::Manifest(manifest) => {
             let config = registry.fetch_config(&check.image, &manifest.config.digest).await?;
             let platform = config.platform();
-            report.findings.push(
-                Finding::in_registry(
-                    FindingKind::RegistryNotIndex,
-                    &image,
-                    None,
-                    format!("a single-platform image ({platform})"),
-                    format!("an index covering {required}"),
-                )
-                .with_message("the tag names one image, not a multi-arch index"),
-            );
+            if !check.platforms.is_empty() {
+                report.findings.push(
+                    Finding::in_registry(
+                        FindingKind::RegistryNotIndex,
+                        &image,
+                        None,
+                        format!("a single-platform image ({platform})"),
+                        format!("an index covering {required}"),
+                    )
+                    .with_message("the tag names one image, not a multi-arch index"),
+                );
+            }
             let descriptor = Descriptor {
                 media_type: fetched.media_type.clone(),
                 digest: fetched.digest.clone(),
@@ -124,8 +135,12 @@ pub async fn verify_image(registry: &Registry, check: &ImageCheck) -> Result<Ima
         }
     };
 
+    report.annotations = index_annotations.clone();
     let available = platform_list(&entries.iter().map(|(platform, _)| platform.clone()).collect::<Vec<_>>());
     let mut selected = Vec::new();
+    if check.platforms.is_empty() {
+        selected.clone_from(&entries);
+    }
     for platform in &check.platforms {
         match entries.iter().find(|(candidate, _)| candidate.satisfies(platform)) {
             Some(entry) => selected.push(entry.clone()),
@@ -231,11 +246,24 @@ async fn verify_platform(
     findings.extend(binary_check.findings);
     let (executable, binary) = (binary_check.executable, binary_check.binary);
 
+    let mut provenance: BTreeMap<String, String> = config
+        .config
+        .as_ref()
+        .and_then(|run| run.labels.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(manifest.annotations.clone())
+        .filter(|(key, _)| key.starts_with("org.opencontainers.image."))
+        .collect();
+    provenance.retain(|_, value| !value.is_empty());
     let report = PlatformReport {
         platform: platform_of(descriptor).map_or_else(|| platform.to_string(), |p| p.to_string()),
         digest: descriptor.digest.clone(),
         config_platform: declared.to_string(),
         revision: revisions.iter().next().map(|revision| (*revision).to_owned()),
+        size: manifest.config.size + manifest.layers.iter().map(|layer| layer.size).sum::<u64>(),
+        layers: manifest.layers.len(),
+        provenance,
         executable,
         binary,
     };

@@ -163,6 +163,7 @@ pub async fn push(registry: &Registry, reference: &ImageReference, image: &TestI
             variant: None,
             config: None,
             rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
+            history: vec![serde_json::json!({"created_by": "slipway-test"})],
         };
         let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
         descriptor.platform =
@@ -213,6 +214,7 @@ async fn push_platform(
             ..RunConfig::default()
         }),
         rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
+        history: vec![serde_json::json!({"created_by": "slipway-test"})],
     };
     let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
     descriptor.platform = Some((&platform_image.platform).into());
@@ -251,4 +253,70 @@ async fn push_manifest_for(
         ImageReference::parse(&format!("{}@{}", reference.name(), sha256_digest(&bytes))).expect("valid reference");
     let digest = registry.push_manifest(&by_digest, format.manifest, bytes).await.expect("push manifest");
     descriptor(format.manifest, digest, size)
+}
+
+/// Pushes a base image to `reference`: for linux/amd64, Debian's static busybox at
+/// `/bin/busybox` with `sh`, `echo`, `cat`, `mkdir`, `cp` and `ls` linked to it; for linux/arm64, a small arm64
+/// executable in its place. `PATH=/bin` and `Cmd ["sh"]`, as a busybox image has.
+/// Returns the index digest.
+///
+/// # Panics
+///
+/// When busybox-static is not installed or the registry refuses anything.
+pub async fn push_busybox_base(registry: &Registry, reference: &ImageReference) -> String {
+    let busybox = fs_err::read("/bin/busybox").expect("busybox-static is installed by scripts/test-services.sh");
+    let format = TestImage::default().format();
+    let mut entries = Vec::new();
+    for (platform, binary) in [("linux/amd64", busybox), ("linux/arm64", elf::executable("arm64"))] {
+        let (layer_bytes, diff_id) = busybox_layer(&binary);
+        let platform = Platform::parse(platform).expect("valid platform");
+        let config = ImageConfig {
+            architecture: platform.architecture.clone(),
+            os: platform.os.clone(),
+            variant: None,
+            config: Some(RunConfig {
+                cmd: Some(vec!["sh".into()]),
+                env: Some(vec!["PATH=/bin".into()]),
+                ..RunConfig::default()
+            }),
+            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
+            history: vec![serde_json::json!({"created_by": "slipway-test"})],
+        };
+        let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
+        descriptor.platform = Some((&platform).into());
+        entries.push(descriptor);
+    }
+    let index = Index {
+        schema_version: 2,
+        media_type: Some(OCI_INDEX.to_owned()),
+        manifests: entries,
+        annotations: BTreeMap::new(),
+    };
+    let bytes = serde_json::to_vec(&index).expect("serialise index");
+    registry.push_manifest(reference, OCI_INDEX, bytes).await.expect("push index")
+}
+
+fn busybox_layer(binary: &[u8]) -> (Vec<u8>, String) {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut directory = tar::Header::new_gnu();
+    directory.set_entry_type(tar::EntryType::Directory);
+    directory.set_mode(0o755);
+    directory.set_size(0);
+    builder.append_data(&mut directory, "bin/", std::io::empty()).expect("append directory");
+    let mut file = tar::Header::new_gnu();
+    file.set_entry_type(tar::EntryType::Regular);
+    file.set_mode(0o755);
+    file.set_size(binary.len() as u64);
+    builder.append_data(&mut file, "bin/busybox", binary).expect("append busybox");
+    for applet in ["sh", "echo", "cat", "mkdir", "cp", "ls"] {
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        builder.append_link(&mut link, format!("bin/{applet}"), "busybox").expect("append link");
+    }
+    let tar = builder.into_inner().expect("finish layer");
+    let diff_id = sha256_digest(&tar);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&tar).expect("compress layer");
+    (encoder.finish().expect("compress layer"), diff_id)
 }

@@ -8,4 +8,5 @@ pub mod elf;
 pub mod git;
 pub mod images;
 pub mod paths;
+pub mod podman;
 pub mod registry;

@@ -26,6 +26,162 @@ pub(crate) enum Command {
     /// Release consistency: the git tag, the images and every manifest name one version.
     #[command(subcommand)]
     Release(ReleaseCommand),
+
+    /// Images: daemonless multi-arch builds, inspection and verification.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ImageCommand {
+    /// Build the images in slipway.yaml for every platform, without a Docker daemon.
+    ///
+    /// Runs each platform's build command (in parallel), packs the configured files into a
+    /// reproducible layer, sets it on the base image's matching platform, and checks that each
+    /// platform's entrypoint is an ELF binary for that platform. Only when every platform passes
+    /// is anything published: with --push to the registry (blobs, then platform manifests, then
+    /// the tags, so an interrupted push never tags an incomplete image), or with --output to an
+    /// OCI layout directory or archive that podman can run. Without either it builds and checks.
+    ///
+    /// Tags come from git: the release tag on a clean tagged commit, a `git describe` tag
+    /// otherwise; --tag replaces them. A release tag that names another image is never
+    /// overwritten without --force.
+    #[command(
+        after_help = "Examples:\n  slipway image build\n  slipway image build --push\n  slipway image build --output oci-archive:image.tar && podman run oci-archive:image.tar"
+    )]
+    Build(ImageBuildArgs),
+
+    /// Show an image's platforms, digests, sizes, provenance and what each entrypoint binary is
+    /// built for.
+    Inspect(ImageInspectArgs),
+
+    /// Check a published image: every platform present, configs that agree, the revision, and
+    /// each entrypoint binary's architecture (the registry checks of `release verify`).
+    Verify(ImageVerifyArgs),
+
+    /// Print a cross-compiling multi-stage Dockerfile for an image in slipway.yaml.
+    Dockerfile(ImageDockerfileArgs),
+
+    /// Print a cloudbuild.yaml that builds every platform and pushes one index per image.
+    Cloudbuild(ImageCloudbuildArgs),
+}
+
+/// Where `image build --output` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Output {
+    Layout(PathBuf),
+    Archive(PathBuf),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImageBuildArgs {
+    /// The project directory (default: where slipway.yaml is).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) repo: PathBuf,
+
+    /// Build only the image with this name (repeatable; default: all).
+    #[arg(long = "image", value_name = "NAME")]
+    pub(crate) images: Vec<String>,
+
+    /// Push to the configured repositories.
+    #[arg(long, conflicts_with = "output")]
+    pub(crate) push: bool,
+
+    /// Write an OCI layout: oci:DIR or oci-archive:FILE.
+    #[arg(long, value_name = "DESTINATION", value_parser = parse_output)]
+    pub(crate) output: Option<Output>,
+
+    /// Tag the images TAG instead of what git says (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+
+    /// Overwrite a release tag that already names a different image.
+    #[arg(long, requires = "push")]
+    pub(crate) force: bool,
+
+    /// Speak plain HTTP to this registry (repeatable; localhost always is).
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST[:PORT]",
+        env = "SLIPWAY_REGISTRIES_INSECURE",
+        value_delimiter = ','
+    )]
+    pub(crate) insecure_registries: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImageInspectArgs {
+    /// The image, such as registry.k8s.io/descheduler/descheduler:v0.33.0.
+    #[arg(value_name = "IMAGE", value_parser = parse_image)]
+    pub(crate) reference: ImageReference,
+
+    /// Speak plain HTTP to this registry (repeatable; localhost always is).
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST[:PORT]",
+        env = "SLIPWAY_REGISTRIES_INSECURE",
+        value_delimiter = ','
+    )]
+    pub(crate) insecure_registries: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImageVerifyArgs {
+    /// The image, such as registry.k8s.io/descheduler/descheduler:v0.33.0.
+    #[arg(value_name = "IMAGE", value_parser = parse_image)]
+    pub(crate) reference: ImageReference,
+
+    /// A platform the image must cover (repeatable; default: release.platforms, else
+    /// linux/amd64 and linux/arm64).
+    #[arg(long = "platform", value_name = "OS/ARCH", env = "SLIPWAY_RELEASE_PLATFORMS", value_delimiter = ',', value_parser = parse_platform)]
+    pub(crate) platforms: Vec<Platform>,
+
+    /// The commit org.opencontainers.image.revision must name.
+    #[arg(long, value_name = "COMMIT")]
+    pub(crate) revision: Option<String>,
+
+    /// Speak plain HTTP to this registry (repeatable; localhost always is).
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST[:PORT]",
+        env = "SLIPWAY_REGISTRIES_INSECURE",
+        value_delimiter = ','
+    )]
+    pub(crate) insecure_registries: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImageDockerfileArgs {
+    /// The project directory (default: where slipway.yaml is).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) repo: PathBuf,
+
+    /// The image (needed when slipway.yaml has several).
+    #[arg(long = "image", value_name = "NAME")]
+    pub(crate) image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImageCloudbuildArgs {
+    /// The project directory (default: where slipway.yaml is).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) repo: PathBuf,
+
+    /// Where each image's generated Dockerfile is; `{name}` is the image's name.
+    #[arg(long, value_name = "PATH", default_value = "Dockerfile")]
+    pub(crate) dockerfile: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,6 +306,15 @@ fn parse_version(text: &str) -> Result<Version, String> {
 
 fn parse_image(text: &str) -> Result<ImageReference, String> {
     ImageReference::parse(text).map_err(|error| error.reason.to_owned())
+}
+
+fn parse_output(text: &str) -> Result<Output, String> {
+    let invalid = || "expected oci:DIR or oci-archive:FILE".to_owned();
+    match text.split_once(':') {
+        Some(("oci", path)) if !path.is_empty() => Ok(Output::Layout(PathBuf::from(path))),
+        Some(("oci-archive", path)) if !path.is_empty() => Ok(Output::Archive(PathBuf::from(path))),
+        _ => Err(invalid()),
+    }
 }
 
 fn parse_platform(text: &str) -> Result<Platform, String> {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use slipway_oci::RegistriesSection;
+use slipway_oci::build::ImageSection;
 use slipway_release::config::{ChartVersionPolicy, ProjectSection, ReleaseSection};
 use slipway_release::yaml::{self, Node};
 
@@ -21,11 +22,14 @@ pub(crate) struct ConfigFile {
     pub(crate) project: ProjectSection,
     pub(crate) release: ReleaseSection,
     pub(crate) registries: RegistriesSection,
+    pub(crate) images: Vec<ImageSection>,
 }
 
 /// A loaded configuration and what was odd about it.
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
+    /// The directory of the file read, if any: the project's root.
+    pub(crate) directory: Option<PathBuf>,
     /// Its content (defaults when there is no file).
     pub(crate) file: ConfigFile,
     /// Warnings for people (unknown keys).
@@ -114,15 +118,16 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
         column: error.column as u64,
         message: error.message,
     })?;
+    let directory = path.canonicalize().ok().and_then(|path| path.parent().map(Path::to_path_buf));
     let Some(root) = tree.first() else {
-        return Ok(Loaded::default());
+        return Ok(Loaded { directory, ..Loaded::default() });
     };
     if !root.is_mapping() {
         return Err(ConfigError::Invalid {
             path,
             line: root.line as u64,
             column: 1,
-            message: "expected a mapping of sections (project, release, registries)".to_owned(),
+            message: "expected a mapping of sections (project, release, registries, images)".to_owned(),
         });
     }
     let mut unknown = Vec::new();
@@ -145,7 +150,7 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
             format!("{}{line}: unknown key `{key}` is ignored", path.display())
         })
         .collect();
-    Ok(Loaded { file, warnings })
+    Ok(Loaded { directory, file, warnings })
 }
 
 fn find(start: &Path) -> Option<PathBuf> {

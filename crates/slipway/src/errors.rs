@@ -18,6 +18,12 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(error) = cause.downcast_ref::<slipway_oci::Error>() {
             return error.exit_code();
         }
+        if let Some(error) = cause.downcast_ref::<slipway_oci::build::Error>() {
+            return error.exit_code();
+        }
+        if cause.is::<slipway_oci::dockerfile::Error>() {
+            return exit::USAGE;
+        }
         if cause.is::<UsageError>() || cause.is::<crate::config_file::ConfigError>() {
             return exit::USAGE;
         }

@@ -5,6 +5,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 use slipway_core::{Finding, Severity};
+use slipway_oci::build::BuildReport;
+use slipway_oci::verify::ImageReport;
 use slipway_release::bump::BumpReport;
 use slipway_release::verify::VerifyReport;
 
@@ -131,4 +133,118 @@ fn short(commit: &str) -> &str {
 
 fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
     if count == 1 { one } else { many }
+}
+
+/// The text report of `image build`.
+pub(crate) fn image_build_text(out: &mut dyn Write, report: &BuildReport) -> io::Result<()> {
+    for image in &report.images {
+        let base = image.base.as_deref().unwrap_or("scratch");
+        writeln!(
+            out,
+            "{} {} {} ({} platforms, on {base})",
+            image.name,
+            image.repository,
+            image.digest,
+            image.platforms.len()
+        )?;
+        for platform in &image.platforms {
+            let cached = if platform.layer.cached { ", layer cached" } else { "" };
+            writeln!(
+                out,
+                "  {:<14} {}  {}{cached}  {}",
+                platform.platform,
+                platform.digest,
+                size(platform.size),
+                platform.binary.as_deref().unwrap_or("(entrypoint not checked)")
+            )?;
+        }
+        if let Some(pushed) = &image.pushed {
+            let tags: Vec<String> = pushed.tags.iter().map(|tag| format!("{} ({})", tag.tag, tag.status)).collect();
+            let moving: Vec<String> = pushed
+                .moving
+                .iter()
+                .map(|tag| format!("{} ({}: {})", tag.tag, if tag.moved { "moved" } else { "not moved" }, tag.reason))
+                .collect();
+            writeln!(out, "  tags: {}", tags.into_iter().chain(moving).collect::<Vec<_>>().join(", "))?;
+            let transfers = &pushed.transfers;
+            writeln!(
+                out,
+                "  blobs: {} uploaded ({}), {} mounted, {} copied across registries, {} already there",
+                transfers.uploaded,
+                size(transfers.uploaded_bytes),
+                transfers.mounted,
+                transfers.copied,
+                transfers.present
+            )?;
+        }
+    }
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+        for item in &report.findings {
+            finding(out, item)?;
+        }
+    }
+    writeln!(out)?;
+    let tags = report.tags.tags.join(", ");
+    if report.published && report.destination == "push" {
+        writeln!(out, "pushed as {tags}")
+    } else if report.published {
+        writeln!(out, "written to {} as {tags}", report.destination)
+    } else if report.exit_code() != 0 {
+        writeln!(out, "nothing was published: a binary is not built for its platform")
+    } else {
+        writeln!(out, "built and checked as {tags}; not published (use --push or --output)")
+    }
+}
+
+/// The text report of `image inspect` and `image verify`.
+pub(crate) fn image_text(out: &mut dyn Write, report: &ImageReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {} ({})",
+        report.image,
+        report.digest.as_deref().unwrap_or("(not found)"),
+        report.media_type.as_deref().unwrap_or("-")
+    )?;
+    for platform in &report.platforms {
+        writeln!(
+            out,
+            "  {:<14} {}  {}, {} {}  {}",
+            platform.platform,
+            platform.digest,
+            size(platform.size),
+            platform.layers,
+            plural(platform.layers, "layer", "layers"),
+            platform.binary.as_deref().unwrap_or("(entrypoint not checked)")
+        )?;
+        let provenance: Vec<String> = platform
+            .provenance
+            .iter()
+            .map(|(key, value)| format!("{}={value}", key.trim_start_matches("org.opencontainers.image.")))
+            .collect();
+        if !provenance.is_empty() {
+            writeln!(out, "  {:<14} {}", "", provenance.join(", "))?;
+        }
+    }
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+        for item in &report.findings {
+            finding(out, item)?;
+        }
+    }
+    Ok(())
+}
+
+fn size(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "sizes are shown to one decimal")]
+    let value = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", value / 1024.0)
+    } else if bytes < 1024 * 1024 * 1024 {
+        format!("{:.1} MiB", value / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} GiB", value / (1024.0 * 1024.0 * 1024.0))
+    }
 }

@@ -6,12 +6,14 @@
 //! destructured completely, so a new flag cannot be forgotten.
 
 use slipway_oci::RegistryOptions;
+use slipway_oci::build::{self, BuildOptions, Destination, ImageSpec};
 use slipway_release::Settings;
 use slipway_release::bump::BumpOptions;
 use slipway_release::verify::{Target, VerifyOptions};
 
-use crate::cli::{BumpArgs, Format, VerifyArgs};
+use crate::cli::{BumpArgs, Format, ImageBuildArgs, Output, VerifyArgs};
 use crate::config_file::Loaded;
+use crate::errors::UsageError;
 
 /// Everything `release verify` runs on.
 pub(crate) struct VerifySettings {
@@ -66,4 +68,76 @@ pub(crate) fn bump(args: BumpArgs, loaded: &Loaded) -> Result<BumpSettings, slip
         release,
         format,
     })
+}
+
+/// Everything `image build` runs on.
+pub(crate) struct ImageBuildSettings {
+    pub(crate) options: BuildOptions,
+    pub(crate) format: Format,
+}
+
+/// The configured images, those named in `selected` (all when empty), with the release
+/// settings they take defaults from.
+pub(crate) fn images(loaded: &Loaded, selected: &[String]) -> anyhow::Result<(Vec<ImageSpec>, Settings)> {
+    let release = Settings::resolve(&loaded.file.project, &loaded.file.release)?;
+    let specs = build::config::resolve(&loaded.file.images, &release.platforms)?;
+    if specs.is_empty() {
+        return Err(UsageError(
+            "no images are configured: add an `images:` section to slipway.yaml (see the README)".to_owned(),
+        )
+        .into());
+    }
+    if selected.is_empty() {
+        return Ok((specs, release));
+    }
+    let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+    if let Some(unknown) = selected.iter().find(|name| !names.contains(&name.as_str())) {
+        return Err(UsageError(format!("no image is named `{unknown}`; slipway.yaml has {}", names.join(", "))).into());
+    }
+    Ok((specs.into_iter().filter(|spec| selected.contains(&spec.name)).collect(), release))
+}
+
+pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Result<ImageBuildSettings> {
+    let ImageBuildArgs { repo, images: selected, push, output, tags, force, insecure_registries, format } = args;
+    let (specs, release) = images(loaded, &selected)?;
+    let directory = loaded.directory.clone().unwrap_or(repo);
+    let destination = match (push, output) {
+        (true, _) => Destination::Push { force },
+        (false, Some(Output::Layout(path))) => Destination::Layout(path),
+        (false, Some(Output::Archive(path))) => Destination::Archive(path),
+        (false, None) => Destination::Check,
+    };
+    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) if !value.is_empty() => Some(
+            value
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| UsageError(format!("SOURCE_DATE_EPOCH is `{value}`, not a number of seconds")))?,
+        ),
+        _ => None,
+    };
+    let mut insecure = loaded.file.registries.insecure.clone();
+    insecure.extend(insecure_registries);
+    Ok(ImageBuildSettings {
+        options: BuildOptions {
+            cache: directory.join(".slipway/cache"),
+            directory,
+            images: specs,
+            destination,
+            tags,
+            tag_prefix: release.tag_prefix,
+            image_tag_prefix: release.image_tag_prefix,
+            epoch,
+            registry: RegistryOptions { insecure, ..RegistryOptions::default() },
+            parallel: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        },
+        format,
+    })
+}
+
+/// A registry client configured from the file and `--insecure-registry`.
+pub(crate) fn registry_options(loaded: &Loaded, insecure_registries: Vec<String>) -> RegistryOptions {
+    let mut insecure = loaded.file.registries.insecure.clone();
+    insecure.extend(insecure_registries);
+    RegistryOptions { insecure, ..RegistryOptions::default() }
 }

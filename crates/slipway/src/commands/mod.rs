@@ -1,6 +1,9 @@
 //! One function per command; each resolves its settings, calls a library crate and renders
 //! the result.
 
+mod image_build;
+mod image_dockerfile;
+mod image_inspect;
 mod release_bump;
 mod release_verify;
 
@@ -10,7 +13,7 @@ use std::io::Write;
 use clap::Parser;
 use slipway_core::exit;
 
-use crate::cli::{Cli, Command, ReleaseCommand};
+use crate::cli::{Cli, Command, ImageCommand, ReleaseCommand};
 use crate::errors;
 
 /// Runs the command line and returns the process exit code.
@@ -25,6 +28,11 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let result = match cli.command {
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(args, cli.config.as_deref()),
         Command::Release(ReleaseCommand::Bump(args)) => release_bump::run(args, cli.config.as_deref()),
+        Command::Image(ImageCommand::Build(args)) => image_build::run(args, cli.config.as_deref()),
+        Command::Image(ImageCommand::Inspect(args)) => image_inspect::inspect(args, cli.config.as_deref()),
+        Command::Image(ImageCommand::Verify(args)) => image_inspect::verify(args, cli.config.as_deref()),
+        Command::Image(ImageCommand::Dockerfile(args)) => image_dockerfile::dockerfile(args, cli.config.as_deref()),
+        Command::Image(ImageCommand::Cloudbuild(args)) => image_dockerfile::cloudbuild(args, cli.config.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -48,4 +56,14 @@ fn warn(warnings: &[String]) {
     for warning in warnings {
         let _ = writeln!(stderr, "warning: {warning}");
     }
+}
+
+/// The async runtime commands that talk to registries run on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")
 }

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
 use slipway_core::exit;
 use slipway_release::verify::verify;
 
@@ -14,11 +13,7 @@ pub(super) fn run(args: VerifyArgs, config: Option<&Path>) -> anyhow::Result<u8>
     let loaded = config_file::load(config, &args.repo)?;
     super::warn(&loaded.warnings);
     let settings = settings::verify(args, &loaded)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("could not start the async runtime")?;
+    let runtime = super::runtime()?;
     let progress = progress::for_stderr();
     let report = runtime.block_on(async {
         tokio::select! {

@@ -1,0 +1,47 @@
+//! `slipway image inspect` and `slipway image verify`: one image in its registry.
+
+use std::path::Path;
+
+use slipway_core::exit;
+use slipway_oci::Registry;
+use slipway_oci::verify::{ImageCheck, verify_image};
+use slipway_release::Settings;
+
+use crate::cli::{Format, ImageInspectArgs, ImageVerifyArgs};
+use crate::{config_file, output, settings};
+
+pub(super) fn inspect(args: ImageInspectArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let ImageInspectArgs { reference, insecure_registries, format } = args;
+    let loaded = config_file::load(config, Path::new("."))?;
+    super::warn(&loaded.warnings);
+    let registry = Registry::new(settings::registry_options(&loaded, insecure_registries));
+    let check = ImageCheck { image: reference, platforms: Vec::new(), revision: None };
+    let report = super::runtime()?.block_on(verify_image(&registry, &check))?;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Text => output::image_text(&mut stdout, &report)?,
+        Format::Json => output::json(&mut stdout, &report)?,
+    }
+    Ok(exit::SUCCESS)
+}
+
+pub(super) fn verify(args: ImageVerifyArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let ImageVerifyArgs { reference, platforms, revision, insecure_registries, format } = args;
+    let loaded = config_file::load(config, Path::new("."))?;
+    super::warn(&loaded.warnings);
+    let platforms = if platforms.is_empty() {
+        Settings::resolve(&loaded.file.project, &loaded.file.release)?.platforms
+    } else {
+        platforms
+    };
+    let registry = Registry::new(settings::registry_options(&loaded, insecure_registries));
+    let check = ImageCheck { image: reference, platforms, revision };
+    let report = super::runtime()?.block_on(verify_image(&registry, &check))?;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Text => output::image_text(&mut stdout, &report)?,
+        Format::Json => output::json(&mut stdout, &report)?,
+    }
+    let failed = report.findings.iter().any(|finding| finding.severity == slipway_core::Severity::Error);
+    Ok(if failed { exit::CHECK_FAILED } else { exit::SUCCESS })
+}
