@@ -15,6 +15,7 @@ pub mod error;
 pub mod layers;
 pub mod manifest;
 pub mod registry;
+pub mod upload;
 pub mod verify;
 
 pub use error::Error;

@@ -59,6 +59,7 @@ impl Default for RegistryOptions {
 pub struct Registry {
     options: Arc<RegistryOptions>,
     clients: Arc<Mutex<HashMap<String, Client>>>,
+    http: reqwest::Client,
 }
 
 /// A blob as a stream of chunks.
@@ -81,7 +82,12 @@ pub enum BlobTransfer {
 impl Registry {
     /// A client with these options.
     pub fn new(options: RegistryOptions) -> Registry {
-        Registry { options: Arc::new(options), clients: Arc::new(Mutex::new(HashMap::new())) }
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .build()
+            .unwrap_or_default();
+        Registry { options: Arc::new(options), clients: Arc::new(Mutex::new(HashMap::new())), http }
     }
 
     /// Whether slipway speaks plain HTTP to `registry`.
@@ -106,6 +112,40 @@ impl Registry {
                 })
             })
             .clone()
+    }
+
+    /// The HTTP client for requests oci-client does not make itself.
+    pub(crate) fn http(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
+    /// The base URL of `image`'s registry and the `Authorization` header a push needs there.
+    pub(crate) async fn upload_target(
+        &self,
+        image: &ImageReference,
+    ) -> Result<(String, Option<http::HeaderValue>), Error> {
+        let reference = to_reference(image, None);
+        let registry = image.resolved_registry();
+        let credentials = self.credentials(registry);
+        let token = self
+            .client(registry)
+            .auth(&reference, &credentials, RegistryOperation::Push)
+            .await
+            .map_err(|error| classify(error, registry, image.as_str()))?;
+        let authorization = match (token, &credentials) {
+            (Some(token), _) => Some(format!("Bearer {token}")),
+            (None, RegistryAuth::Basic(user, password)) => {
+                use base64::Engine;
+                Some(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+                ))
+            }
+            (None, _) => None,
+        };
+        let scheme = if self.is_plain_http(registry) { "http" } else { "https" };
+        let authorization = authorization.and_then(|value| value.parse().ok());
+        Ok((format!("{scheme}://{}", reference.resolve_registry()), authorization))
     }
 
     fn credentials(&self, registry: &str) -> RegistryAuth {

@@ -37,3 +37,62 @@ pub fn unique_repository(name: &str) -> String {
 pub fn client() -> Registry {
     Registry::new(RegistryOptions { docker_config: None, ..RegistryOptions::default() })
 }
+
+/// A registry of its own, empty, on a fresh port, stopped and deleted on drop: for measurements
+/// that must not find any blob already there.
+pub struct Ephemeral {
+    child: std::process::Child,
+    address: String,
+    _storage: tempfile::TempDir,
+}
+
+impl Ephemeral {
+    /// Starts Debian's `docker-registry` on a free loopback port.
+    ///
+    /// # Panics
+    ///
+    /// When it is not installed or does not come up.
+    pub fn start() -> Ephemeral {
+        let storage = tempfile::tempdir().expect("temporary directory");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let config = storage.path().join("config.yml");
+        fs_err::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+                storage.path().join("data").display()
+            ),
+        )
+        .expect("write registry config");
+        let child = std::process::Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry is installed by scripts/test-services.sh");
+        let socket: std::net::SocketAddr = address.parse().expect("an address");
+        let started = std::time::Instant::now();
+        while TcpStream::connect_timeout(&socket, Duration::from_millis(100)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "docker-registry did not start on {address}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ephemeral { child, address, _storage: storage }
+    }
+
+    /// `host:port`.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+}
+
+impl Drop for Ephemeral {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -28,7 +28,7 @@ pub use publish::{Pushed, Transfers};
 
 use crate::entrypoint::{self, ImageLayers, Layer};
 use crate::manifest::ImageConfig;
-use crate::registry::{Registry, RegistryOptions};
+use crate::registry::{BlobTransfer, Registry, RegistryOptions};
 use assemble::MediaTypes;
 use layer::{BlobStore, LayerFile};
 use tags::{GitFacts, TagPlan};
@@ -291,7 +291,11 @@ pub async fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<Bu
         .collect();
     tokio::task::block_in_place(|| run::run(&jobs, &options.directory, options.parallel, progress))?;
 
-    let layers = tokio::task::block_in_place(|| build_layers(options, &store, epoch, progress))?;
+    let (layers, transferred) = match &options.destination {
+        // Built layers go up while later ones compress, so packing and uploading overlap.
+        Destination::Push { .. } => pack_and_upload(options, &store, &registry, epoch, progress).await?,
+        _ => (tokio::task::block_in_place(|| build_layers(options, &store, epoch, progress))?, Transferred::new()),
+    };
 
     let mut findings = Vec::new();
     let mut built = Vec::new();
@@ -377,6 +381,7 @@ pub async fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<Bu
             Destination::Check => {}
             Destination::Push { force } => {
                 let request = publish::PushRequest {
+                    transferred: &transferred,
                     tags: &report.tags.tags,
                     moving: &spec.moving_tags,
                     release: report.tags.release.as_ref(),
@@ -441,6 +446,65 @@ fn git_facts(options: &BuildOptions) -> Result<Facts, Error> {
     let commit_time = git.commit_time(&head)?;
     Ok((facts, Some(head), Some(commit_time), source))
 }
+
+/// Builds every image's layer for every platform, at most `parallel` at a time, and uploads each
+/// to its image's repository as soon as it is built and the registry says it lacks it, so early
+/// layers go up while later ones compress. Returns the layers (per image, per platform) and what
+/// happened to each in the registry.
+async fn pack_and_upload(
+    options: &BuildOptions,
+    store: &BlobStore,
+    registry: &Registry,
+    epoch: i64,
+    progress: &dyn Progress,
+) -> Result<(Vec<Vec<layer::BuiltLayer>>, Transferred), Error> {
+    let mut jobs = Vec::new();
+    for (image, spec) in options.images.iter().enumerate() {
+        for platform in &spec.platforms {
+            jobs.push((image, spec, platform, layer_files(options, spec, platform)?));
+        }
+    }
+    let compressing = tokio::sync::Semaphore::new(options.parallel.max(1));
+    progress.begin(jobs.len() as u64, "packing and uploading layers");
+    let results = futures_util::future::join_all(jobs.into_iter().map(|(image, spec, platform, files)| {
+        let compressing = &compressing;
+        async move {
+            let result = async {
+                let permit = compressing.acquire().await.expect("the semaphore is never closed");
+                let packing_store = store.clone();
+                let built = tokio::task::spawn_blocking(move || layer::build(&packing_store, &files, epoch))
+                    .await
+                    .map_err(std::io::Error::other)
+                    .and_then(|built| built)
+                    .map_err(|source| Error::Io { path: store.path("sha256:"), source })?;
+                drop(permit);
+                let transfer = if registry.blob_exists(&spec.repository, &built.digest).await? {
+                    BlobTransfer::Present
+                } else {
+                    registry.upload_file(&spec.repository, &store.path(&built.digest), &built.digest).await?;
+                    BlobTransfer::Uploaded
+                };
+                Ok::<_, Error>((built, transfer))
+            }
+            .await;
+            progress.advance(&format!("{} {platform}", spec.name));
+            (image, result)
+        }
+    }))
+    .await;
+    progress.end();
+    let mut per_image: Vec<Vec<layer::BuiltLayer>> = options.images.iter().map(|_| Vec::new()).collect();
+    let mut transferred = Transferred::new();
+    for (image, result) in results {
+        let (built, transfer) = result?;
+        transferred.insert(built.digest.clone(), (transfer, built.size));
+        per_image[image].push(built);
+    }
+    Ok((per_image, transferred))
+}
+
+/// What happened to each of slipway's layers in the registry, by digest, with its size.
+pub type Transferred = std::collections::BTreeMap<String, (BlobTransfer, u64)>;
 
 /// Builds every image's layer for every platform, in parallel; the result is per image, per
 /// platform, in order.

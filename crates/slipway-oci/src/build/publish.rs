@@ -76,6 +76,8 @@ pub struct Pushed {
 
 /// What a push needs besides the image.
 pub struct PushRequest<'a> {
+    /// slipway's own layers, already uploaded (or found present) while they were built.
+    pub transferred: &'a crate::build::Transferred,
     /// Tags that must never move.
     pub tags: &'a [String],
     /// Tags that follow the newest release.
@@ -112,7 +114,7 @@ pub async fn push(
         existing.insert(tag.clone(), current);
     }
 
-    let transfers = push_blobs(registry, store, image).await?;
+    let transfers = push_blobs(registry, store, image, request.transferred).await?;
 
     for platform in &image.platforms {
         let by_digest = by_digest(repository, &platform.manifest_digest)?;
@@ -152,7 +154,12 @@ enum BlobJob<'a> {
     Bytes(&'a [u8]),
 }
 
-async fn push_blobs(registry: &Registry, store: &BlobStore, image: &Built) -> Result<Transfers, Error> {
+async fn push_blobs(
+    registry: &Registry,
+    store: &BlobStore,
+    image: &Built,
+    transferred: &crate::build::Transferred,
+) -> Result<Transfers, Error> {
     let mut jobs: Vec<BlobJob<'_>> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for platform in &image.platforms {
@@ -183,13 +190,14 @@ async fn push_blobs(registry: &Registry, store: &BlobStore, image: &Built) -> Re
                         "sha256:{}",
                         path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
                     );
+                    if let Some((transfer, size)) = transferred.get(&digest) {
+                        return Ok((*transfer, if *transfer == BlobTransfer::Uploaded { *size } else { 0 }));
+                    }
                     if registry.blob_exists(repository, &digest).await? {
                         return Ok((BlobTransfer::Present, 0));
                     }
-                    let bytes =
-                        fs_err::tokio::read(&path).await.map_err(|source| Error::Io { path: path.clone(), source })?;
-                    let (_, transfer) = registry.upload_blob(repository, bytes).await?;
-                    Ok((transfer, size))
+                    registry.upload_file(repository, &path, &digest).await?;
+                    Ok((BlobTransfer::Uploaded, size))
                 }
                 BlobJob::Bytes(bytes) => {
                     let (_, transfer) = registry.upload_blob(repository, bytes.to_vec()).await?;
