@@ -5,7 +5,8 @@
 #   - git, which release tests drive for real;
 #   - podman with runc (the image tests run what they build), configured under $state/podman;
 #   - gcc's aarch64 cross compiler, for real binaries of two architectures;
-#   - busybox-static, the base image the image tests push.
+#   - busybox-static, the base image the image tests push;
+#   - apache2-utils (htpasswd), for registries that demand a login.
 # kubectl (for `kubectl kustomize`, the oracle of the overlay tests) must already be installed.
 #
 # Usage: scripts/test-services.sh start|stop|status
@@ -31,6 +32,7 @@ install_packages() {
   command -v gcc >/dev/null || missing+=(gcc libc6-dev)
   command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
   [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null

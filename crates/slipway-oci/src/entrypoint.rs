@@ -138,7 +138,7 @@ pub async fn check(
                         FindingKind::BinaryNotElf,
                         subject,
                         Some(platform_text),
-                        format!("`/{path}` is {error}"),
+                        format!("/{path}: {error}"),
                         format!("an ELF binary for {}", platform.architecture),
                     )
                     .with_message("the entrypoint is not a Linux executable"),

@@ -412,6 +412,14 @@ fn classify(error: OciDistributionError, registry: &str, reference: &str) -> Err
                 Error::Invalid { reference: reference.to_owned(), message: error.to_string() }
             }
         }
+        OciDistributionError::RequestError(request)
+            if matches!(request.status().map(|status| status.as_u16()), Some(401 | 403)) =>
+        {
+            denied()
+        }
+        OciDistributionError::RequestError(request) if request.status().map(|status| status.as_u16()) == Some(404) => {
+            not_found()
+        }
         OciDistributionError::RequestError(_)
         | OciDistributionError::ServerError { .. }
         | OciDistributionError::IoError(_) => {

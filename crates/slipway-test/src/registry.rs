@@ -53,6 +53,20 @@ impl Ephemeral {
     ///
     /// When it is not installed or does not come up.
     pub fn start() -> Ephemeral {
+        Ephemeral::serve(None)
+    }
+
+    /// [`Ephemeral::start`], refusing anyone who does not log in as `user` with `password`
+    /// (htpasswd authentication; `htpasswd` comes from apache2-utils).
+    ///
+    /// # Panics
+    ///
+    /// When `htpasswd` or `docker-registry` is missing or the registry does not come up.
+    pub fn start_with_credentials(user: &str, password: &str) -> Ephemeral {
+        Ephemeral::serve(Some((user, password)))
+    }
+
+    fn serve(credentials: Option<(&str, &str)>) -> Ephemeral {
         let storage = tempfile::tempdir().expect("temporary directory");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -60,14 +74,21 @@ impl Ephemeral {
             .port();
         let address = format!("127.0.0.1:{port}");
         let config = storage.path().join("config.yml");
-        fs_err::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
-                storage.path().join("data").display()
-            ),
-        )
-        .expect("write registry config");
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+            storage.path().join("data").display()
+        );
+        if let Some((user, password)) = credentials {
+            let htpasswd = storage.path().join("htpasswd");
+            let output = std::process::Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect("htpasswd is installed by scripts/test-services.sh");
+            assert!(output.status.success(), "htpasswd failed: {}", String::from_utf8_lossy(&output.stderr));
+            fs_err::write(&htpasswd, &output.stdout).expect("write htpasswd");
+            text.push_str(&format!("auth:\n  htpasswd:\n    realm: slipway-test\n    path: {}\n", htpasswd.display()));
+        }
+        fs_err::write(&config, text).expect("write registry config");
         let child = std::process::Command::new("/usr/bin/docker-registry")
             .arg("serve")
             .arg(&config)

@@ -9,7 +9,9 @@ use slipway_core::{ImageReference, Platform, Version};
 /// CI and release machinery for Kubernetes sub-projects.
 ///
 /// slipway checks that a release's git tag, registry images and manifests agree, and bumps
-/// them together. Run `slipway release verify` in a project to see what it finds.
+/// them together; it builds multi-arch images without a Docker daemon and proves each
+/// platform's binary is that platform's. Run `slipway release verify` in a project to see what
+/// it finds.
 #[derive(Debug, Parser)]
 #[command(name = "slipway", version, max_term_width = 100)]
 pub(crate) struct Cli {
@@ -52,17 +54,35 @@ pub(crate) enum ImageCommand {
     Build(ImageBuildArgs),
 
     /// Show an image's platforms, digests, sizes, provenance and what each entrypoint binary is
-    /// built for.
+    /// built for. Exits 1 when the image does not exist.
+    #[command(
+        after_help = "Examples:\n  slipway image inspect registry.k8s.io/descheduler/descheduler:v0.33.0\n  slipway image inspect ghcr.io/example-org/hello-operator:v0.4.0 --format json"
+    )]
     Inspect(ImageInspectArgs),
 
     /// Check a published image: every platform present, configs that agree, the revision, and
     /// each entrypoint binary's architecture (the registry checks of `release verify`).
+    #[command(
+        after_help = "Examples:\n  slipway image verify ghcr.io/example-org/hello-operator:v0.4.0 --revision \"$(git rev-parse v0.4.0^{commit})\"\n  slipway image verify registry.k8s.io/kwok/kwok:v0.7.0 --platform linux/amd64 --platform linux/arm64"
+    )]
     Verify(ImageVerifyArgs),
 
     /// Print a cross-compiling multi-stage Dockerfile for an image in slipway.yaml.
+    ///
+    /// For projects that also build with docker buildx or podman: the Dockerfile runs the same
+    /// build command and copies the same files as `slipway image build`.
+    #[command(
+        after_help = "Examples:\n  slipway image dockerfile > Dockerfile\n  slipway image dockerfile --image hello-operator"
+    )]
     Dockerfile(ImageDockerfileArgs),
 
     /// Print a cloudbuild.yaml that builds every platform and pushes one index per image.
+    ///
+    /// Each step builds from the Dockerfile `slipway image dockerfile` generates; write those
+    /// first, at the path --dockerfile names.
+    #[command(
+        after_help = "Examples:\n  slipway image dockerfile > Dockerfile && slipway image cloudbuild > cloudbuild.yaml\n  slipway image cloudbuild --dockerfile images/{name}/Dockerfile"
+    )]
     Cloudbuild(ImageCloudbuildArgs),
 }
 

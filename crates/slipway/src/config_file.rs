@@ -34,6 +34,31 @@ pub(crate) struct Loaded {
     pub(crate) file: ConfigFile,
     /// Warnings for people (unknown keys).
     pub(crate) warnings: Vec<String>,
+    /// The file read, if any.
+    pub(crate) path: Option<PathBuf>,
+    /// The keys the environment set, with the variable that set each.
+    pub(crate) from_environment: Vec<(&'static str, &'static str)>,
+}
+
+impl Loaded {
+    /// Turns a crate's complaint about a key (`images[0].build`) into an error that says where
+    /// the value came from: the file and line, or the environment variable.
+    pub(crate) fn invalid_key(&self, key: &str, message: &str) -> Option<ConfigError> {
+        let dotted = key.replace('[', ".").replace(']', "");
+        if let Some((variable, _)) = self.from_environment.iter().find(|(_, set)| *set == dotted) {
+            return Some(ConfigError::Environment { variable, message: message.to_owned() });
+        }
+        let path = self.path.as_ref()?;
+        let text = fs_err::read_to_string(path).ok()?;
+        let tree = yaml::parse(&text).ok()?;
+        let line = line_of(tree.first()?, &dotted)?;
+        Some(ConfigError::InvalidKey {
+            path: path.clone(),
+            line: line as u64,
+            key: key.to_owned(),
+            message: message.to_owned(),
+        })
+    }
 }
 
 /// A configuration file that cannot be used.
@@ -47,6 +72,8 @@ pub(crate) enum ConfigError {
     },
     #[error("invalid `{}` at line {line}, column {column}: {message}", path.display())]
     Invalid { path: PathBuf, line: u64, column: u64, message: String },
+    #[error("invalid `{key}` in `{}` at line {line}: {message}", path.display())]
+    InvalidKey { path: PathBuf, line: u64, key: String, message: String },
     #[error("invalid environment variable `{variable}`: {message}")]
     Environment { variable: &'static str, message: String },
 }
@@ -63,14 +90,17 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
 ];
 
 /// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
+/// Returns the variables it applied, with their keys.
 pub(crate) fn apply_environment(
     file: &mut ConfigFile,
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<(), ConfigError> {
+) -> Result<Vec<(&'static str, &'static str)>, ConfigError> {
+    let mut applied = Vec::new();
     for (variable, key) in ENVIRONMENT {
         let Some(value) = lookup(variable) else {
             continue;
         };
+        applied.push((*variable, *key));
         match *key {
             "project.name" => file.project.name = Some(value),
             "project.repository" => file.project.repository = Some(value),
@@ -93,13 +123,14 @@ pub(crate) fn apply_environment(
             _ => unreachable!("every ENVIRONMENT key is handled"),
         }
     }
-    Ok(())
+    Ok(applied)
 }
 
 /// Loads `explicit`, or the nearest `slipway.yaml` at or above `start`, then the environment.
 pub(crate) fn load(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigError> {
     let mut loaded = load_file(explicit, start)?;
-    apply_environment(&mut loaded.file, |name| std::env::var(name).ok().filter(|value| !value.is_empty()))?;
+    loaded.from_environment =
+        apply_environment(&mut loaded.file, |name| std::env::var(name).ok().filter(|value| !value.is_empty()))?;
     Ok(loaded)
 }
 
@@ -120,7 +151,7 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
     })?;
     let directory = path.canonicalize().ok().and_then(|path| path.parent().map(Path::to_path_buf));
     let Some(root) = tree.first() else {
-        return Ok(Loaded { directory, ..Loaded::default() });
+        return Ok(Loaded { directory, path: Some(path), ..Loaded::default() });
     };
     if !root.is_mapping() {
         return Err(ConfigError::Invalid {
@@ -150,7 +181,7 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
             format!("{}{line}: unknown key `{key}` is ignored", path.display())
         })
         .collect();
-    Ok(Loaded { directory, file, warnings })
+    Ok(Loaded { directory, file, warnings, path: Some(path), from_environment: Vec::new() })
 }
 
 fn find(start: &Path) -> Option<PathBuf> {
@@ -246,6 +277,21 @@ mod tests {
             error.to_string(),
             "invalid environment variable `SLIPWAY_RELEASE_CHART_VERSION`: `sometimes` is not one of auto, follow, independent"
         );
+    }
+
+    #[test]
+    fn invalid_keys_are_located_in_the_file_or_the_environment() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path().join(FILE_NAME);
+        fs_err::write(&path, "release:\n  tag_prefix: v\nimages:\n  - repository: x\n    build: make {os}\n")
+            .expect("write config");
+        let mut loaded = load_file(Some(&path), directory.path()).expect("valid");
+        let error = loaded.invalid_key("images[0].build", "bad").expect("located");
+        assert!(matches!(&error, ConfigError::InvalidKey { line: 5, .. }), "{error}");
+        assert!(loaded.invalid_key("images[3].build", "bad").is_none(), "no such item");
+        loaded.from_environment = vec![("SLIPWAY_RELEASE_TAG_PREFIX", "release.tag_prefix")];
+        let error = loaded.invalid_key("release.tag_prefix", "bad").expect("located");
+        assert_eq!(error.to_string(), "invalid environment variable `SLIPWAY_RELEASE_TAG_PREFIX`: bad");
     }
 
     #[test]

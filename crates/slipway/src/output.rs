@@ -186,7 +186,14 @@ pub(crate) fn image_build_text(out: &mut dyn Write, report: &BuildReport) -> io:
     }
     writeln!(out)?;
     let tags = report.tags.tags.join(", ");
-    if report.published && report.destination == "push" {
+    let unchanged = report.images.iter().all(|image| {
+        image.pushed.as_ref().is_some_and(|pushed| {
+            pushed.transfers.uploaded == 0 && pushed.tags.iter().all(|tag| tag.status == "unchanged")
+        })
+    });
+    if report.published && report.destination == "push" && unchanged {
+        writeln!(out, "already pushed as {tags}; nothing changed")
+    } else if report.published && report.destination == "push" {
         writeln!(out, "pushed as {tags}")
     } else if report.published {
         writeln!(out, "written to {} as {tags}", report.destination)

@@ -15,6 +15,19 @@ use crate::cli::{BumpArgs, Format, ImageBuildArgs, Output, VerifyArgs};
 use crate::config_file::Loaded;
 use crate::errors::UsageError;
 
+/// The release settings of the file and environment; an invalid value is reported at its line
+/// or environment variable.
+pub(crate) fn release(loaded: &Loaded) -> anyhow::Result<Settings> {
+    Settings::resolve(&loaded.file.project, &loaded.file.release).map_err(|error| -> anyhow::Error {
+        if let slipway_release::Error::Config { key, message } = &error
+            && let Some(located) = loaded.invalid_key(key, message)
+        {
+            return located.into();
+        }
+        error.into()
+    })
+}
+
 /// Everything `release verify` runs on.
 pub(crate) struct VerifySettings {
     pub(crate) options: VerifyOptions,
@@ -29,9 +42,9 @@ pub(crate) struct BumpSettings {
     pub(crate) format: Format,
 }
 
-pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> Result<VerifySettings, slipway_release::Error> {
+pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<VerifySettings> {
     let VerifyArgs { repo, tag, version, images, platforms, offline, insecure_registries, format } = args;
-    let mut release = Settings::resolve(&loaded.file.project, &loaded.file.release)?;
+    let mut release = release(loaded)?;
     if !images.is_empty() {
         release.images = images;
     }
@@ -57,9 +70,9 @@ pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> Result<VerifySettings
     })
 }
 
-pub(crate) fn bump(args: BumpArgs, loaded: &Loaded) -> Result<BumpSettings, slipway_release::Error> {
+pub(crate) fn bump(args: BumpArgs, loaded: &Loaded) -> anyhow::Result<BumpSettings> {
     let BumpArgs { version, repo, dry_run, commit, tag, allow_downgrade, images, format } = args;
-    let mut release = Settings::resolve(&loaded.file.project, &loaded.file.release)?;
+    let mut release = release(loaded)?;
     if !images.is_empty() {
         release.images = images;
     }
@@ -79,8 +92,15 @@ pub(crate) struct ImageBuildSettings {
 /// The configured images, those named in `selected` (all when empty), with the release
 /// settings they take defaults from.
 pub(crate) fn images(loaded: &Loaded, selected: &[String]) -> anyhow::Result<(Vec<ImageSpec>, Settings)> {
-    let release = Settings::resolve(&loaded.file.project, &loaded.file.release)?;
-    let specs = build::config::resolve(&loaded.file.images, &release.platforms)?;
+    let release = release(loaded)?;
+    let specs = build::config::resolve(&loaded.file.images, &release.platforms).map_err(|error| -> anyhow::Error {
+        if let build::Error::Config { key, message } = &error
+            && let Some(located) = loaded.invalid_key(key, message)
+        {
+            return located.into();
+        }
+        error.into()
+    })?;
     if specs.is_empty() {
         return Err(UsageError(
             "no images are configured: add an `images:` section to slipway.yaml (see the README)".to_owned(),

@@ -5,7 +5,6 @@ use std::path::Path;
 use slipway_core::exit;
 use slipway_oci::Registry;
 use slipway_oci::verify::{ImageCheck, verify_image};
-use slipway_release::Settings;
 
 use crate::cli::{Format, ImageInspectArgs, ImageVerifyArgs};
 use crate::{config_file, output, settings};
@@ -22,18 +21,16 @@ pub(super) fn inspect(args: ImageInspectArgs, config: Option<&Path>) -> anyhow::
         Format::Text => output::image_text(&mut stdout, &report)?,
         Format::Json => output::json(&mut stdout, &report)?,
     }
-    Ok(exit::SUCCESS)
+    // Inspecting checks nothing but that the image exists; a missing one fails like verify.
+    let missing = report.digest.is_none();
+    Ok(if missing { exit::CHECK_FAILED } else { exit::SUCCESS })
 }
 
 pub(super) fn verify(args: ImageVerifyArgs, config: Option<&Path>) -> anyhow::Result<u8> {
     let ImageVerifyArgs { reference, platforms, revision, insecure_registries, format } = args;
     let loaded = config_file::load(config, Path::new("."))?;
     super::warn(&loaded.warnings);
-    let platforms = if platforms.is_empty() {
-        Settings::resolve(&loaded.file.project, &loaded.file.release)?.platforms
-    } else {
-        platforms
-    };
+    let platforms = if platforms.is_empty() { settings::release(&loaded)?.platforms } else { platforms };
     let registry = Registry::new(settings::registry_options(&loaded, insecure_registries));
     let check = ImageCheck { image: reference, platforms, revision };
     let report = super::runtime()?.block_on(verify_image(&registry, &check))?;

@@ -8,6 +8,10 @@ fn help_lists_the_commands() {
     insta::assert_snapshot!(slipway(directory.path(), &["--help"]).render(&[]));
     insta::assert_snapshot!(slipway(directory.path(), &["release", "verify", "--help"]).render(&[]));
     insta::assert_snapshot!(slipway(directory.path(), &["release", "bump", "--help"]).render(&[]));
+    for command in ["build", "inspect", "verify", "dockerfile", "cloudbuild"] {
+        let run = slipway(directory.path(), &["image", command, "--help"]);
+        insta::assert_snapshot!(format!("image-{command}-help"), run.render(&[]));
+    }
 }
 
 #[test]

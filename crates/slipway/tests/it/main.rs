@@ -3,6 +3,7 @@
 
 mod bump;
 mod cli;
+mod image;
 mod support;
 mod verify;
 mod verify_registry;

@@ -101,11 +101,11 @@ pub(crate) fn slipway_with_env(directory: &Path, args: &[&str], environment: &[(
         .args(args)
         .current_dir(directory)
         .env_clear()
-        .envs(environment.iter().copied())
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", docker_config.path())
         .env("DOCKER_CONFIG", docker_config.path())
         .env("NO_COLOR", "1")
+        .envs(environment.iter().copied())
         .output()
         .expect("the slipway binary runs");
     Run {
