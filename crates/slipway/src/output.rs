@@ -16,6 +16,21 @@ pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()
     writeln!(out)
 }
 
+/// The JSON schema of `image inspect` and `image verify`, which print one image's report.
+pub(crate) const IMAGE_REPORT_SCHEMA: &str = "slipway.image.report/v1";
+
+/// `report` with a `schema` field first, for reports that are also embedded in others (an image
+/// report is an entry of `release verify`'s `registry.images`) and so carry none themselves.
+pub(crate) fn json_with_schema(out: &mut dyn Write, schema: &str, report: &impl Serialize) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Versioned<'a, T> {
+        schema: &'a str,
+        #[serde(flatten)]
+        report: &'a T,
+    }
+    json(out, &Versioned { schema, report })
+}
+
 /// One finding, compiler-style: `error: file:line: kind: found ..., expected ...`.
 pub(crate) fn finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> {
     let severity = match finding.severity {

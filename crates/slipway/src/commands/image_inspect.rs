@@ -19,7 +19,7 @@ pub(super) fn inspect(args: ImageInspectArgs, config: Option<&Path>) -> anyhow::
     let mut stdout = std::io::stdout().lock();
     match format {
         Format::Text => output::image_text(&mut stdout, &report)?,
-        Format::Json => output::json(&mut stdout, &report)?,
+        Format::Json => output::json_with_schema(&mut stdout, output::IMAGE_REPORT_SCHEMA, &report)?,
     }
     // Inspecting checks nothing but that the image exists; a missing one fails like verify.
     let missing = report.digest.is_none();
@@ -37,7 +37,7 @@ pub(super) fn verify(args: ImageVerifyArgs, config: Option<&Path>) -> anyhow::Re
     let mut stdout = std::io::stdout().lock();
     match format {
         Format::Text => output::image_text(&mut stdout, &report)?,
-        Format::Json => output::json(&mut stdout, &report)?,
+        Format::Json => output::json_with_schema(&mut stdout, output::IMAGE_REPORT_SCHEMA, &report)?,
     }
     let failed = report.findings.iter().any(|finding| finding.severity == slipway_core::Severity::Error);
     Ok(if failed { exit::CHECK_FAILED } else { exit::SUCCESS })

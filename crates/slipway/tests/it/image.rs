@@ -93,6 +93,7 @@ fn inspect_reports_every_platform_in_text_and_json() {
     assert_eq!(text.code, 0);
 
     let report = json(&slipway(repo.path(), &["image", "inspect", &reference, "--format", "json"]));
+    assert_eq!(report["schema"], "slipway.image.report/v1");
     assert_eq!(report["annotations"]["org.opencontainers.image.revision"], commit.as_str());
     let platforms = report["platforms"].as_array().expect("platforms");
     let binaries: Vec<&str> = platforms.iter().filter_map(|platform| platform["binary"].as_str()).collect();
