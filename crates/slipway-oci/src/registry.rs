@@ -250,8 +250,9 @@ impl Registry {
         }
     }
 
-    /// Whether `digest` is a blob of `image`'s repository.
-    pub async fn blob_exists(&self, image: &ImageReference, digest: &str) -> Result<bool, Error> {
+    /// The client of `image`'s registry, authenticated to push to its repository, and the
+    /// repository's reference.
+    async fn pushing(&self, image: &ImageReference) -> Result<(Client, Reference), Error> {
         let reference = to_reference(image, None);
         let registry = image.resolved_registry();
         let client = self.client(registry);
@@ -259,7 +260,16 @@ impl Registry {
             .auth(&reference, &self.credentials(registry), RegistryOperation::Push)
             .await
             .map_err(|error| classify(error, registry, image.as_str()))?;
-        client.blob_exists(&reference, digest).await.map_err(|error| classify(error, registry, image.as_str()))
+        Ok((client, reference))
+    }
+
+    /// Whether `digest` is a blob of `image`'s repository.
+    pub async fn blob_exists(&self, image: &ImageReference, digest: &str) -> Result<bool, Error> {
+        let (client, reference) = self.pushing(image).await?;
+        client
+            .blob_exists(&reference, digest)
+            .await
+            .map_err(|error| classify(error, image.resolved_registry(), image.as_str()))
     }
 
     /// Makes `digest` from `source`'s repository a blob of `target`'s repository without
@@ -303,13 +313,8 @@ impl Registry {
     /// [`Registry::push_blob`], also saying whether bytes were uploaded.
     pub async fn upload_blob(&self, image: &ImageReference, bytes: Vec<u8>) -> Result<(String, BlobTransfer), Error> {
         let digest = sha256_digest(&bytes);
-        let reference = to_reference(image, None);
         let registry = image.resolved_registry();
-        let client = self.client(registry);
-        client
-            .auth(&reference, &self.credentials(registry), RegistryOperation::Push)
-            .await
-            .map_err(|error| classify(error, registry, image.as_str()))?;
+        let (client, reference) = self.pushing(image).await?;
         let exists =
             client.blob_exists(&reference, &digest).await.map_err(|error| classify(error, registry, image.as_str()))?;
         if exists {
@@ -331,13 +336,8 @@ impl Registry {
         bytes: Vec<u8>,
     ) -> Result<String, Error> {
         let digest = sha256_digest(&bytes);
-        let reference = to_reference(image, None);
         let registry = image.resolved_registry();
-        let client = self.client(registry);
-        client
-            .auth(&reference, &self.credentials(registry), RegistryOperation::Push)
-            .await
-            .map_err(|error| classify(error, registry, image.as_str()))?;
+        let (client, reference) = self.pushing(image).await?;
         let content_type = media_type.parse::<http::HeaderValue>().map_err(|error| Error::Invalid {
             reference: image.to_string(),
             message: format!("media type `{media_type}`: {error}"),

@@ -119,14 +119,8 @@ pub(crate) struct ImageBuildArgs {
     #[arg(long, requires = "push")]
     pub(crate) force: bool,
 
-    /// Speak plain HTTP to this registry (repeatable; localhost always is).
-    #[arg(
-        long = "insecure-registry",
-        value_name = "HOST[:PORT]",
-        env = "SLIPWAY_REGISTRIES_INSECURE",
-        value_delimiter = ','
-    )]
-    pub(crate) insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub(crate) registries: RegistryArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
@@ -139,14 +133,8 @@ pub(crate) struct ImageInspectArgs {
     #[arg(value_name = "IMAGE", value_parser = parse_image)]
     pub(crate) reference: ImageReference,
 
-    /// Speak plain HTTP to this registry (repeatable; localhost always is).
-    #[arg(
-        long = "insecure-registry",
-        value_name = "HOST[:PORT]",
-        env = "SLIPWAY_REGISTRIES_INSECURE",
-        value_delimiter = ','
-    )]
-    pub(crate) insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub(crate) registries: RegistryArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
@@ -168,14 +156,8 @@ pub(crate) struct ImageVerifyArgs {
     #[arg(long, value_name = "COMMIT")]
     pub(crate) revision: Option<String>,
 
-    /// Speak plain HTTP to this registry (repeatable; localhost always is).
-    #[arg(
-        long = "insecure-registry",
-        value_name = "HOST[:PORT]",
-        env = "SLIPWAY_REGISTRIES_INSECURE",
-        value_delimiter = ','
-    )]
-    pub(crate) insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub(crate) registries: RegistryArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
@@ -271,6 +253,17 @@ pub(crate) struct VerifyArgs {
     #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
     pub(crate) offline: bool,
 
+    #[command(flatten)]
+    pub(crate) registries: RegistryArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+/// How to reach registries, for every command that talks to one.
+#[derive(Debug, Args)]
+pub(crate) struct RegistryArgs {
     /// Speak plain HTTP to this registry (repeatable; localhost always is).
     #[arg(
         long = "insecure-registry",
@@ -279,10 +272,6 @@ pub(crate) struct VerifyArgs {
         value_delimiter = ','
     )]
     pub(crate) insecure_registries: Vec<String>,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
-    pub(crate) format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use slipway_release::Settings;
 use slipway_release::bump::BumpOptions;
 use slipway_release::verify::{Target, VerifyOptions};
 
-use crate::cli::{BumpArgs, Format, ImageBuildArgs, Output, VerifyArgs};
+use crate::cli::{BumpArgs, Format, ImageBuildArgs, Output, RegistryArgs, VerifyArgs};
 use crate::config_file::Loaded;
 use crate::errors::UsageError;
 
@@ -43,7 +43,7 @@ pub(crate) struct BumpSettings {
 }
 
 pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<VerifySettings> {
-    let VerifyArgs { repo, tag, version, images, platforms, offline, insecure_registries, format } = args;
+    let VerifyArgs { repo, tag, version, images, platforms, offline, registries, format } = args;
     let mut release = release(loaded)?;
     if !images.is_empty() {
         release.images = images;
@@ -51,20 +51,13 @@ pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<Verify
     if !platforms.is_empty() {
         release.platforms = platforms;
     }
-    let mut insecure = loaded.file.registries.insecure.clone();
-    insecure.extend(insecure_registries);
     let target = match (tag, version) {
         (Some(tag), _) => Target::Tag(tag),
         (None, Some(version)) => Target::Version(version),
         (None, None) => Target::Infer,
     };
     Ok(VerifySettings {
-        options: VerifyOptions {
-            directory: repo,
-            target,
-            offline,
-            registry: RegistryOptions { insecure, ..RegistryOptions::default() },
-        },
+        options: VerifyOptions { directory: repo, target, offline, registry: registry_options(loaded, registries) },
         release,
         format,
     })
@@ -118,7 +111,7 @@ pub(crate) fn images(loaded: &Loaded, selected: &[String]) -> anyhow::Result<(Ve
 }
 
 pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Result<ImageBuildSettings> {
-    let ImageBuildArgs { repo, images: selected, push, output, tags, force, insecure_registries, format } = args;
+    let ImageBuildArgs { repo, images: selected, push, output, tags, force, registries, format } = args;
     let (specs, release) = images(loaded, &selected)?;
     let directory = loaded.directory.clone().unwrap_or(repo);
     let destination = match (push, output) {
@@ -136,8 +129,6 @@ pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Resu
         ),
         _ => None,
     };
-    let mut insecure = loaded.file.registries.insecure.clone();
-    insecure.extend(insecure_registries);
     Ok(ImageBuildSettings {
         options: BuildOptions {
             cache: directory.join(".slipway/cache"),
@@ -148,7 +139,7 @@ pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Resu
             tag_prefix: release.tag_prefix,
             image_tag_prefix: release.image_tag_prefix,
             epoch,
-            registry: RegistryOptions { insecure, ..RegistryOptions::default() },
+            registry: registry_options(loaded, registries),
             parallel: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
         },
         format,
@@ -156,7 +147,8 @@ pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Resu
 }
 
 /// A registry client configured from the file and `--insecure-registry`.
-pub(crate) fn registry_options(loaded: &Loaded, insecure_registries: Vec<String>) -> RegistryOptions {
+pub(crate) fn registry_options(loaded: &Loaded, args: RegistryArgs) -> RegistryOptions {
+    let RegistryArgs { insecure_registries } = args;
     let mut insecure = loaded.file.registries.insecure.clone();
     insecure.extend(insecure_registries);
     RegistryOptions { insecure, ..RegistryOptions::default() }

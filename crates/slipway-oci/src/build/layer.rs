@@ -258,22 +258,7 @@ mod tests {
         fs_err::create_dir_all(directory.join("out")).expect("mkdir");
         fs_err::write(directory.join("out/app"), b"\x7fELF pretend binary").expect("write");
         fs_err::write(directory.join("out/config.yaml"), b"level: info\n").expect("write");
-        vec![
-            LayerFile {
-                source: directory.join("out/config.yaml"),
-                path: "etc/app/config.yaml".into(),
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-            },
-            LayerFile {
-                source: directory.join("out/app"),
-                path: "usr/local/bin/app".into(),
-                mode: 0o755,
-                uid: 65532,
-                gid: 65532,
-            },
-        ]
+        layer_files(directory)
     }
 
     fn entries(store: &BlobStore, digest: &str) -> Vec<(String, u32, u64, u64, u64)> {
@@ -305,7 +290,7 @@ mod tests {
         let again = build(&store, &files(work.path()), 1_700_000_000).expect("build");
         // Rewritten files have new modification times, so this was built again, to the same bytes.
         assert_eq!((&again.digest, &again.diff_id), (&first.digest, &first.diff_id));
-        let unchanged = build(&store, &files_without_rewrite(work.path()), 1_700_000_000).expect("build");
+        let unchanged = build(&store, &layer_files(work.path()), 1_700_000_000).expect("build");
         assert!(unchanged.cached, "nothing changed, so the cache answers");
         assert_eq!(unchanged.digest, first.digest);
 
@@ -314,7 +299,7 @@ mod tests {
         let copy = build(&other_store, &files(elsewhere.path()), 1_700_000_000).expect("build");
         assert_eq!(copy.digest, first.digest, "another directory, another machine: the same layer");
 
-        let later = build(&store, &files_without_rewrite(work.path()), 1_700_000_001).expect("build");
+        let later = build(&store, &layer_files(work.path()), 1_700_000_001).expect("build");
         assert_ne!(later.digest, first.digest, "the epoch is part of the layer");
 
         assert_eq!(
@@ -331,7 +316,8 @@ mod tests {
         );
     }
 
-    fn files_without_rewrite(directory: &Path) -> Vec<LayerFile> {
+    /// The layer files under `directory/out`, as [`files`] writes them, without writing them.
+    fn layer_files(directory: &Path) -> Vec<LayerFile> {
         vec![
             LayerFile {
                 source: directory.join("out/config.yaml"),

@@ -10,10 +10,10 @@ use crate::cli::{Format, ImageInspectArgs, ImageVerifyArgs};
 use crate::{config_file, output, settings};
 
 pub(super) fn inspect(args: ImageInspectArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let ImageInspectArgs { reference, insecure_registries, format } = args;
+    let ImageInspectArgs { reference, registries, format } = args;
     let loaded = config_file::load(config, Path::new("."))?;
     super::warn(&loaded.warnings);
-    let registry = Registry::new(settings::registry_options(&loaded, insecure_registries));
+    let registry = Registry::new(settings::registry_options(&loaded, registries));
     let check = ImageCheck { image: reference, platforms: Vec::new(), revision: None };
     let report = super::runtime()?.block_on(verify_image(&registry, &check))?;
     let mut stdout = std::io::stdout().lock();
@@ -27,11 +27,11 @@ pub(super) fn inspect(args: ImageInspectArgs, config: Option<&Path>) -> anyhow::
 }
 
 pub(super) fn verify(args: ImageVerifyArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let ImageVerifyArgs { reference, platforms, revision, insecure_registries, format } = args;
+    let ImageVerifyArgs { reference, platforms, revision, registries, format } = args;
     let loaded = config_file::load(config, Path::new("."))?;
     super::warn(&loaded.warnings);
     let platforms = if platforms.is_empty() { settings::release(&loaded)?.platforms } else { platforms };
-    let registry = Registry::new(settings::registry_options(&loaded, insecure_registries));
+    let registry = Registry::new(settings::registry_options(&loaded, registries));
     let check = ImageCheck { image: reference, platforms, revision };
     let report = super::runtime()?.block_on(verify_image(&registry, &check))?;
     let mut stdout = std::io::stdout().lock();
