@@ -1,0 +1,86 @@
+//! Go duration strings (`90m`, `2h`, `1h30m0s`, `500ms`), as Prow and slipway.yaml write them.
+
+use std::time::Duration;
+
+/// Parses a Go duration. Negative durations and a bare number other than `0` are errors.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if trimmed.is_empty() {
+        return Err("expected a duration such as 90m, 2h or 1h30m".to_owned());
+    }
+    let mut rest = trimmed;
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        if number_end == 0 {
+            return Err(format!(
+                "`{text}` is not a duration: expected a number before `{rest}` (like 90m, 2h or 1h30m)"
+            ));
+        }
+        let number: f64 = rest[..number_end]
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration: `{}` is not a number", &rest[..number_end]))?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("`{text}` is not a duration: a unit (s, m, h) is missing after {number}")),
+            unit => {
+                return Err(format!("`{text}` is not a duration: unknown unit `{unit}` (use ns, us, ms, s, m or h)"));
+            }
+        };
+        total += number * seconds;
+        rest = &rest[unit_end..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+/// Writes a duration the way Go prints it (`1h30m0s`, `15s`, `0s`).
+pub fn format(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let (hours, minutes, secs) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+    let millis = duration.subsec_millis();
+    let fraction = if millis > 0 { format!(".{millis:03}").trim_end_matches('0').to_owned() } else { String::new() };
+    if hours > 0 {
+        format!("{hours}h{minutes}m{secs}{fraction}s")
+    } else if minutes > 0 {
+        format!("{minutes}m{secs}{fraction}s")
+    } else {
+        format!("{secs}{fraction}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("1h30m0s"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("4h30m"), Ok(Duration::from_secs(16200)));
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("0"), Ok(Duration::ZERO));
+        assert!(parse("10").expect_err("no unit").contains("unit"));
+        assert!(parse("ten minutes").is_err());
+        assert!(parse("5d").expect_err("days").contains("unknown unit `d`"));
+        assert!(parse("-5m").is_err());
+    }
+
+    #[test]
+    fn formats_like_go() {
+        assert_eq!(format(Duration::from_secs(5400)), "1h30m0s");
+        assert_eq!(format(Duration::from_secs(15)), "15s");
+        assert_eq!(format(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format(Duration::ZERO), "0s");
+    }
+}

@@ -1,0 +1,11 @@
+//! CI jobs: the model `slipway.yaml` and `job import-prow` share, version matrices and skip
+//! rules, schedules in real time zones, the executors runs go through, and the runs themselves.
+
+pub mod duration;
+pub mod job;
+pub mod matrix;
+pub mod schedule;
+pub mod spec;
+
+pub use job::{Job, Problem, resolve, resolve_all};
+pub use spec::JobSpec;

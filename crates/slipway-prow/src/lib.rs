@@ -1,0 +1,1 @@
+//! Prow job configuration: read, lint, import.
