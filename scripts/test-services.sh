@@ -6,7 +6,10 @@
 #   - podman with runc (the image tests run what they build), configured under $state/podman;
 #   - gcc's aarch64 cross compiler, for real binaries of two architectures;
 #   - busybox-static, the base image the image tests push;
-#   - apache2-utils (htpasswd), for registries that demand a login.
+#   - apache2-utils (htpasswd), for registries that demand a login;
+#   - moto_server, an S3 emulator, on 127.0.0.1:5001 (any key and secret), in a Python venv under
+#     $state/moto, with the bucket `slipway-test` (moto keeps everything in memory: a restart
+#     empties it). Tests point AWS_ENDPOINT_URL at it and make buckets of their own.
 # kubectl (for `kubectl kustomize`, the oracle of the overlay tests) must already be installed.
 #
 # Usage: scripts/test-services.sh start|stop|status
@@ -15,6 +18,10 @@ set -euo pipefail
 
 state=${SLIPWAY_SERVICES_DIR:-/tmp/slipway-services}
 registry_address=127.0.0.1:5000
+moto_address=127.0.0.1:5001
+moto_bucket=slipway-test
+# The version checked with object_store's conditional puts (If-None-Match and If-Match).
+moto_version=5.2.5
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -33,6 +40,8 @@ install_packages() {
   command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
   [ -x /bin/busybox ] || missing+=(busybox-static)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  command -v python3 >/dev/null || missing+=(python3)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
@@ -98,9 +107,79 @@ stop_registry() {
   fi
 }
 
+moto_up() { curl -sf "http://$moto_address/" >/dev/null 2>&1; }
+
+install_moto() {
+  local venv=$state/moto/venv
+  if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
+    return
+  fi
+  echo "installing moto[server]==$moto_version into $venv" >&2
+  mkdir -p "$state/moto"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]==$moto_version"
+}
+
+# moto checks S3 preconditions (If-Match, If-None-Match) and then writes, without a lock, so
+# two concurrent conditional puts could both succeed where S3 lets only one. Serializing its
+# requests gives the atomic check-and-write that S3, GCS and Azure provide, so the
+# compare-and-swap tests test slipway rather than the emulator's race.
+write_moto_launcher() {
+  cat > "$state/moto/serialized_moto_server.py" <<'PY'
+import sys
+import threading
+
+from moto import server
+
+lock = threading.Lock()
+dispatch = server.DomainDispatcherApplication.__call__
+
+
+def serialized(self, environ, start_response):
+    with lock:
+        return dispatch(self, environ, start_response)
+
+
+server.DomainDispatcherApplication.__call__ = serialized
+server.main(sys.argv[1:])
+PY
+}
+
+start_moto() {
+  if moto_up; then echo "moto_server already running on $moto_address" >&2; else
+    install_moto
+    write_moto_launcher
+    "$state/moto/venv/bin/python" "$state/moto/serialized_moto_server.py" -H "${moto_address%:*}" -p "${moto_address##*:}" > "$state/moto/moto.log" 2>&1 &
+    echo $! > "$state/moto/pid"
+    for _ in $(seq 100); do moto_up && break; sleep 0.1; done
+    if ! moto_up; then
+      echo "moto_server did not start; its log:" >&2
+      cat "$state/moto/moto.log" >&2
+      exit 1
+    fi
+    echo "moto_server running on $moto_address (pid $(cat "$state/moto/pid"))" >&2
+  fi
+  # Creating a bucket that exists is a no-op for moto (us-east-1 semantics).
+  curl -sf -X PUT "http://$moto_address/$moto_bucket" >/dev/null
+}
+
+stop_moto() {
+  if [ -f "$state/moto/pid" ]; then
+    kill "$(cat "$state/moto/pid")" 2>/dev/null || true
+    rm -f "$state/moto/pid"
+  fi
+}
+
+status() {
+  local failed=0
+  if registry_up; then echo "registry: up on $registry_address"; else echo "registry: down"; failed=1; fi
+  if moto_up; then echo "moto_server: up on $moto_address"; else echo "moto_server: down"; failed=1; fi
+  return $failed
+}
+
 case "${1:-start}" in
-  start) install_packages; configure_podman; start_registry ;;
-  stop) stop_registry ;;
-  status) if registry_up; then echo "registry: up on $registry_address"; else echo "registry: down"; exit 1; fi ;;
+  start) install_packages; configure_podman; start_registry; start_moto ;;
+  stop) stop_registry; stop_moto ;;
+  status) status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

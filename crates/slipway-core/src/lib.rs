@@ -1,9 +1,10 @@
 //! slipway's domain types and rules, with no I/O.
 //!
 //! Everything here is a pure function over plain data: parsing and comparing release versions,
-//! image references and platforms, reading an ELF header from bytes, the finding model that every
-//! check reports in, and the process exit codes that every command shares. Adapters (git,
-//! registries, the file system) live in the capability crates and hand their data to these types.
+//! image references and platforms, reading an ELF header from bytes, a YAML tree that keeps each
+//! node's line, the finding model that every check reports in, and the process exit codes that
+//! every command shares. Adapters (git, registries, the file system) live in the capability
+//! crates and hand their data to these types.
 
 pub mod elf;
 pub mod exit;
@@ -13,6 +14,7 @@ pub mod platform;
 pub mod progress;
 pub mod time;
 pub mod version;
+pub mod yaml;
 
 pub use finding::{Finding, FindingKind, Severity};
 pub use image::ImageReference;

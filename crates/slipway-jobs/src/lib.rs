@@ -2,9 +2,13 @@
 //! rules, schedules in real time zones, the executors runs go through, and the runs themselves.
 
 pub mod duration;
+pub mod exec;
 pub mod job;
+pub mod markers;
 pub mod matrix;
+pub mod runner;
 pub mod schedule;
+pub mod scheduler;
 pub mod spec;
 
 pub use job::{Job, Problem, resolve, resolve_all};

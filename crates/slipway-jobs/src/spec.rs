@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One job: what to run, where, when, and with which versions.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct JobSpec {
     /// Unique within the file; `[A-Za-z0-9._-]+` as in Prow.
     pub name: String,
@@ -88,7 +88,7 @@ pub enum CommandSpec {
 
 /// `matrix:`: the Kubernetes versions to run against.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct MatrixSpec {
     /// Versions (`v1.31.2`) or marker names (`stable-1.30`, `latest-1.32`, `stable`).
     pub kubernetes: Vec<String>,
@@ -96,7 +96,7 @@ pub struct MatrixSpec {
 
 /// `skip:` entry: tests matching `tests` are skipped on versions in range `kubernetes`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct SkipSpec {
     /// A version range such as `<1.27`, `>=1.30, <1.32` or `1.29` (every 1.29.x).
     pub kubernetes: String,
@@ -106,7 +106,7 @@ pub struct SkipSpec {
 
 /// A volume for a container job.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct VolumeSpec {
     pub name: String,
     /// Where it is mounted in the container.
@@ -124,7 +124,7 @@ pub struct VolumeSpec {
 
 /// A repository to check out (Prow `extra_refs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct RefSpec {
     pub org: String,
     pub repo: String,
@@ -149,4 +149,13 @@ impl RefSpec {
             None => format!("github.com/{}/{}", self.org, self.repo),
         }
     }
+}
+
+/// The `matrix:` section of slipway.yaml: where marker names are read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MatrixSection {
+    /// Base URL of the Kubernetes version markers (default `https://dl.k8s.io`): `stable-1.30`
+    /// is read from `<base>/release/stable-1.30.txt`, `ci/latest` from `<base>/ci/latest.txt`.
+    pub markers_url: Option<String>,
 }

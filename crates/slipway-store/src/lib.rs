@@ -1,1 +1,132 @@
-//! The SQL store.
+//! slipway's state: one SQL pool and one set of migrations.
+//!
+//! SQLite (a file under `.slipway/`) is the zero-setup default; a `postgres://` URL moves the
+//! same tables onto PostgreSQL so several slipway processes can share them. Queries are plain
+//! SQL that both engines run (numbered `$N` parameters, `BIGINT` times in seconds).
+
+mod migrations;
+pub mod runs;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use runs::{Run, RunState, Trigger};
+
+/// An open store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    url: String,
+}
+
+/// Why the store cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid database URL `{url}`: use sqlite:PATH or postgres://USER@HOST:PORT/DB")]
+    Url { url: String },
+    #[error("could not open the database `{url}`")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database query failed")]
+    Query(#[from] sqlx::Error),
+    #[error("could not create `{}`", path.display())]
+    Directory {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The exit code of DESIGN.md: 2 for a bad URL, 3 for a database that fails.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Url { .. } => 2,
+            _ => 3,
+        }
+    }
+}
+
+/// The default database of a project: `sqlite:<project>/.slipway/state.db`.
+pub fn default_url(project: &Path) -> String {
+    format!("sqlite:{}", project.join(".slipway").join("state.db").display())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its tables up to date.
+    pub async fn open(url: &str) -> Result<Store, Error> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = url.starts_with("sqlite:");
+        if !(is_sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::Url { url: url.to_owned() });
+        }
+        let mut connect_url = url.to_owned();
+        if is_sqlite {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or(path);
+            if path != ":memory:"
+                && let Some(parent) = Path::new(path).parent().filter(|parent| !parent.as_os_str().is_empty())
+            {
+                fs_create(parent)?;
+            }
+            if !url.contains('?') {
+                connect_url.push_str("?mode=rwc");
+            }
+        }
+        let options = AnyConnectOptions::from_str(&connect_url)
+            .map_err(|_| Error::Url { url: url.to_owned() })?
+            .disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 4 } else { 8 })
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        connection.execute("PRAGMA busy_timeout = 10000").await?;
+                        connection.execute("PRAGMA journal_mode = WAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+        let store = Store { pool, url: url.to_owned() };
+        migrations::apply(&store.pool).await.map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+        Ok(store)
+    }
+
+    /// The URL it was opened with.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes every connection (waits for queries in flight).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn fs_create(path: &Path) -> Result<(), Error> {
+    // The error names the path itself, so std's error (without it) is the source.
+    #[expect(clippy::disallowed_methods, reason = "Error::Directory names the path")]
+    std::fs::create_dir_all(path).map_err(|source| Error::Directory { path: path.to_path_buf(), source })
+}
+
+/// The `store:` section of slipway.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct StoreSection {
+    /// `sqlite:PATH` or `postgres://...`; default `sqlite:.slipway/state.db` in the project.
+    pub url: Option<String>,
+}

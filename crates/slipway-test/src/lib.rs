@@ -10,3 +10,4 @@ pub mod images;
 pub mod paths;
 pub mod podman;
 pub mod registry;
+pub mod s3;

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// `podman` with the test configuration.
+/// The variables that point podman at the test configuration, for code that runs podman itself.
 ///
 /// # Panics
 ///
-/// When podman or its configuration is missing, with instructions.
-pub fn command() -> Command {
+/// When the configuration is missing, with instructions.
+pub fn environment() -> [(&'static str, PathBuf); 2] {
     let state =
         PathBuf::from(std::env::var("SLIPWAY_SERVICES_DIR").unwrap_or_else(|_| "/tmp/slipway-services".to_owned()));
     let containers = state.join("podman/containers.conf");
@@ -19,8 +19,17 @@ pub fn command() -> Command {
         "podman is not configured at {}: run `scripts/test-services.sh start`",
         state.display()
     );
+    [("CONTAINERS_CONF", containers), ("CONTAINERS_STORAGE_CONF", storage)]
+}
+
+/// `podman` with the test configuration.
+///
+/// # Panics
+///
+/// When podman or its configuration is missing, with instructions.
+pub fn command() -> Command {
     let mut command = Command::new("podman");
-    command.env("CONTAINERS_CONF", containers).env("CONTAINERS_STORAGE_CONF", storage);
+    command.envs(environment());
     command
 }
 

@@ -32,6 +32,78 @@ pub(crate) enum Command {
     /// Images: daemonless multi-arch builds, inspection and verification.
     #[command(subcommand)]
     Image(ImageCommand),
+
+    /// Jobs: run CI jobs (slipway's or Prow's) locally or in containers, lint and import them.
+    #[command(subcommand)]
+    Job(JobCommand),
+
+    /// Start periodic jobs on time: cron in real time zones, or intervals.
+    ///
+    /// Runs until interrupted. State lives in the store, so a restart neither repeats nor
+    /// loses a due run, and runs left running by a scheduler that died are marked as errors.
+    #[command(
+        after_help = "Examples:\n  slipway schedule\n  slipway schedule --once\n  slipway schedule --database-url postgres://ci@db/slipway --storage s3://ci-logs/slipway"
+    )]
+    Schedule(crate::cli_jobs::ScheduleArgs),
+
+    /// Runs: what ran, how it went, and its logs.
+    #[command(subcommand)]
+    Runs(crate::cli_jobs::RunsCommand),
+
+    /// Version markers (stable-1.31.txt, markers/master/latest-ci.txt): read and publish them
+    /// with compare-and-swap, in the artifact storage.
+    #[command(subcommand)]
+    Marker(MarkerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobCommand {
+    /// List the jobs of slipway.yaml with their schedules and matrices.
+    #[command(after_help = "Examples:\n  slipway job list\n  slipway job list --format json")]
+    List(crate::cli_jobs::JobListArgs),
+
+    /// Run one job now, as CI would: its own build id, environment, timeout, artifacts in the
+    /// Prow layout, and a record in the store. Ctrl-C stops it and records it as aborted.
+    ///
+    /// A job with a matrix runs once per entry, with KUBERNETES_VERSION and SKIP_REGEX set.
+    /// With --prow-config the job comes from Prow job config, run the way its pod would run:
+    /// its image, command, args and env, presets applied, JOB_NAME, JOB_TYPE, BUILD_ID,
+    /// PROW_JOB_ID, ARTIFACTS and the REPO_* variables injected, extra_refs cloned.
+    #[command(
+        after_help = "Examples:\n  slipway job run unit --follow\n  slipway job run e2e --matrix stable-1.30\n  slipway job run --prow-config ../test-infra/config/jobs/kubernetes-sigs/descheduler,../test-infra/config/prow/config.yaml \\\n      pull-descheduler-unit-test-release-1-36 --ref kubernetes-sigs/descheduler=."
+    )]
+    Run(crate::cli_jobs::JobRunArgs),
+
+    /// Turn Prow jobs into slipway jobs: print a `jobs:` section for slipway.yaml.
+    ///
+    /// Reads Prow job files and directories as Prow does, applies presets (from Prow's
+    /// config.yaml given among the paths, and from job files), and maps each job's container,
+    /// schedule, timeouts, labels, annotations, extra_refs and volumes. Every field slipway does
+    /// not use is kept, unchanged, under the job's `prow:` key, with its type and repository.
+    /// What a local run cannot provide (secrets, config maps, env from the cluster) is listed on
+    /// stderr, one line each.
+    ///
+    /// Exit status: 0 when every job is imported, 1 when a job's presets clash (Prow rejects it
+    /// too), 2 when a file cannot be read or parsed.
+    #[command(
+        after_help = "Examples:\n  slipway job import-prow ../test-infra/config/jobs/kubernetes-sigs/descheduler ../test-infra/config/prow/config.yaml >> slipway.yaml\n  slipway job import-prow ../test-infra/config/jobs/kubernetes/sig-node/crio.yaml --format json"
+    )]
+    ImportProw(crate::commands::job_prow::ImportProwArgs),
+
+    /// Check jobs: those of slipway.yaml, or Prow job config with --prow-config.
+    ///
+    /// For Prow config it reports what Prow rejects when it loads the config (duplicate or
+    /// invalid names, a periodic without exactly one valid schedule, presets that clash, a
+    /// decorated container without a command), and what Prow accepts and then gets wrong without
+    /// a word: a `TZ=` prefix in a cron (that job and every later cron job stop being scheduled),
+    /// and keys Prow does not know (a misspelt `minimum_interval` leaves a periodic unscheduled).
+    /// Each finding is one line: `path:line: job NAME: [rule] message`.
+    ///
+    /// Exit status: 0 when clean, 1 when anything is found, 2 when a file cannot be read or parsed.
+    #[command(
+        after_help = "Examples:\n  slipway job lint\n  slipway job lint --prow-config ../test-infra/config/jobs/kubernetes-sigs/descheduler,../test-infra/config/prow/config.yaml\n  slipway job lint --prow-config ../test-infra/config/jobs --format json"
+    )]
+    Lint(crate::commands::job_prow::JobLintArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,6 +375,84 @@ pub(crate) struct BumpArgs {
     /// A project image repository (repeatable; default: release.images, else inferred).
     #[arg(long = "image", value_name = "REPO", env = "SLIPWAY_RELEASE_IMAGES", value_delimiter = ',', value_parser = parse_image)]
     pub(crate) images: Vec<ImageReference>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MarkerCommand {
+    /// Print a marker's value.
+    ///
+    /// NAME is the marker's path in the storage, like stable-1.31.txt or
+    /// markers/master/latest-ci.txt; `.txt` is added when missing. The stored body has no
+    /// trailing newline; the text output adds one. Exits 1 when there is no such marker.
+    #[command(
+        after_help = "Examples:\n  slipway marker get stable-1.31\n  slipway marker get markers/master/latest-ci.txt --storage s3://k8s-staging-kops/kops/releases\n  slipway marker get latest --format json"
+    )]
+    Get(MarkerGetArgs),
+
+    /// Set a marker to VALUE, with compare-and-swap.
+    ///
+    /// The marker is read, then written only if it still holds what was read (a conditional
+    /// put: If-Match on S3 and Azure, a generation on GCS, a lock file on a local directory).
+    /// If another publisher moved it in between, nothing is written and the command exits 1.
+    /// With --if-newer the marker only moves forward, comparing Kubernetes versions (v1.31.2,
+    /// v1.35.0-alpha.0.123+abcdef); an older or equal VALUE leaves it as it is (exit 0), and a
+    /// lost race is decided again against the winner. The body is VALUE with no newline,
+    /// served as text/plain with `Cache-Control: private, max-age=0, no-transform`.
+    #[command(
+        after_help = "Examples:\n  slipway marker publish stable-1.31 v1.31.2 --if-newer\n  slipway marker publish markers/master/latest-ci.txt \"$URL\" \\\n      --storage s3://k8s-staging-kops/kops/releases\n  # promote the build tested, not whatever latest-ci.txt says now:\n  slipway marker publish markers/master/latest-ci-green.txt \"$TESTED\" --expect \"$GREEN_AT_START\""
+    )]
+    Publish(MarkerPublishArgs),
+}
+
+/// Where markers live, for the marker commands.
+#[derive(Debug, Args)]
+pub(crate) struct MarkerStorageArgs {
+    /// The storage: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
+    /// az://CONTAINER/PREFIX (default: `artifacts.storage`, else .slipway/artifacts). S3 reads
+    /// AWS_ENDPOINT_URL, AWS_REGION and credentials from the environment.
+    #[arg(long, value_name = "URL", env = "SLIPWAY_ARTIFACTS")]
+    pub(crate) storage: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MarkerGetArgs {
+    /// The marker, like stable-1.31.txt or markers/master/latest-ci.txt.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+
+    #[command(flatten)]
+    pub(crate) storage: MarkerStorageArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MarkerPublishArgs {
+    /// The marker, like stable-1.31.txt or markers/master/latest-ci.txt.
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+
+    /// The value: a version (v1.31.2) or, for kops markers, a URL.
+    #[arg(value_name = "VALUE")]
+    pub(crate) value: String,
+
+    /// Move the marker only to a greater Kubernetes version.
+    #[arg(long)]
+    pub(crate) if_newer: bool,
+
+    /// Publish only if the marker holds CURRENT now, such as the value a job read when it
+    /// started; exit 1 if it moved.
+    #[arg(long, value_name = "CURRENT")]
+    pub(crate) expect: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) storage: MarkerStorageArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]

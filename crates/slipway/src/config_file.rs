@@ -7,10 +7,12 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use slipway_jobs::spec::{JobSpec, MatrixSection};
 use slipway_oci::RegistriesSection;
 use slipway_oci::build::ImageSection;
 use slipway_release::config::{ChartVersionPolicy, ProjectSection, ReleaseSection};
 use slipway_release::yaml::{self, Node};
+use slipway_store::StoreSection;
 
 /// The name slipway looks for.
 pub(crate) const FILE_NAME: &str = "slipway.yaml";
@@ -23,6 +25,10 @@ pub(crate) struct ConfigFile {
     pub(crate) release: ReleaseSection,
     pub(crate) registries: RegistriesSection,
     pub(crate) images: Vec<ImageSection>,
+    pub(crate) jobs: Vec<JobSpec>,
+    pub(crate) matrix: MatrixSection,
+    pub(crate) store: StoreSection,
+    pub(crate) artifacts: slipway_artifacts::ArtifactsSection,
 }
 
 /// A loaded configuration and what was odd about it.
@@ -87,6 +93,7 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
     ("SLIPWAY_RELEASE_IMAGE_TAG_PREFIX", "release.image_tag_prefix"),
     ("SLIPWAY_RELEASE_CHART_VERSION", "release.chart_version"),
     ("SLIPWAY_RELEASE_COMMIT_MESSAGE", "release.commit_message"),
+    ("SLIPWAY_ARTIFACTS_STORAGE", "artifacts.storage"),
 ];
 
 /// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
@@ -107,6 +114,7 @@ pub(crate) fn apply_environment(
             "release.tag_prefix" => file.release.tag_prefix = Some(value),
             "release.image_tag_prefix" => file.release.image_tag_prefix = Some(value),
             "release.commit_message" => file.release.commit_message = Some(value),
+            "artifacts.storage" => file.artifacts.storage = Some(value),
             "release.chart_version" => {
                 file.release.chart_version = match value.as_str() {
                     "auto" => ChartVersionPolicy::Auto,
@@ -158,7 +166,9 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
             path,
             line: root.line as u64,
             column: 1,
-            message: "expected a mapping of sections (project, release, registries, images)".to_owned(),
+            message:
+                "expected a mapping of sections (project, release, registries, images, jobs, matrix, store, artifacts)"
+                    .to_owned(),
         });
     }
     let mut unknown = Vec::new();
@@ -235,7 +245,7 @@ mod tests {
     #[test]
     fn reads_sections_and_warns_about_unknown_keys() {
         let loaded = load_text(
-            "project:\n  name: demo\nrelease:\n  imgaes: [x]\n  platforms: [linux/amd64]\n  version_files:\n  - path: v.go\n    pattern: 'v(.*)'\n    patern: x\njobs: {}\n",
+            "project:\n  name: demo\nrelease:\n  imgaes: [x]\n  platforms: [linux/amd64]\n  version_files:\n  - path: v.go\n    pattern: 'v(.*)'\n    patern: x\nleases: {}\n",
         )
         .expect("valid");
         assert_eq!(loaded.file.project.name.as_deref(), Some("demo"));
@@ -245,7 +255,7 @@ mod tests {
             [
                 "slipway.yaml:4: unknown key `release.imgaes` is ignored",
                 "slipway.yaml:9: unknown key `release.version_files.0.patern` is ignored",
-                "slipway.yaml:10: unknown key `jobs` is ignored",
+                "slipway.yaml:10: unknown key `leases` is ignored",
             ]
         );
     }

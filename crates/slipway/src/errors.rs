@@ -21,7 +21,25 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(error) = cause.downcast_ref::<slipway_oci::build::Error>() {
             return error.exit_code();
         }
+        if let Some(error) = cause.downcast_ref::<slipway_jobs::runner::RunError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_jobs::exec::ExecError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_jobs::markers::MarkerError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_artifacts::Error>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_store::Error>() {
+            return error.exit_code();
+        }
         if cause.is::<slipway_oci::dockerfile::Error>() {
+            return exit::USAGE;
+        }
+        if cause.is::<slipway_prow::LoadError>() || cause.is::<slipway_prow::PresetClash>() {
             return exit::USAGE;
         }
         if cause.is::<UsageError>() || cause.is::<crate::config_file::ConfigError>() {

@@ -2,12 +2,14 @@
 //! code. Everything else lives in the library crates.
 
 mod cli;
+mod cli_jobs;
 mod commands;
 mod config_file;
 mod errors;
 mod output;
 mod progress;
 mod settings;
+mod settings_jobs;
 
 use std::process::ExitCode;
 

@@ -4,8 +4,14 @@
 mod image_build;
 mod image_dockerfile;
 mod image_inspect;
+mod job_list;
+pub(crate) mod job_prow;
+mod job_run;
+mod marker;
 mod release_bump;
 mod release_verify;
+mod runs;
+mod schedule;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -13,7 +19,8 @@ use std::io::Write;
 use clap::Parser;
 use slipway_core::exit;
 
-use crate::cli::{Cli, Command, ImageCommand, ReleaseCommand};
+use crate::cli::{Cli, Command, ImageCommand, JobCommand, MarkerCommand, ReleaseCommand};
+use crate::cli_jobs::RunsCommand;
 use crate::errors;
 
 /// Runs the command line and returns the process exit code.
@@ -33,6 +40,16 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Image(ImageCommand::Verify(args)) => image_inspect::verify(args, cli.config.as_deref()),
         Command::Image(ImageCommand::Dockerfile(args)) => image_dockerfile::dockerfile(args, cli.config.as_deref()),
         Command::Image(ImageCommand::Cloudbuild(args)) => image_dockerfile::cloudbuild(args, cli.config.as_deref()),
+        Command::Job(JobCommand::List(args)) => job_list::run(args, cli.config.as_deref()),
+        Command::Job(JobCommand::Run(args)) => job_run::run(args, cli.config.as_deref()),
+        Command::Job(JobCommand::ImportProw(args)) => job_prow::import(args),
+        Command::Job(JobCommand::Lint(args)) => job_prow::lint(args, cli.config.as_deref()),
+        Command::Schedule(args) => schedule::run(args, cli.config.as_deref()),
+        Command::Runs(RunsCommand::List(args)) => runs::list(args, cli.config.as_deref()),
+        Command::Runs(RunsCommand::Show(args)) => runs::show(args, cli.config.as_deref()),
+        Command::Runs(RunsCommand::Logs(args)) => runs::logs(args, cli.config.as_deref()),
+        Command::Marker(MarkerCommand::Get(args)) => marker::get(args, cli.config.as_deref()),
+        Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, cli.config.as_deref()),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,9 @@
 mod bump;
 mod cli;
 mod image;
+mod jobs;
+mod marker;
+mod prow;
 mod support;
 mod verify;
 mod verify_registry;

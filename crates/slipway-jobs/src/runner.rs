@@ -1,0 +1,537 @@
+//! One run of a job, from start to record: build id, workspace, environment, executor,
+//! artifacts in the Prow layout, and the run's row in the store.
+//!
+//! Order matters, so nothing is lost and nothing is left stuck:
+//! 1. the build id is claimed in the artifact storage (an unreachable bucket fails here, before
+//!    anything is recorded);
+//! 2. the run is recorded as running, `started.json` and `latest-build.txt` are written;
+//! 3. the job runs; a heartbeat keeps its row fresh;
+//! 4. artifacts, `build-log.txt`, `prowjob.json` and, last, `finished.json` are uploaded;
+//! 5. the row gets its final state, whatever happened in 3 or 4 (the local copies under
+//!    `.slipway/runs/` stay, so an upload that failed loses nothing).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use slipway_artifacts::{BuildDir, Finished, JobResult, ProwJob, ProwJobState, Started, Storage};
+use slipway_store::{RunState, Store, Trigger};
+
+use crate::exec::{CancellationToken, ExecError, Executor, Launch, Mount, Outcome};
+use crate::job::{Job, Run};
+use crate::markers::Resolved;
+use crate::matrix::skip_regex;
+use crate::spec::RefSpec;
+
+/// Where the run's code comes from when it has refs, and what a caller adds.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Extra environment (`--env NAME=VALUE`), replacing the job's.
+    pub env: BTreeMap<String, String>,
+    /// Host directories for volumes (`--volume NAME=PATH`).
+    pub volumes: BTreeMap<String, PathBuf>,
+    /// Where to clone `org/repo` from (`--ref org/repo=PATH_OR_URL`).
+    pub refs: BTreeMap<String, String>,
+    /// The base ref of the job's own repository (pre/postsubmits), default `main`... or the
+    /// first literal branch the job names.
+    pub base_ref: Option<String>,
+}
+
+/// Everything one run needs.
+pub struct Request<'a> {
+    pub job: &'a Job,
+    /// The matrix entry this run is for.
+    pub entry: Option<Resolved>,
+    pub trigger: Trigger,
+    /// The scheduler tick it runs for.
+    pub due_at: Option<i64>,
+    /// The project directory (a job without refs runs here).
+    pub project: PathBuf,
+    /// Where runs keep their local copies (`.slipway/runs`).
+    pub runs_dir: PathBuf,
+    pub overrides: Overrides,
+    pub follow: bool,
+}
+
+/// The shared parts: the store and the artifact storage.
+pub struct Context {
+    pub store: Store,
+    pub storage: Storage,
+    /// This machine's name, recorded as the run's owner.
+    pub host: String,
+}
+
+/// How a run went.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub run: slipway_store::Run,
+    pub outcome: Option<Outcome>,
+    /// Things people should know (volumes mounted empty, secrets not available, uploads that
+    /// failed).
+    pub notes: Vec<String>,
+}
+
+/// Why a run could not happen or could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Artifacts(#[from] slipway_artifacts::Error),
+    #[error(transparent)]
+    Store(#[from] slipway_store::Error),
+    #[error("job `{job}`: could not check out {reference}: {reason}")]
+    Checkout { job: String, reference: String, reason: String },
+    #[error("job `{job}`: could not prepare `{}`", path.display())]
+    Files {
+        job: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The executor could not run the job; the run is recorded as `error`.
+    #[error("{source}")]
+    Exec {
+        report: Box<Report>,
+        #[source]
+        source: ExecError,
+    },
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> u8 {
+        use slipway_core::exit;
+        match self {
+            RunError::Artifacts(error) => error.exit_code(),
+            RunError::Store(error) => error.exit_code(),
+            RunError::Checkout { .. } | RunError::Files { .. } => exit::INFRASTRUCTURE,
+            RunError::Exec { source, .. } => source.exit_code(),
+        }
+    }
+}
+
+/// The job name a run uses in the artifact layout: the job's, plus the matrix entry
+/// (`e2e` on `stable-1.30` is `e2e-stable-1-30`).
+pub fn layout_name(job: &str, entry: Option<&str>) -> String {
+    match entry {
+        None => job.to_owned(),
+        Some(entry) => {
+            let suffix: String =
+                entry.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+            format!("{job}-{suffix}")
+        }
+    }
+}
+
+/// The Prow job type of a job: what `job import-prow` recorded, else `periodic`.
+pub fn job_type(job: &Job) -> String {
+    job.spec
+        .prow
+        .as_ref()
+        .and_then(|prow| prow.get("type"))
+        .and_then(|value| value.as_str())
+        .unwrap_or("periodic")
+        .to_owned()
+}
+
+/// Runs `request` to its end and records it.
+pub async fn execute(
+    context: &Context,
+    request: Request<'_>,
+    executor: &dyn Executor,
+    cancel: CancellationToken,
+) -> Result<Report, RunError> {
+    let job = request.job;
+    let entry = request.entry.as_ref().map(|resolved| resolved.entry.as_str());
+    let layout_job = layout_name(&job.name, entry);
+    let now = jiff::Timestamp::now();
+    let build = BuildDir::allocate(context.storage.clone(), &layout_job, now.as_millisecond().unsigned_abs()).await?;
+    let build_id = build.build_id().to_string();
+    let started_at = now.as_second();
+    let mut prowjob = ProwJob::new(&layout_job, build.build_id(), serde_json::Map::new(), started_at);
+    // The ProwJob's name is the run's id, as PROW_JOB_ID is in Prow.
+    let id = prowjob.name.clone();
+
+    let run_dir = request.runs_dir.join(&layout_job).join(&build_id);
+    let artifacts = run_dir.join("artifacts");
+    let log = run_dir.join("build-log.txt");
+    create_dir(&job.name, &artifacts)?;
+
+    let mut notes = Vec::new();
+    let kind = job_type(job);
+    let mut refs = primary_ref(job, &kind, &request.overrides).into_iter().collect::<Vec<_>>();
+    refs.extend(job.extra_refs.iter().cloned());
+    let (workspace, workdir, checkouts) = if refs.is_empty() {
+        (request.project.clone(), job.workdir.clone(), Vec::new())
+    } else {
+        let workspace = run_dir.join("workspace");
+        let checkouts = checkout(job, &refs, &workspace, &request.overrides).await?;
+        let main = refs.iter().position(|reference| reference.workdir).unwrap_or(0);
+        let mut workdir = format!("src/{}", refs[main].checkout_path());
+        if let Some(extra) = &job.workdir {
+            workdir = format!("{workdir}/{extra}");
+        }
+        (workspace, Some(workdir), checkouts)
+    };
+
+    let mut env = BTreeMap::new();
+    env.insert("CI".to_owned(), "true".to_owned());
+    env.insert("JOB_NAME".to_owned(), layout_job.clone());
+    env.insert("JOB_TYPE".to_owned(), kind.clone());
+    env.insert("BUILD_ID".to_owned(), build_id.clone());
+    env.insert("PROW_JOB_ID".to_owned(), id.clone());
+    if let Some(resolved) = &request.entry {
+        env.insert("KUBERNETES_VERSION".to_owned(), resolved.version.clone());
+        env.insert("SKIP_REGEX".to_owned(), skip_regex(&job.skip, &resolved.version));
+    } else if !job.skip.is_empty() {
+        notes.push("skip rules apply only to matrix runs; this job has no matrix".to_owned());
+    }
+    if let Some(focus) = &job.spec.focus {
+        env.insert("FOCUS_REGEX".to_owned(), focus.clone());
+    }
+    if let Some(primary) = refs.first().filter(|_| kind != "periodic") {
+        env.insert("REPO_OWNER".to_owned(), primary.org.clone());
+        env.insert("REPO_NAME".to_owned(), primary.repo.clone());
+        env.insert("PULL_BASE_REF".to_owned(), primary.base_ref.clone().unwrap_or_default());
+        if let Some((_, sha)) = checkouts.first() {
+            env.insert("PULL_BASE_SHA".to_owned(), sha.clone());
+            env.insert("PULL_REFS".to_owned(), format!("{}:{sha}", primary.base_ref.clone().unwrap_or_default()));
+        }
+    }
+    env.insert("JOB_SPEC".to_owned(), job_spec(&kind, &layout_job, &build_id, &id, &refs, &checkouts).to_string());
+    env.extend(job.env.clone());
+    env.extend(request.overrides.env.clone());
+
+    let mut volumes = Vec::new();
+    for volume in &job.volumes {
+        let host = match (request.overrides.volumes.get(&volume.name), &volume.host_path) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(path)) => Some(PathBuf::from(path)),
+            (None, None) => {
+                if let Some(reason) = &volume.unavailable {
+                    notes.push(format!(
+                        "volume `{}` ({reason}) at {} is not available here; it is mounted empty (map it with --volume {}=PATH)",
+                        volume.name, volume.mount_path, volume.name
+                    ));
+                }
+                None
+            }
+        };
+        volumes.push(Mount {
+            name: volume.name.clone(),
+            host,
+            target: volume.mount_path.clone(),
+            read_only: volume.read_only,
+        });
+    }
+    if matches!(job.run, Run::Container { .. }) && !refs.is_empty() {
+        // Prow's decorated pods have the code under /home/prow/go/src; scripts rely on it.
+        volumes.push(Mount {
+            name: "prow-gopath-src".to_owned(),
+            host: Some(workspace.join("src")),
+            target: "/home/prow/go/src".to_owned(),
+            read_only: false,
+        });
+        env.entry("GOPATH".to_owned()).or_insert_with(|| "/home/prow/go".to_owned());
+    }
+
+    prowjob.spec = prowjob_spec(job, &kind, &layout_job, &refs);
+    let record = slipway_store::Run {
+        id: id.clone(),
+        job: layout_job.clone(),
+        base_job: job.name.clone(),
+        build_id: build_id.clone(),
+        variant: entry.unwrap_or_default().to_owned(),
+        trigger: request.trigger,
+        state: RunState::Running,
+        due_at: request.due_at,
+        created_at: started_at,
+        started_at: Some(started_at),
+        finished_at: None,
+        heartbeat_at: started_at,
+        exit_code: None,
+        description: "running".to_owned(),
+        executor: executor.name().to_owned(),
+        owner_host: context.host.clone(),
+        owner_pid: i64::from(std::process::id()),
+        artifacts: build.url(),
+        log_path: log.display().to_string(),
+    };
+    context.store.insert_run(&record).await?;
+
+    let started = Started {
+        timestamp: started_at,
+        repos: checkouts.iter().map(|(key, value)| (key.clone(), value.clone())).collect(),
+        repo_commit: checkouts.first().map(|(_, sha)| sha.clone()),
+        ..Started::default()
+    };
+    if let Err(error) = build.start(&started, &prowjob).await {
+        let description = format!("could not write started.json: {error}");
+        context.store.finish_run(&id, RunState::Error, None, &description, jiff::Timestamp::now().as_second()).await?;
+        return Err(error.into());
+    }
+
+    let launch = Launch {
+        job: layout_job.clone(),
+        run: job.run.clone(),
+        env,
+        workspace,
+        workdir,
+        artifacts: artifacts.clone(),
+        volumes,
+        timeout: job.timeout,
+        grace_period: job.grace_period,
+        log: log.clone(),
+        follow: request.follow,
+    };
+    let heartbeat = heartbeat(context.store.clone(), id.clone());
+    let result = executor.run(launch, cancel).await;
+    heartbeat.abort();
+
+    let finished_at = jiff::Timestamp::now().as_second();
+    let (state, exit_code, description) = match &result {
+        Ok(outcome) => describe(outcome),
+        Err(error) => (RunState::Error, None, error.to_string()),
+    };
+    if let Err(error) = &result
+        && !log.exists()
+    {
+        // The executor failed before the log existed: the log says why.
+        let _ = fs_err::write(&log, format!("slipway: {error}\n"));
+    }
+    let finished = Finished {
+        timestamp: Some(finished_at),
+        passed: Some(state == RunState::Success),
+        result: Some(match state {
+            RunState::Success => JobResult::Success,
+            RunState::Aborted => JobResult::Aborted,
+            _ => JobResult::Failure,
+        }),
+        revision: checkouts.first().map(|(_, sha)| sha.clone()),
+        ..Finished::default()
+    };
+    let mut final_record = slipway_store::Run {
+        state,
+        exit_code,
+        description: description.clone(),
+        finished_at: Some(finished_at),
+        ..record
+    };
+    prowjob.complete(
+        match state {
+            RunState::Success => ProwJobState::Success,
+            RunState::Failure => ProwJobState::Failure,
+            RunState::Aborted => ProwJobState::Aborted,
+            _ => ProwJobState::Error,
+        },
+        finished_at,
+    );
+    prowjob.description = Some(description.clone());
+    let mut final_description = description;
+    if let Err(error) = build.finish(&log, Some(&artifacts), &finished, &prowjob).await {
+        final_description =
+            format!("{final_description}; artifacts not uploaded ({error}); local copy in {}", run_dir.display());
+        notes.push(format!("could not upload the artifacts: {error}; they are kept in {}", run_dir.display()));
+    }
+    context.store.finish_run(&id, state, exit_code, &final_description, finished_at).await?;
+    final_record.description = final_description;
+    let report = Report { run: final_record, outcome: result.as_ref().ok().copied(), notes };
+    match result {
+        Ok(_) => Ok(report),
+        Err(source) => Err(RunError::Exec { report: Box::new(report), source }),
+    }
+}
+
+/// The run's state, exit code and a sentence about it.
+fn describe(outcome: &Outcome) -> (RunState, Option<i64>, String) {
+    match *outcome {
+        Outcome::Exited { code: 0 } => (RunState::Success, Some(0), "passed".to_owned()),
+        Outcome::Exited { code } => (RunState::Failure, Some(i64::from(code)), format!("failed: exit code {code}")),
+        Outcome::Signalled { signal } => (RunState::Failure, None, format!("failed: killed by signal {signal}")),
+        Outcome::TimedOut { after, killed } => (
+            RunState::Failure,
+            None,
+            format!(
+                "timed out after {}{}",
+                crate::duration::format(after),
+                if killed { "; killed after the grace period" } else { "" }
+            ),
+        ),
+        Outcome::Aborted { .. } => (RunState::Aborted, None, "aborted".to_owned()),
+    }
+}
+
+fn create_dir(job: &str, path: &Path) -> Result<(), RunError> {
+    #[expect(clippy::disallowed_methods, reason = "RunError::Files names the path")]
+    std::fs::create_dir_all(path).map_err(|source| RunError::Files {
+        job: job.to_owned(),
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The job's own repository, for presubmits and postsubmits imported from Prow.
+fn primary_ref(job: &Job, kind: &str, overrides: &Overrides) -> Option<RefSpec> {
+    if kind == "periodic" {
+        return None;
+    }
+    let prow = job.spec.prow.as_ref()?;
+    let (org, repo) = prow.get("repo")?.as_str()?.split_once('/')?;
+    let first_branch = prow
+        .get("branches")
+        .and_then(|branches| branches.as_array())
+        .and_then(|branches| branches.iter().filter_map(|branch| branch.as_str()).find_map(literal_branch));
+    Some(RefSpec {
+        org: org.to_owned(),
+        repo: repo.to_owned(),
+        base_ref: overrides.base_ref.clone().or(first_branch).or_else(|| Some("main".to_owned())),
+        path_alias: prow.get("path_alias").and_then(|alias| alias.as_str()).map(str::to_owned),
+        workdir: !job.extra_refs.iter().any(|reference| reference.workdir),
+        clone_uri: prow.get("clone_uri").and_then(|uri| uri.as_str()).map(str::to_owned),
+    })
+}
+
+/// `^release-1.36$` is the branch `release-1.36`; a pattern with other regex syntax is not one
+/// branch.
+fn literal_branch(pattern: &str) -> Option<String> {
+    let inner = pattern.trim_start_matches('^').trim_end_matches('$');
+    let literal = inner.replace(r"\.", ".");
+    literal.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')).then_some(literal)
+}
+
+/// Clones each ref into `workspace/src/<path>`; returns `("org/repo", "base_ref:sha")`-style
+/// entries for started.json (key, then the commit).
+async fn checkout(
+    job: &Job,
+    refs: &[RefSpec],
+    workspace: &Path,
+    overrides: &Overrides,
+) -> Result<Vec<(String, String)>, RunError> {
+    let mut checkouts = Vec::new();
+    for reference in refs {
+        let key = format!("{}/{}", reference.org, reference.repo);
+        let source = overrides
+            .refs
+            .get(&key)
+            .cloned()
+            .or_else(|| reference.clone_uri.clone())
+            .unwrap_or_else(|| format!("https://github.com/{key}"));
+        let destination = workspace.join("src").join(reference.checkout_path());
+        if let Some(parent) = destination.parent() {
+            create_dir(&job.name, parent)?;
+        }
+        let failed = |reason: String| RunError::Checkout {
+            job: job.name.clone(),
+            reference: format!("{key} from {source}"),
+            reason: format!("{reason} (point it elsewhere with --ref {key}=PATH_OR_URL)"),
+        };
+        let mut clone = tokio::process::Command::new("git");
+        clone.args(["clone", "--quiet", "--no-hardlinks"]);
+        if let Some(base_ref) = &reference.base_ref {
+            clone.args(["--branch", base_ref]);
+        }
+        clone.arg(&source).arg(&destination);
+        let output = clone.output().await.map_err(|error| failed(format!("cannot run git: {error}")))?;
+        if !output.status.success() {
+            return Err(failed(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+        }
+        let head = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(&destination)
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .await
+            .map_err(|error| failed(format!("cannot run git: {error}")))?;
+        let sha = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+        checkouts.push((key, sha));
+    }
+    Ok(checkouts)
+}
+
+/// `JOB_SPEC`, as Prow's downward API writes it.
+fn job_spec(
+    kind: &str,
+    job: &str,
+    build_id: &str,
+    id: &str,
+    refs: &[RefSpec],
+    checkouts: &[(String, String)],
+) -> serde_json::Value {
+    let describe = |reference: &RefSpec| {
+        let sha = checkouts
+            .iter()
+            .find(|(key, _)| *key == format!("{}/{}", reference.org, reference.repo))
+            .map(|(_, sha)| sha.clone());
+        serde_json::json!({
+            "org": reference.org,
+            "repo": reference.repo,
+            "base_ref": reference.base_ref,
+            "base_sha": sha,
+            "path_alias": reference.path_alias,
+            "workdir": reference.workdir,
+        })
+    };
+    let mut spec = serde_json::json!({ "type": kind, "job": job, "buildid": build_id, "prowjobid": id });
+    if kind != "periodic"
+        && let Some(primary) = refs.first()
+    {
+        spec["refs"] = describe(primary);
+        spec["extra_refs"] = refs.iter().skip(1).map(describe).collect();
+    } else {
+        spec["extra_refs"] = refs.iter().map(describe).collect();
+    }
+    spec
+}
+
+/// The `spec` of the run's ProwJob: what Prow would have, plus the slipway job it came from.
+fn prowjob_spec(
+    job: &Job,
+    kind: &str,
+    layout_job: &str,
+    refs: &[RefSpec],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut spec = serde_json::Map::new();
+    spec.insert("type".to_owned(), kind.into());
+    spec.insert("agent".to_owned(), "slipway".into());
+    spec.insert("job".to_owned(), layout_job.into());
+    if kind != "periodic"
+        && let Some(primary) = refs.first()
+    {
+        spec.insert("refs".to_owned(), serde_json::json!(primary));
+        spec.insert("extra_refs".to_owned(), serde_json::json!(refs[1..]));
+    } else {
+        spec.insert("extra_refs".to_owned(), serde_json::json!(refs));
+    }
+    if job.max_concurrency > 0 {
+        spec.insert("max_concurrency".to_owned(), job.max_concurrency.into());
+    }
+    spec.insert("slipway".to_owned(), serde_json::to_value(&job.spec).unwrap_or_default());
+    spec
+}
+
+fn heartbeat(store: Store, id: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            let _ = store.heartbeat(&id, jiff::Timestamp::now().as_second()).await;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_names() {
+        assert_eq!(layout_name("e2e", None), "e2e");
+        assert_eq!(layout_name("e2e", Some("stable-1.30")), "e2e-stable-1-30");
+        assert_eq!(layout_name("e2e", Some("ci/latest")), "e2e-ci-latest");
+        assert_eq!(layout_name("e2e", Some("v1.31.2")), "e2e-v1-31-2");
+    }
+
+    #[test]
+    fn literal_branches() {
+        assert_eq!(literal_branch(r"^release-1\.36$").as_deref(), Some("release-1.36"));
+        assert_eq!(literal_branch("master").as_deref(), Some("master"));
+        assert_eq!(literal_branch(r"^v\d+\.\d+\.\d+$"), None);
+    }
+}

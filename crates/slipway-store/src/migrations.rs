@@ -1,0 +1,72 @@
+//! The schema, as an ordered list of steps; each is applied once, in a transaction, and
+//! recorded in `slipway_migrations`.
+
+use sqlx::{AnyPool, Row};
+
+/// Every step ever released, oldest first. Never edit one: add another.
+const STEPS: &[(i64, &str, &str)] = &[(
+    1,
+    "runs and schedule state",
+    "CREATE TABLE IF NOT EXISTS runs (
+        id TEXT PRIMARY KEY,
+        job TEXT NOT NULL,
+        base_job TEXT NOT NULL,
+        build_id TEXT NOT NULL,
+        variant TEXT NOT NULL,
+        trigger_kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        due_at BIGINT,
+        created_at BIGINT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT,
+        heartbeat_at BIGINT NOT NULL,
+        exit_code BIGINT,
+        description TEXT NOT NULL,
+        executor TEXT NOT NULL,
+        owner_host TEXT NOT NULL,
+        owner_pid BIGINT NOT NULL,
+        artifacts TEXT NOT NULL,
+        log_path TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS runs_by_job ON runs (job, created_at);
+    CREATE INDEX IF NOT EXISTS runs_by_state ON runs (state);
+    CREATE TABLE IF NOT EXISTS schedule_state (
+        job TEXT PRIMARY KEY,
+        last_due BIGINT NOT NULL,
+        last_skipped BIGINT
+    );",
+)];
+
+pub(crate) async fn apply(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS slipway_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM slipway_migrations")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    for (version, description, sql) in STEPS {
+        if applied.contains(version) {
+            continue;
+        }
+        let mut transaction = pool.begin().await?;
+        for statement in sql.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
+            sqlx::query(statement).execute(&mut *transaction).await?;
+        }
+        let inserted = sqlx::query("INSERT INTO slipway_migrations (version, description) VALUES ($1, $2)")
+            .bind(*version)
+            .bind(*description)
+            .execute(&mut *transaction)
+            .await;
+        match inserted {
+            Ok(_) => transaction.commit().await?,
+            // Another process applied the same step first.
+            Err(_) => transaction.rollback().await?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The S3 emulator the tests write to (moto_server, started by `scripts/test-services.sh`).
+//!
+//! moto accepts any key and secret and keeps everything in memory; each test makes a bucket of
+//! its own with [`unique_bucket`], so tests never see each other's objects.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// `host:port` of the emulator: `$SLIPWAY_TEST_S3`, else `127.0.0.1:5001`.
+///
+/// # Panics
+///
+/// When nothing listens there, with instructions to start it.
+pub fn address() -> String {
+    let address = std::env::var("SLIPWAY_TEST_S3").unwrap_or_else(|_| "127.0.0.1:5001".to_owned());
+    let reachable = address
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .is_some_and(|socket| TcpStream::connect_timeout(&socket, Duration::from_secs(2)).is_ok());
+    assert!(
+        reachable,
+        "no S3 emulator at {address}: start moto_server with `scripts/test-services.sh start` (or set SLIPWAY_TEST_S3)"
+    );
+    address
+}
+
+/// The emulator's endpoint URL, `http://127.0.0.1:5001`.
+///
+/// # Panics
+///
+/// As [`address`].
+pub fn endpoint() -> String {
+    format!("http://{}", address())
+}
+
+/// The environment that points slipway (object_store) at `endpoint` with test credentials.
+pub fn environment_for(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "slipway-test"),
+        ("AWS_SECRET_ACCESS_KEY", "slipway-test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ALLOW_HTTP", "true"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect()
+}
+
+/// [`environment_for`] the running emulator.
+///
+/// # Panics
+///
+/// As [`address`].
+pub fn environment() -> Vec<(String, String)> {
+    environment_for(&endpoint())
+}
+
+/// An endpoint where nothing listens (a loopback port just released), for unreachable-bucket
+/// tests.
+pub fn closed_endpoint() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A new, empty bucket no other test (or earlier run) uses; its name starts with `name`.
+///
+/// # Panics
+///
+/// When the emulator is not running or refuses to create it.
+pub fn unique_bucket(name: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos =
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos() % 1_000_000_000_000);
+    let prefix: String =
+        name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(24).collect();
+    let bucket = format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let address = address();
+    // moto needs no signature to create a bucket: one plain HTTP request does it.
+    let mut stream = TcpStream::connect(&address).expect("connect to the S3 emulator");
+    write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .expect("send the request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the response");
+    let status = response.lines().next().unwrap_or_default();
+    assert!(status.contains(" 200"), "creating bucket {bucket} failed: {status}");
+    bucket
+}

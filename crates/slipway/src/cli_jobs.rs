@@ -1,0 +1,153 @@
+//! The command line of jobs, the scheduler and runs (`slipway job`, `slipway schedule`,
+//! `slipway runs`). Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::cli::Format;
+
+/// Where run state and artifacts live; shared by every command that reads or writes runs.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StateArgs {
+    /// The store: sqlite:PATH or postgres://... (default: `store.url`, else
+    /// sqlite:.slipway/state.db in the project).
+    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+
+    /// Artifact storage: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
+    /// az://CONTAINER/PREFIX (default: `artifacts.storage`, else .slipway/artifacts).
+    #[arg(long, value_name = "URL", env = "SLIPWAY_ARTIFACTS")]
+    pub(crate) storage: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct JobListArgs {
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobRunArgs {
+    /// The job to run (a name from slipway.yaml, or from the Prow config with --prow-config).
+    #[arg(value_name = "JOB")]
+    pub(crate) job: String,
+
+    /// Read the job from Prow job config (files or directories, comma-separated or repeated);
+    /// presets from a Prow config.yaml among them are applied.
+    #[arg(long, value_name = "PATH[,PATH]", value_delimiter = ',')]
+    pub(crate) prow_config: Vec<PathBuf>,
+
+    /// Copy the job's output to the terminal as it runs (it always goes to build-log.txt).
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
+
+    /// Run only these matrix entries (repeatable; default: every entry).
+    #[arg(long = "matrix", value_name = "ENTRY")]
+    pub(crate) matrix: Vec<String>,
+
+    /// Set an environment variable for the job (repeatable); replaces the job's own.
+    #[arg(long = "env", short = 'e', value_name = "NAME=VALUE", value_parser = parse_pair)]
+    pub(crate) env: Vec<(String, String)>,
+
+    /// Mount a host directory as the job's volume NAME (repeatable), e.g. for a Prow volume
+    /// backed by a secret.
+    #[arg(long = "volume", value_name = "NAME=PATH", value_parser = parse_pair)]
+    pub(crate) volumes: Vec<(String, String)>,
+
+    /// Clone ORG/REPO from this local path or URL instead of GitHub (repeatable).
+    #[arg(long = "ref", value_name = "ORG/REPO=PATH_OR_URL", value_parser = parse_pair)]
+    pub(crate) refs: Vec<(String, String)>,
+
+    /// The branch or tag a presubmit or postsubmit runs against (PULL_BASE_REF).
+    #[arg(long, value_name = "REF")]
+    pub(crate) base_ref: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleArgs {
+    /// Take one pass over the jobs (start what is due) and exit after those runs finish.
+    #[arg(long)]
+    pub(crate) once: bool,
+
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RunsCommand {
+    /// List runs, newest first.
+    #[command(
+        after_help = "Examples:\n  slipway runs list\n  slipway runs list --job node-e2e --state failure --limit 5"
+    )]
+    List(RunsListArgs),
+
+    /// Show one run: RUN is a run id, JOB/BUILD_ID, or a job name for its newest run.
+    #[command(
+        after_help = "Examples:\n  slipway runs show node-e2e\n  slipway runs show node-e2e/1795317710123 --format json"
+    )]
+    Show(RunsShowArgs),
+
+    /// Print a run's build log (while it runs, --follow keeps printing).
+    #[command(after_help = "Examples:\n  slipway runs logs node-e2e\n  slipway runs logs node-e2e --follow")]
+    Logs(RunsLogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsListArgs {
+    /// Only runs of this job (a job name includes its matrix runs).
+    #[arg(long, value_name = "JOB")]
+    pub(crate) job: Option<String>,
+
+    /// Only runs in this state.
+    #[arg(long, value_parser = ["pending", "running", "success", "failure", "aborted", "error"])]
+    pub(crate) state: Option<String>,
+
+    /// At most this many runs.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: u32,
+
+    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsShowArgs {
+    #[arg(value_name = "RUN")]
+    pub(crate) run: String,
+
+    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsLogsArgs {
+    #[arg(value_name = "RUN")]
+    pub(crate) run: String,
+
+    /// Keep printing while the run goes on.
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
+
+    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got `{text}`")),
+    }
+}

@@ -1,0 +1,87 @@
+//! `slipway marker get` and `slipway marker publish`: version markers in the artifact storage.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+use slipway_artifacts::{Markers, Published, Storage};
+use slipway_core::exit;
+
+use crate::cli::{Format, MarkerGetArgs, MarkerPublishArgs, MarkerStorageArgs};
+use crate::{config_file, output, settings_jobs};
+
+/// The JSON output of both marker commands: `schema` is `slipway.marker/v1`; `value` is what
+/// the marker holds (`null`: no such marker); a publish adds `outcome` (`created`, `updated`,
+/// `unchanged`, `kept`) and `previous` (updated) or `current` (kept).
+#[derive(Serialize)]
+struct Report<'a> {
+    schema: &'static str,
+    name: &'a str,
+    value: Option<&'a str>,
+    url: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    published: Option<&'a Published>,
+}
+
+const SCHEMA: &str = "slipway.marker/v1";
+
+fn markers(config: Option<&Path>, storage: MarkerStorageArgs) -> anyhow::Result<Markers> {
+    let MarkerStorageArgs { storage } = storage;
+    let loaded = config_file::load(config, Path::new("."))?;
+    super::warn(&loaded.warnings);
+    Ok(Markers::new(Storage::open(&settings_jobs::storage_url(&loaded, storage))?))
+}
+
+pub(super) fn get(args: MarkerGetArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let MarkerGetArgs { name, storage, format } = args;
+    let name = Markers::normalize(&name)?;
+    let markers = markers(config, storage)?;
+    let value = super::runtime()?.block_on(markers.get(&name))?;
+    let url = markers.url(&name)?;
+    let mut stdout = std::io::stdout().lock();
+    match (format, &value) {
+        (Format::Json, _) => {
+            let report = Report { schema: SCHEMA, name: &name, value: value.as_deref(), url: &url, published: None };
+            output::json(&mut stdout, &report)?;
+        }
+        (Format::Text, Some(value)) => writeln!(stdout, "{value}")?,
+        (Format::Text, None) => {}
+    }
+    if value.is_none() {
+        let _ = writeln!(std::io::stderr(), "error: there is no marker `{name}` in `{}`", markers.storage().url());
+        return Ok(exit::CHECK_FAILED);
+    }
+    Ok(exit::SUCCESS)
+}
+
+pub(super) fn publish(args: MarkerPublishArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let MarkerPublishArgs { name, value, if_newer, expect, storage, format } = args;
+    let name = Markers::normalize(&name)?;
+    let markers = markers(config, storage)?;
+    let published = super::runtime()?.block_on(async {
+        match &expect {
+            Some(expected) => markers.publish_expecting(&name, Some(expected), &value, if_newer).await,
+            None => markers.publish(&name, &value, if_newer).await,
+        }
+    })?;
+    let url = markers.url(&name)?;
+    let (now, story) = match &published {
+        Published::Created => (value.as_str(), format!("created with `{value}`")),
+        Published::Updated { previous } => (value.as_str(), format!("moved from `{previous}` to `{value}`")),
+        Published::Unchanged => (value.as_str(), format!("already `{value}`; nothing written")),
+        Published::Kept { current } => {
+            (current.as_str(), format!("kept `{current}`, which is newer than `{value}`; nothing written"))
+        }
+    };
+    match format {
+        Format::Json => {
+            let report =
+                Report { schema: SCHEMA, name: &name, value: Some(now), url: &url, published: Some(&published) };
+            output::json(&mut std::io::stdout().lock(), &report)?;
+        }
+        Format::Text => {
+            let _ = writeln!(std::io::stderr(), "marker `{name}` {story} ({url})");
+        }
+    }
+    Ok(exit::SUCCESS)
+}

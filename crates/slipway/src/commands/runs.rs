@@ -1,0 +1,125 @@
+//! `slipway runs list|show|logs`.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use slipway_core::exit;
+use slipway_store::runs::Filter;
+use slipway_store::{Run, RunState, Store};
+
+use crate::cli::Format;
+use crate::cli_jobs::{RunsListArgs, RunsLogsArgs, RunsShowArgs};
+use crate::errors::UsageError;
+use crate::{config_file, output, settings_jobs};
+
+/// The JSON schema of `runs list` and `runs show`.
+pub(super) const SCHEMA: &str = "slipway.runs/v1";
+
+async fn open(config: Option<&Path>, flag: Option<String>) -> anyhow::Result<Store> {
+    let loaded = config_file::load(config, Path::new("."))?;
+    super::warn(&loaded.warnings);
+    Ok(Store::open(&settings_jobs::database_url(&loaded, flag)).await?)
+}
+
+pub(super) fn list(args: RunsListArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let RunsListArgs { job, state, limit, database_url, format } = args;
+    let runs = super::runtime()?.block_on(async {
+        let store = open(config, database_url).await?;
+        let filter = Filter { job, state: state.as_deref().and_then(RunState::parse), limit };
+        anyhow::Ok(store.list_runs(&filter).await?)
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &serde_json::json!({ "runs": runs }))?,
+        Format::Text if runs.is_empty() => writeln!(std::io::stderr(), "no runs yet")?,
+        Format::Text => {
+            for run in &runs {
+                writeln!(stdout, "{}", line(run))?;
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// `job/build  state  started  duration  description`.
+pub(super) fn line(run: &Run) -> String {
+    let started = run
+        .started_at
+        .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+        .map_or_else(|| "-".to_owned(), |at| at.strftime("%F %T").to_string());
+    let took = match (run.started_at, run.finished_at) {
+        (Some(start), Some(end)) => {
+            slipway_jobs::duration::format(Duration::from_secs(end.saturating_sub(start).unsigned_abs()))
+        }
+        _ => "-".to_owned(),
+    };
+    format!("{}/{}  {:<8} {started}Z  {took:>8}  {}", run.job, run.build_id, run.state.as_str(), run.description)
+}
+
+async fn find(store: &Store, key: &str) -> anyhow::Result<Run> {
+    store.find_run(key).await?.ok_or_else(|| {
+        UsageError(format!("no run `{key}`: give a run id, JOB/BUILD_ID, or a job name (see `slipway runs list`)"))
+            .into()
+    })
+}
+
+pub(super) fn show(args: RunsShowArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let RunsShowArgs { run, database_url, format } = args;
+    let run = super::runtime()?.block_on(async {
+        let store = open(config, database_url).await?;
+        find(&store, &run).await
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &serde_json::json!({ "runs": [run] }))?,
+        Format::Text => {
+            writeln!(stdout, "{}", line(&run))?;
+            writeln!(stdout, "  id:        {}", run.id)?;
+            if !run.variant.is_empty() {
+                writeln!(stdout, "  matrix:    {}", run.variant)?;
+            }
+            writeln!(stdout, "  trigger:   {:?}", run.trigger)?;
+            if let Some(code) = run.exit_code {
+                writeln!(stdout, "  exit code: {code}")?;
+            }
+            writeln!(stdout, "  executor:  {} on {} (pid {})", run.executor, run.owner_host, run.owner_pid)?;
+            writeln!(stdout, "  artifacts: {}", run.artifacts)?;
+            writeln!(stdout, "  log:       {}", run.log_path)?;
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+pub(super) fn logs(args: RunsLogsArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let RunsLogsArgs { run, follow, database_url } = args;
+    super::runtime()?.block_on(async {
+        let store = open(config, database_url).await?;
+        let mut current = find(&store, &run).await?;
+        let mut file = std::fs::File::open(&current.log_path).map_err(|error| {
+            UsageError(format!(
+                "the log of {}/{} is not here ({}): {error}",
+                current.job, current.build_id, current.log_path
+            ))
+        })?;
+        let mut stdout = std::io::stdout();
+        let mut buffer = Vec::new();
+        loop {
+            // Known finished before this read: the read gets the rest of the log.
+            let finished = current.state.is_finished();
+            buffer.clear();
+            file.read_to_end(&mut buffer)?;
+            stdout.write_all(&buffer)?;
+            stdout.flush()?;
+            if !follow || finished {
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(300)) => {}
+                _ = tokio::signal::ctrl_c() => return anyhow::Ok(exit::INTERRUPTED),
+            }
+            current = find(&store, &current.id).await?;
+        }
+        anyhow::Ok(exit::SUCCESS)
+    })
+}

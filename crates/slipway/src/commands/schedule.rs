@@ -1,0 +1,166 @@
+//! `slipway schedule`: the scheduler, in the foreground.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use slipway_core::exit;
+use slipway_jobs::Job;
+use slipway_jobs::exec::{self, CancellationToken};
+use slipway_jobs::markers::MarkerSource;
+use slipway_jobs::runner::{self, Context, Overrides, Request};
+use slipway_jobs::scheduler::{Event, Launcher, Service, SystemClock};
+use slipway_store::{Store, Trigger};
+
+use crate::cli_jobs::ScheduleArgs;
+use crate::errors::UsageError;
+use crate::{config_file, settings_jobs};
+
+pub(super) fn run(args: ScheduleArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+    let ScheduleArgs { once, state } = args;
+    let loaded = config_file::load(config, Path::new("."))?;
+    super::warn(&loaded.warnings);
+    let jobs = settings_jobs::jobs(&loaded)?;
+    if !jobs.iter().any(|job| job.schedule.is_some()) {
+        return Err(UsageError(
+            "no job has a schedule: give a job `cron:` (with `timezone:`), `interval:` or `minimum_interval:`"
+                .to_owned(),
+        )
+        .into());
+    }
+    super::runtime()?.block_on(async {
+        let store = Store::open(&settings_jobs::database_url(&loaded, state.database_url.clone())).await?;
+        let storage = slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.clone()))?;
+        let host = settings_jobs::host();
+        let runs_stop = CancellationToken::new();
+        let launcher = Arc::new(RunLauncher {
+            context: Arc::new(Context { store: store.clone(), storage, host: host.clone() }),
+            markers: settings_jobs::markers(&loaded),
+            project: settings_jobs::project(&loaded),
+            runs_dir: settings_jobs::runs_dir(&loaded),
+            cancel: runs_stop.clone(),
+            tasks: Mutex::new(Vec::new()),
+        });
+        let mut service = Service::new(store.clone(), jobs, launcher.clone());
+        let report = |event: &Event| {
+            let _ = writeln!(std::io::stderr(), "{}", describe(event));
+        };
+        let now = jiff::Timestamp::now();
+        service.recover(&host, now).await?.iter().for_each(report);
+        let mut stderr = std::io::stderr();
+        let names: Vec<&str> = service.jobs().iter().map(|job| job.name.as_str()).collect();
+        let _ = writeln!(stderr, "scheduling {} job(s): {}", names.len(), names.join(", "));
+        let mut interrupted = false;
+        if once {
+            let (events, _) = service.tick(now).await?;
+            events.iter().for_each(report);
+        } else {
+            let stop = CancellationToken::new();
+            let on_signal = {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        stop.cancel();
+                    }
+                })
+            };
+            service.run(&SystemClock, stop.clone(), &report).await?;
+            on_signal.abort();
+            interrupted = stop.is_cancelled();
+            if interrupted {
+                let _ = writeln!(stderr, "interrupted: stopping running jobs (they are recorded as aborted)");
+                runs_stop.cancel();
+            }
+        }
+        launcher.wait().await;
+        store.close().await;
+        anyhow::Ok(if interrupted { exit::INTERRUPTED } else { exit::SUCCESS })
+    })
+}
+
+fn describe(event: &Event) -> String {
+    match event {
+        Event::Started { job, due, runs } => format!("started {job} for {due} ({runs} run(s))"),
+        Event::Skipped { job, due, reason } => format!("skipped {job} at {due}: {reason}"),
+        Event::Lost { job, build_id, description } => format!("marked {job}/{build_id} as error: {description}"),
+    }
+}
+
+/// Starts scheduled runs as background tasks.
+struct RunLauncher {
+    context: Arc<Context>,
+    markers: MarkerSource,
+    project: std::path::PathBuf,
+    runs_dir: std::path::PathBuf,
+    cancel: CancellationToken,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl RunLauncher {
+    /// Waits for every run started so far.
+    async fn wait(&self) {
+        let tasks: Vec<_> = self.tasks.lock().map(|mut tasks| tasks.drain(..).collect()).unwrap_or_default();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Launcher for RunLauncher {
+    fn launch(&self, job: &Job, runs: usize, due: jiff::Timestamp) {
+        let entries: Vec<Option<String>> = if job.kubernetes.is_empty() {
+            vec![None]
+        } else {
+            job.kubernetes.iter().take(runs).cloned().map(Some).collect()
+        };
+        for entry in entries {
+            let job = job.clone();
+            let context = self.context.clone();
+            let markers = self.markers.clone();
+            let project = self.project.clone();
+            let runs_dir = self.runs_dir.clone();
+            let cancel = self.cancel.clone();
+            let task = tokio::spawn(async move {
+                let name = job.name.clone();
+                if let Err(error) = launch_one(&context, &markers, job, entry, due, project, runs_dir, cancel).await {
+                    let _ = writeln!(std::io::stderr(), "error: {name}: {error:#}");
+                }
+            });
+            if let Ok(mut tasks) = self.tasks.lock() {
+                tasks.retain(|task| !task.is_finished());
+                tasks.push(task);
+            }
+        }
+    }
+}
+
+#[expect(clippy::too_many_arguments, reason = "one call site, every argument distinct")]
+async fn launch_one(
+    context: &Context,
+    markers: &MarkerSource,
+    job: Job,
+    entry: Option<String>,
+    due: jiff::Timestamp,
+    project: std::path::PathBuf,
+    runs_dir: std::path::PathBuf,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let resolved = match &entry {
+        Some(entry) => Some(markers.resolve(&reqwest::Client::new(), entry).await?),
+        None => None,
+    };
+    let executor = exec::for_run(&job.run)?;
+    let request = Request {
+        job: &job,
+        entry: resolved,
+        trigger: Trigger::Schedule,
+        due_at: Some(due.as_second()),
+        project,
+        runs_dir,
+        overrides: Overrides::default(),
+        follow: false,
+    };
+    let report = runner::execute(context, request, executor.as_ref(), cancel).await?;
+    let _ = writeln!(std::io::stderr(), "finished {}", super::runs::line(&report.run));
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! `slipway job run`, `runs` and `schedule` end to end: real processes, the real SQLite store,
+//! artifacts in the Prow layout on the local file system, markers from a local HTTP server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{slipway, slipway_with_env};
+
+fn project(config: &str) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(directory.path().join("slipway.yaml"), config).expect("write slipway.yaml");
+    directory
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+}
+
+/// The one build directory of `job`.
+fn build_dir(project: &Path, job: &str) -> PathBuf {
+    let logs = project.join(".slipway/artifacts/logs").join(job);
+    let builds: Vec<PathBuf> = fs_err::read_dir(&logs)
+        .expect("job directory")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.is_dir())
+        .collect();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    builds[0].clone()
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    json(&fs_err::read_to_string(path).expect("read"))
+}
+
+#[test]
+fn a_run_is_recorded_in_the_prow_layout_and_the_store() {
+    let project = project(
+        "jobs:\n- name: unit\n  command: 'echo job=$JOB_NAME type=$JOB_TYPE build=$BUILD_ID ci=$CI; echo oops >&2; echo \"<testsuite/>\" > $ARTIFACTS/junit_unit.xml; echo {\\\"job-version\\\":\\\"v1.2.3\\\"} > $ARTIFACTS/metadata.json'\n  env: {EXTRA: value}\n",
+    );
+    let run = slipway(project.path(), &["job", "run", "unit", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let output = json(&run.stdout);
+    assert_eq!(output["schema"], "slipway.job.run/v1");
+    let recorded = &output["runs"][0];
+    assert_eq!(recorded["state"], "success");
+    let build_id = recorded["build_id"].as_str().expect("build id").to_owned();
+
+    let build = build_dir(project.path(), "unit");
+    assert_eq!(build.file_name().and_then(|name| name.to_str()), Some(build_id.as_str()));
+    let started = read_json(&build.join("started.json"));
+    assert!(started["timestamp"].is_i64(), "{started}");
+    let finished = read_json(&build.join("finished.json"));
+    assert_eq!(finished["passed"], true);
+    assert_eq!(finished["result"], "SUCCESS");
+    assert_eq!(finished["metadata"]["job-version"], "v1.2.3", "the job's metadata.json is merged");
+    assert!(finished["timestamp"].as_i64() >= started["timestamp"].as_i64());
+    let prowjob = read_json(&build.join("prowjob.json"));
+    assert_eq!((prowjob["kind"].as_str(), prowjob["status"]["state"].as_str()), (Some("ProwJob"), Some("success")));
+    assert_eq!(prowjob["metadata"]["name"], recorded["id"], "the run id is the ProwJob's name");
+    let log = fs_err::read_to_string(build.join("build-log.txt")).expect("log");
+    assert!(log.contains(&format!("job=unit type=periodic build={build_id} ci=true")), "{log}");
+    assert!(log.contains("oops"), "stderr is in the log too: {log}");
+    assert!(build.join("artifacts/junit_unit.xml").is_file());
+    let latest =
+        fs_err::read_to_string(project.path().join(".slipway/artifacts/logs/unit/latest-build.txt")).expect("latest");
+    assert_eq!(latest, build_id, "latest-build.txt is the bare id");
+
+    // A second run gets a larger build id.
+    assert_eq!(slipway(project.path(), &["job", "run", "unit"]).code, 0);
+    let list = slipway(project.path(), &["runs", "list", "--job", "unit", "--format", "json"]);
+    let runs = json(&list.stdout)["runs"].as_array().expect("runs").clone();
+    assert_eq!(runs.len(), 2);
+    let ids: Vec<u64> = runs.iter().map(|run| run["build_id"].as_str().expect("id").parse().expect("number")).collect();
+    assert!(ids[0] > ids[1], "newest first, and ids increase: {ids:?}");
+
+    let show = slipway(project.path(), &["runs", "show", &format!("unit/{build_id}")]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(show.stdout.contains("success") && show.stdout.contains("artifacts:"), "{}", show.stdout);
+    let logs = slipway(project.path(), &["runs", "logs", &format!("unit/{build_id}")]);
+    assert!(logs.stdout.contains("job=unit"), "{}", logs.stdout);
+    let missing = slipway(project.path(), &["runs", "show", "nothing/1"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+}
+
+#[test]
+fn failures_timeouts_and_missing_commands_are_recorded() {
+    let project = project(
+        "jobs:\n- name: failing\n  command: [sh, -c, 'exit 3']\n- name: slow\n  command: [sleep, '30']\n  timeout: 1s\n  grace_period: 1s\n- name: missing\n  command: [no-such-command-here]\n",
+    );
+    let failing = slipway(project.path(), &["job", "run", "failing"]);
+    assert_eq!(failing.code, 1, "{}", failing.stderr);
+    assert!(failing.stdout.contains("failed: exit code 3"), "{}", failing.stdout);
+    let finished = read_json(&build_dir(project.path(), "failing").join("finished.json"));
+    assert_eq!((finished["passed"].as_bool(), finished["result"].as_str()), (Some(false), Some("FAILURE")));
+
+    let started = Instant::now();
+    let slow = slipway(project.path(), &["job", "run", "slow"]);
+    assert_eq!(slow.code, 1, "{}", slow.stderr);
+    assert!(slow.stdout.contains("timed out after 1s"), "{}", slow.stdout);
+    assert!(started.elapsed() < Duration::from_secs(20), "the timeout stopped it");
+
+    let missing = slipway(project.path(), &["job", "run", "missing"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("`no-such-command-here` not found"), "{}", missing.stderr);
+    let list = json(&slipway(project.path(), &["runs", "list", "--job", "missing", "--format", "json"]).stdout);
+    assert_eq!(list["runs"][0]["state"], "error", "recorded, not left running: {list}");
+    let running = json(&slipway(project.path(), &["runs", "list", "--state", "running", "--format", "json"]).stdout);
+    assert_eq!(running["runs"], serde_json::json!([]));
+}
+
+#[test]
+fn bad_configuration_names_the_job_and_line() {
+    let project =
+        project("jobs:\n- name: nightly\n  command: [make]\n  cron: '0 5 * * *'\n  timezone: Europe/Atlantis\n");
+    let run = slipway(project.path(), &["job", "list"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("slipway.yaml` at line 5") && run.stderr.contains("Europe/Atlantis"), "{}", run.stderr);
+
+    let project = project_with_cron("TZ=America/New_York 30 20 * * *");
+    let run = slipway(project.path(), &["job", "run", "nightly"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("line 4") && run.stderr.contains("timezone:"), "{}", run.stderr);
+
+    let project = project_with_cron("61 * * * *");
+    assert_eq!(slipway(project.path(), &["job", "run", "nightly"]).code, 2);
+
+    let fine = project_with_cron("0 5 * * *");
+    let unknown = slipway(fine.path(), &["job", "run", "weekly"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("no job named `weekly`") && unknown.stderr.contains("nightly"),
+        "{}",
+        unknown.stderr
+    );
+    let bad_storage = slipway(fine.path(), &["job", "run", "nightly", "--storage", "ftp://example/x"]);
+    assert_eq!(bad_storage.code, 2, "{}", bad_storage.stderr);
+    let unreachable = slipway_with_env(
+        fine.path(),
+        &["job", "run", "nightly", "--storage", "s3://ci-bucket/logs"],
+        &[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ALLOW_HTTP", "true"),
+        ],
+    );
+    assert_eq!(unreachable.code, 3, "{}", unreachable.stderr);
+    let runs = json(&slipway(fine.path(), &["runs", "list", "--format", "json"]).stdout);
+    assert_eq!(runs["runs"], serde_json::json!([]), "nothing recorded for a run that could not start");
+}
+
+fn project_with_cron(cron: &str) -> tempfile::TempDir {
+    project(&format!("jobs:\n- name: nightly\n  command: [echo, ok]\n  cron: '{cron}'\n"))
+}
+
+/// Starts `slipway job run JOB` in the background.
+fn spawn_run(project: &Path, job: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["job", "run", job])
+        .current_dir(project)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start slipway")
+}
+
+/// Waits until the job has a running run.
+fn wait_running(project: &Path, job: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = slipway(project, &["runs", "list", "--job", job, "--state", "running", "--format", "json"]);
+        if list.code == 0 && !json(&list.stdout)["runs"].as_array().is_none_or(Vec::is_empty) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no running run of {job}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_records_it_as_aborted() {
+    let project = project("jobs:\n- name: long\n  command: [sleep, '60']\n  grace_period: 2s\n");
+    let child = spawn_run(project.path(), "long");
+    wait_running(project.path(), "long");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("interrupt");
+    let output = child.wait_with_output().expect("slipway ends");
+    assert_eq!(output.status.code(), Some(130), "{}", String::from_utf8_lossy(&output.stderr));
+    let finished = read_json(&build_dir(project.path(), "long").join("finished.json"));
+    assert_eq!(finished["result"], "ABORTED");
+    let list = json(&slipway(project.path(), &["runs", "list", "--format", "json"]).stdout);
+    assert_eq!(list["runs"][0]["state"], "aborted");
+}
+
+#[test]
+fn the_scheduler_marks_runs_of_dead_processes_and_never_repeats_a_tick() {
+    let project = project(
+        "jobs:\n- name: hourly\n  command: [echo, tick]\n  interval: 1h\n- name: long\n  command: [sleep, '3']\n",
+    );
+    // A run whose slipway process is killed stays "running" until the next scheduler start.
+    let mut child = spawn_run(project.path(), "long");
+    wait_running(project.path(), "long");
+    child.kill().expect("kill slipway");
+    let _ = child.wait();
+
+    let first = slipway(project.path(), &["schedule", "--once"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stderr.contains("marked long/") && first.stderr.contains("as error"), "{}", first.stderr);
+    assert!(first.stderr.contains("started hourly"), "a job that never ran starts at once: {}", first.stderr);
+    let lost = json(&slipway(project.path(), &["runs", "list", "--job", "long", "--format", "json"]).stdout);
+    assert_eq!(lost["runs"][0]["state"], "error");
+    assert!(
+        lost["runs"][0]["description"].as_str().is_some_and(|text| text.contains("stopped before the run finished"))
+    );
+
+    let second = slipway(project.path(), &["schedule", "--once"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(!second.stderr.contains("started hourly"), "an interval of 1h has not passed: {}", second.stderr);
+    let hourly = json(&slipway(project.path(), &["runs", "list", "--job", "hourly", "--format", "json"]).stdout);
+    assert_eq!(hourly["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(hourly["runs"][0]["trigger"], "schedule");
+    assert_eq!(hourly["runs"][0]["state"], "success");
+}
