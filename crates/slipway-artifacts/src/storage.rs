@@ -94,7 +94,11 @@ impl Storage {
     /// `azure://container[/prefix]`. Nothing is contacted yet: an unreachable bucket shows at
     /// the first read or write.
     pub fn open(url: &str) -> Result<Storage> {
-        Storage::open_with(url, std::env::vars())
+        // `std::env::vars` panics on a variable that is not UTF-8; such a variable is no
+        // setting of ours anyway.
+        let environment =
+            std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)));
+        Storage::open_with(url, environment)
     }
 
     /// [`Storage::open`] with the environment given as `(name, value)` pairs.

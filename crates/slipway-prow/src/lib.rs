@@ -18,5 +18,5 @@ pub mod presets;
 
 pub use import::{ClusterEnv, Import, cluster_env, to_slipway};
 pub use lint::{Finding, Rule, lint};
-pub use load::{JobType, LoadError, Location, Preset, ProwConfig, ProwJob, load};
+pub use load::{JobType, LoadError, Location, Preset, ProwConfig, ProwJob, SourceFile, load};
 pub use presets::{PresetClash, apply_presets};

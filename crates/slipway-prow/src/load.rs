@@ -92,7 +92,7 @@ impl Preset {
 
 /// A file that was read, and its top-level keys with their lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigFile {
+pub struct SourceFile {
     pub path: PathBuf,
     /// Whether it is a Prow core config (`plank`, `tide`, `deck`, ...) rather than a job file.
     pub core: bool,
@@ -108,7 +108,7 @@ pub struct ProwConfig {
     pub presets: Vec<Preset>,
     /// `decorate_all_jobs: true` somewhere: jobs without `decorate` are decorated.
     pub decorate_all_jobs: bool,
-    pub files: Vec<ConfigFile>,
+    pub files: Vec<SourceFile>,
 }
 
 /// A file that cannot be used; Prow would refuse it too.
@@ -200,7 +200,7 @@ pub fn read_text(path: &Path, text: &str, config: &mut ProwConfig) -> Result<(),
     })?;
     // Prow reads the first document of a file only.
     let Some(root) = documents.into_iter().next() else {
-        config.files.push(ConfigFile { path: path.to_path_buf(), core: false, keys: Vec::new() });
+        config.files.push(SourceFile { path: path.to_path_buf(), core: false, keys: Vec::new() });
         return Ok(());
     };
     let shape =
@@ -212,7 +212,7 @@ pub fn read_text(path: &Path, text: &str, config: &mut ProwConfig) -> Result<(),
     let keys: Vec<(String, usize)> =
         entries.iter().map(|(key, _)| (key.as_str().unwrap_or_default().to_owned(), key.line)).collect();
     let core = keys.iter().any(|(key, _)| CORE_KEYS.contains(&key.as_str()));
-    config.files.push(ConfigFile { path: path.to_path_buf(), core, keys });
+    config.files.push(SourceFile { path: path.to_path_buf(), core, keys });
     let location = |line: usize| Location { file: path.to_path_buf(), line };
 
     for (key, value) in entries {

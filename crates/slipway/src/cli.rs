@@ -10,8 +10,9 @@ use slipway_core::{ImageReference, Platform, Version};
 ///
 /// slipway checks that a release's git tag, registry images and manifests agree, and bumps
 /// them together; it builds multi-arch images without a Docker daemon and proves each
-/// platform's binary is that platform's. Run `slipway release verify` in a project to see what
-/// it finds.
+/// platform's binary is that platform's; it runs CI jobs (its own or Prow's) locally, in
+/// containers and on a schedule, with artifacts in the Prow layout. Run `slipway release
+/// verify` in a project to see what it finds.
 #[derive(Debug, Parser)]
 #[command(name = "slipway", version, max_term_width = 100)]
 pub(crate) struct Cli {
@@ -50,9 +51,14 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Runs(crate::cli_jobs::RunsCommand),
 
-    /// Version markers (stable-1.31.txt, markers/master/latest-ci.txt): read and publish them
-    /// with compare-and-swap, in the artifact storage.
-    #[command(subcommand)]
+    /// Version markers (stable-1.31.txt): read and publish them, with compare-and-swap.
+    ///
+    /// Markers live in the artifact storage (a directory, S3, GCS or Azure), so CI jobs and
+    /// release tooling share them: markers/master/latest-ci.txt, release/stable-1.31.txt.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  slipway marker get stable-1.31\n  slipway marker publish stable-1.31 v1.31.2 --if-newer --storage s3://ci-artifacts/release"
+    )]
     Marker(MarkerCommand),
 }
 

@@ -201,9 +201,26 @@ fn lint_slipway(config: Option<&Path>) -> anyhow::Result<Vec<Located>> {
         .into());
     };
     let (_, problems) = slipway_jobs::resolve_all(&loaded.file.jobs);
-    Ok(problems
+    // A misspelt key in a job (`minimal_interval`) is ignored by the loader with a warning;
+    // for lint it is a finding.
+    let unknown = loaded.warnings.iter().filter_map(|warning| {
+        let (location, rest) = warning.split_once(": unknown key `jobs.")?;
+        let line = location.rsplit_once(':')?.1.parse().ok()?;
+        let key = rest.split('`').next()?;
+        let index: usize = key.split('.').next()?.parse().ok()?;
+        let job = loaded.file.jobs.get(index).map(|job| job.name.clone());
+        Some(Located {
+            file: path.clone(),
+            line,
+            job,
+            rule: Some("unknown-key".to_owned()),
+            message: format!("unknown key `{}` is ignored", key.split_once('.').map_or(key, |(_, field)| field)),
+        })
+    });
+    let unknown: Vec<Located> = unknown.collect();
+    Ok(unknown
         .into_iter()
-        .map(|problem| {
+        .chain(problems.into_iter().map(|problem| {
             let job_key = problem.key.split('.').next().unwrap_or_default().to_owned();
             let line = [problem.key.as_str(), job_key.as_str()]
                 .into_iter()
@@ -215,6 +232,6 @@ fn lint_slipway(config: Option<&Path>) -> anyhow::Result<Vec<Located>> {
             let field = problem.key.strip_prefix(&job_key).unwrap_or_default().trim_start_matches('.');
             let rule = field.split(['.', '[']).next().filter(|rule| !rule.is_empty()).unwrap_or("job").to_owned();
             Located { file: path.clone(), line, job: Some(problem.job), rule: Some(rule), message: problem.message }
-        })
+        }))
         .collect())
 }

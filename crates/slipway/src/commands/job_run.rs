@@ -184,13 +184,20 @@ fn prow_job(paths: &[PathBuf], name: &str) -> anyhow::Result<(Job, Vec<String>)>
     };
     let merged = slipway_prow::apply_presets(prow, &config.presets)?;
     let import = slipway_prow::to_slipway(&merged);
-    let mut notes = import.notes.clone();
-    for env in slipway_prow::cluster_env(&import.spec) {
-        notes.push(format!(
-            "env {} comes from {}, which is not available here; pass it with --env {}=VALUE",
-            env.name, env.source, env.name
-        ));
-    }
+    // The run itself reports volumes it cannot provide (and knows about --volume).
+    let unavailable: Vec<String> = import
+        .spec
+        .volumes
+        .iter()
+        .filter(|volume| volume.unavailable.is_some())
+        .map(|volume| format!("volume {} ", volume.name))
+        .collect();
+    let notes: Vec<String> = import
+        .notes
+        .iter()
+        .filter(|note| !unavailable.iter().any(|prefix| note.starts_with(prefix.as_str())))
+        .cloned()
+        .collect();
     let job = slipway_jobs::resolve(&import.spec, name).map_err(|problems| {
         let reasons: Vec<String> = problems.iter().map(ToString::to_string).collect();
         UsageError(format!("Prow job `{name}` cannot run: {}", reasons.join("; ")))

@@ -223,3 +223,86 @@ fn the_scheduler_marks_runs_of_dead_processes_and_never_repeats_a_tick() {
     assert_eq!(hourly["runs"][0]["trigger"], "schedule");
     assert_eq!(hourly["runs"][0]["state"], "success");
 }
+
+/// A static HTTP server (Python's) over `root`; killed on drop.
+struct MarkerServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl MarkerServer {
+    fn start(root: &Path) -> MarkerServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        let port = listener.local_addr().expect("address").port();
+        drop(listener);
+        let child = Command::new("python3")
+            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 serves files");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the marker server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        MarkerServer { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for MarkerServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_matrix_runs_once_per_entry_with_its_version_and_skip_regex() {
+    let markers = tempfile::tempdir().expect("marker root");
+    fs_err::create_dir_all(markers.path().join("release")).expect("directory");
+    fs_err::write(markers.path().join("release/stable-1.26.txt"), "v1.26.15").expect("marker");
+    fs_err::write(markers.path().join("release/latest-1.32.txt"), "v1.32.0-rc.2").expect("marker");
+    let server = MarkerServer::start(markers.path());
+    let project = project(&format!(
+        "matrix:\n  markers_url: {}\njobs:\n- name: e2e\n  command: 'echo \"version=$KUBERNETES_VERSION skip=$SKIP_REGEX focus=$FOCUS_REGEX\"'\n  focus: Conformance\n  matrix: {{kubernetes: [stable-1.26, v1.31.2, latest-1.32]}}\n  skip:\n  - {{kubernetes: '<1.27', tests: 'SidecarContainers'}}\n  - {{kubernetes: '>=1.31, <1.33', tests: 'Feature:Alpha'}}\n",
+        server.url
+    ));
+    let run = slipway(project.path(), &["job", "run", "e2e", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("stable-1.26 is v1.26.15"), "{}", run.stderr);
+    let runs = json(&run.stdout)["runs"].as_array().expect("runs").clone();
+    let jobs: Vec<&str> = runs.iter().map(|run| run["job"].as_str().expect("job")).collect();
+    assert_eq!(jobs, ["e2e-stable-1-26", "e2e-v1-31-2", "e2e-latest-1-32"]);
+    let log = |job: &str| fs_err::read_to_string(build_dir(project.path(), job).join("build-log.txt")).expect("log");
+    assert_eq!(log("e2e-stable-1-26").trim(), "version=v1.26.15 skip=(?:SidecarContainers) focus=Conformance");
+    assert_eq!(log("e2e-v1-31-2").trim(), "version=v1.31.2 skip=(?:Feature:Alpha) focus=Conformance");
+    assert_eq!(log("e2e-latest-1-32").trim(), "version=v1.32.0-rc.2 skip=(?:Feature:Alpha) focus=Conformance");
+
+    // One entry only; the marker now comes from the cache, even with the server gone.
+    drop(server);
+    let one = slipway(project.path(), &["job", "run", "e2e", "--matrix", "stable-1.26"]);
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(one.stderr.contains("(cached)"), "{}", one.stderr);
+    let unknown = slipway(project.path(), &["job", "run", "e2e", "--matrix", "stable-1.99"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("no matrix entry `stable-1.99`"), "{}", unknown.stderr);
+}
+
+#[test]
+fn lint_reports_slipway_job_pitfalls_at_their_lines() {
+    let project = project(
+        "jobs:\n- name: unit\n  command: [make]\n  minimal_interval: 1h\n- name: nightly\n  command: [make]\n  cron: 'TZ=Europe/Berlin 0 5 * * *'\n",
+    );
+    let lint = slipway(project.path(), &["job", "lint"]);
+    assert_eq!(lint.code, 1, "{}", lint.stderr);
+    assert!(
+        lint.stdout.contains("slipway.yaml:4: job unit: [unknown-key] unknown key `minimal_interval`"),
+        "{}",
+        lint.stdout
+    );
+    assert!(lint.stdout.contains("slipway.yaml:7: job nightly: [cron]"), "{}", lint.stdout);
+    let clean = project_with_cron("0 5 * * *");
+    assert_eq!(slipway(clean.path(), &["job", "lint"]).code, 0);
+}

@@ -7,6 +7,7 @@ mod image;
 mod jobs;
 mod marker;
 mod prow;
+mod prow_run;
 mod support;
 mod verify;
 mod verify_registry;
