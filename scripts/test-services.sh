@@ -9,7 +9,8 @@
 #   - apache2-utils (htpasswd), for registries that demand a login;
 #   - moto_server, an S3 emulator, on 127.0.0.1:5001 (any key and secret), in a Python venv under
 #     $state/moto, with the bucket `slipway-test` (moto keeps everything in memory: a restart
-#     empties it). Tests point AWS_ENDPOINT_URL at it and make buckets of their own.
+#     empties it). Tests point AWS_ENDPOINT_URL at it and make buckets of their own;
+#   - PostgreSQL on 127.0.0.1:55432 (database `slipway`, trust auth), for the store's tests.
 # kubectl (for `kubectl kustomize`, the oracle of the overlay tests) must already be installed.
 #
 # Usage: scripts/test-services.sh start|stop|status
@@ -40,6 +41,7 @@ install_packages() {
   command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
   [ -x /bin/busybox ] || missing+=(busybox-static)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
@@ -170,16 +172,47 @@ stop_moto() {
   fi
 }
 
+# PostgreSQL for the store's tests: a throwaway cluster under $state/pg on 127.0.0.1:55432,
+# trust authentication, database `slipway`. The server refuses to run as root, so it runs as
+# the `postgres` user the package creates (or as the current user when that is not root).
+pg_address=127.0.0.1:55432
+pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_up() { as_postgres "$(pg_bin)/pg_isready" -q -h "${pg_address%:*}" -p "${pg_address##*:}" 2>/dev/null; }
+
+start_postgres() {
+  if pg_up; then echo "postgresql already running on $pg_address" >&2; return; fi
+  local bin; bin=$(pg_bin)
+  if [ ! -f "$state/pg/data/PG_VERSION" ]; then
+    rm -rf "$state/pg"; mkdir -p "$state/pg"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$state/pg"; fi
+    as_postgres "$bin/initdb" -D "$state/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 > "$state/pg/initdb.log"
+  fi
+  as_postgres "$bin/pg_ctl" -D "$state/pg/data" -l "$state/pg/server.log" \
+    -o "-c listen_addresses=${pg_address%:*} -p ${pg_address##*:} -k $state/pg" -w start >/dev/null
+  as_postgres "$bin/psql" -h "${pg_address%:*}" -p "${pg_address##*:}" -U postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'slipway'" | grep -q 1 ||
+    as_postgres "$bin/psql" -h "${pg_address%:*}" -p "${pg_address##*:}" -U postgres -qc "CREATE DATABASE slipway"
+  echo "postgresql running on $pg_address" >&2
+}
+
+stop_postgres() {
+  if [ -f "$state/pg/data/postmaster.pid" ]; then
+    as_postgres "$(pg_bin)/pg_ctl" -D "$state/pg/data" -m fast -w stop >/dev/null || true
+  fi
+}
+
 status() {
   local failed=0
   if registry_up; then echo "registry: up on $registry_address"; else echo "registry: down"; failed=1; fi
   if moto_up; then echo "moto_server: up on $moto_address"; else echo "moto_server: down"; failed=1; fi
+  if pg_up; then echo "postgresql: up on $pg_address"; else echo "postgresql: down"; failed=1; fi
   return $failed
 }
 
 case "${1:-start}" in
-  start) install_packages; configure_podman; start_registry; start_moto ;;
-  stop) stop_registry; stop_moto ;;
+  start) install_packages; configure_podman; start_registry; start_moto; start_postgres ;;
+  stop) stop_registry; stop_moto; stop_postgres ;;
   status) status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -256,6 +256,16 @@ mod tests {
     }
 
     #[test]
+    fn arguments_may_be_any_scalar() {
+        let (jobs, problems) = resolve_all(&specs("- name: a\n  command: [true]\n- name: b\n  command: [sleep, 30]\n"));
+        assert_eq!(problems, []);
+        assert_eq!(jobs[0].run, Run::Host { argv: vec!["true".into()] });
+        assert_eq!(jobs[1].run, Run::Host { argv: vec!["sleep".into(), "30".into()] });
+        let error = serde_saphyr::from_str::<Vec<JobSpec>>("- name: c\n  command: {make: test}\n").expect_err("a map");
+        assert!(error.to_string().contains("a command line (a string) or a list of arguments"), "{error}");
+    }
+
+    #[test]
     fn a_shell_line_runs_through_sh() {
         let (jobs, _) = resolve_all(&specs("- name: unit\n  command: make test && make lint\n"));
         assert_eq!(jobs[0].run, Run::Host { argv: vec!["sh".into(), "-c".into(), "make test && make lint".into()] });

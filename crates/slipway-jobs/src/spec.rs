@@ -79,11 +79,80 @@ pub struct JobSpec {
 }
 
 /// A command: one shell line, or an argument vector.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum CommandSpec {
     Shell(String),
     Argv(Vec<String>),
+}
+
+/// Reads a string or a list of scalars; YAML's `[true]` or `[sleep, 30]` are arguments `true`
+/// and `30`, not type errors.
+impl<'de> Deserialize<'de> for CommandSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = CommandSpec;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a command line (a string) or a list of arguments")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<CommandSpec, E> {
+                Ok(CommandSpec::Shell(value.to_owned()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<CommandSpec, A::Error> {
+                let mut argv = Vec::new();
+                while let Some(Argument(item)) = items.next_element()? {
+                    argv.push(item);
+                }
+                Ok(CommandSpec::Argv(argv))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// One argument: any scalar, as text.
+struct Argument(String);
+
+impl<'de> Deserialize<'de> for Argument {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Argument;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("an argument (a string, number or boolean)")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Argument, E> {
+                Ok(Argument(value.to_owned()))
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Argument, E> {
+                Ok(Argument(value.to_string()))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Argument, E> {
+                Ok(Argument(value.to_string()))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Argument, E> {
+                Ok(Argument(value.to_string()))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Argument, E> {
+                Ok(Argument(value.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// `matrix:`: the Kubernetes versions to run against.

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use runs::{Run, RunState, Trigger};
 
@@ -82,6 +82,10 @@ impl Store {
         let options = AnyConnectOptions::from_str(&connect_url)
             .map_err(|_| Error::Url { url: url.to_owned() })?
             .disable_statement_logging();
+        // One connection first: an unreachable server fails at once instead of after the pool's
+        // acquire timeout.
+        let probe = options.connect().await.map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+        let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(if is_sqlite { 4 } else { 8 })
             .acquire_timeout(std::time::Duration::from_secs(10))

@@ -27,16 +27,35 @@ fn run(id: &str, job: &str, build: &str, created: i64) -> Run {
     }
 }
 
-async fn open() -> (tempfile::TempDir, Store) {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    let url = format!("sqlite:{}", directory.path().join("nested/state.db").display());
-    let store = Store::open(&url).await.expect("open");
-    (directory, store)
+/// Each check runs on SQLite (a file in a directory that does not exist yet) and on a fresh
+/// PostgreSQL database.
+macro_rules! on_both {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let directory = tempfile::tempdir().expect("temporary directory");
+                    let url = format!("sqlite:{}", directory.path().join("nested/state.db").display());
+                    super::$check(slipway_store::Store::open(&url).await.expect("open")).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let url = slipway_test::postgres::database();
+                    super::$check(slipway_store::Store::open(&url).await.expect("open")).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test]
-async fn runs_are_recorded_listed_and_finished() {
-    let (_directory, store) = open().await;
+on_both!(runs_are_recorded_listed_and_finished, a_tick_is_taken_once, runs_of_dead_processes_are_marked_lost);
+
+async fn runs_are_recorded_listed_and_finished(store: Store) {
     store.insert_run(&run("a", "unit", "100", 10)).await.expect("insert");
     let mut matrix = run("b", "e2e-stable-1-30", "200", 20);
     matrix.variant = "stable-1.30".to_owned();
@@ -60,9 +79,7 @@ async fn runs_are_recorded_listed_and_finished() {
     assert!(store.find_run("nothing").await.expect("find").is_none());
 }
 
-#[tokio::test]
-async fn a_tick_is_taken_once() {
-    let (_directory, store) = open().await;
+async fn a_tick_is_taken_once(store: Store) {
     store.register_schedule("nightly", 50).await.expect("register");
     store.register_schedule("nightly", 60).await.expect("register again");
     assert_eq!(store.last_due("nightly").await.expect("due"), Some(50), "registration does not move");
@@ -75,9 +92,7 @@ async fn a_tick_is_taken_once() {
     assert!(store.take_tick("other", 10).await.expect("a new job"));
 }
 
-#[tokio::test]
-async fn runs_of_dead_processes_are_marked_lost() {
-    let (_directory, store) = open().await;
+async fn runs_of_dead_processes_are_marked_lost(store: Store) {
     let mut mine = run("mine", "unit", "1", 10);
     mine.owner_pid = 4242;
     let mut alive = run("alive", "unit", "2", 10);
@@ -106,4 +121,7 @@ async fn bad_urls_are_usage_errors() {
     assert_eq!(error.exit_code(), 2);
     let error = Store::open("sqlite:/proc/no/such/dir/state.db").await.expect_err("cannot create");
     assert_eq!(error.exit_code(), 3);
+    let error = Store::open("postgres://postgres@127.0.0.1:9/nothing").await.expect_err("nothing listens");
+    assert_eq!(error.exit_code(), 3);
+    assert!(error.to_string().contains("127.0.0.1:9"), "{error}");
 }

@@ -9,5 +9,6 @@ pub mod git;
 pub mod images;
 pub mod paths;
 pub mod podman;
+pub mod postgres;
 pub mod registry;
 pub mod s3;

@@ -13,16 +13,22 @@ use slipway_oci::{Registry, RegistryOptions};
 ///
 /// When nothing listens there, with instructions to start it.
 pub fn address() -> String {
-    let address = std::env::var("SLIPWAY_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".to_owned());
+    service_address("SLIPWAY_TEST_REGISTRY", "127.0.0.1:5000", "OCI registry")
+}
+
+/// The `host:port` in `variable`, else `default`, once something listens there.
+///
+/// # Panics
+///
+/// When nothing listens there, with instructions to start the test services.
+pub(crate) fn service_address(variable: &str, default: &str, what: &str) -> String {
+    let address = std::env::var(variable).unwrap_or_else(|_| default.to_owned());
     let reachable = address
         .to_socket_addrs()
         .ok()
         .and_then(|mut addresses| addresses.next())
         .is_some_and(|socket| TcpStream::connect_timeout(&socket, Duration::from_secs(2)).is_ok());
-    assert!(
-        reachable,
-        "no OCI registry at {address}: start one with `scripts/test-services.sh start` (or set SLIPWAY_TEST_REGISTRY)"
-    );
+    assert!(reachable, "no {what} at {address}: start it with `scripts/test-services.sh start` (or set {variable})");
     address
 }
 

@@ -4,9 +4,9 @@
 //! its own with [`unique_bucket`], so tests never see each other's objects.
 
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `host:port` of the emulator: `$SLIPWAY_TEST_S3`, else `127.0.0.1:5001`.
 ///
@@ -14,17 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// When nothing listens there, with instructions to start it.
 pub fn address() -> String {
-    let address = std::env::var("SLIPWAY_TEST_S3").unwrap_or_else(|_| "127.0.0.1:5001".to_owned());
-    let reachable = address
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addresses| addresses.next())
-        .is_some_and(|socket| TcpStream::connect_timeout(&socket, Duration::from_secs(2)).is_ok());
-    assert!(
-        reachable,
-        "no S3 emulator at {address}: start moto_server with `scripts/test-services.sh start` (or set SLIPWAY_TEST_S3)"
-    );
-    address
+    crate::registry::service_address("SLIPWAY_TEST_S3", "127.0.0.1:5001", "S3 emulator (moto_server)")
 }
 
 /// The emulator's endpoint URL, `http://127.0.0.1:5001`.

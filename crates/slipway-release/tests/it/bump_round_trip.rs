@@ -38,10 +38,15 @@ fn changed_lines(before: &Path, after: &Path) -> usize {
     changed
 }
 
+/// The example's files, without what its .gitignore ignores (`out/` from builds and tests,
+/// `.slipway/` from job runs), which may exist in a working copy that ran them.
 fn walk(directory: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in fs_err::read_dir(directory).expect("list") {
         let path = entry.expect("entry").path();
+        if path.file_name().is_some_and(|name| name == "out" || name == ".slipway") {
+            continue;
+        }
         if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
     }
     files

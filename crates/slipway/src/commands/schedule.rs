@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use slipway_core::exit;
 use slipway_jobs::Job;
@@ -11,6 +11,7 @@ use slipway_jobs::markers::MarkerSource;
 use slipway_jobs::runner::{self, Context, Overrides, Request};
 use slipway_jobs::scheduler::{Event, Launcher, Service, SystemClock};
 use slipway_store::{Store, Trigger};
+use tokio_util::task::TaskTracker;
 
 use crate::cli_jobs::ScheduleArgs;
 use crate::errors::UsageError;
@@ -39,7 +40,7 @@ pub(super) fn run(args: ScheduleArgs, config: Option<&Path>) -> anyhow::Result<u
             project: settings_jobs::project(&loaded),
             runs_dir: settings_jobs::runs_dir(&loaded),
             cancel: runs_stop.clone(),
-            tasks: Mutex::new(Vec::new()),
+            tasks: TaskTracker::new(),
         });
         let mut service = Service::new(store.clone(), jobs, launcher.clone());
         let report = |event: &Event| {
@@ -54,6 +55,14 @@ pub(super) fn run(args: ScheduleArgs, config: Option<&Path>) -> anyhow::Result<u
         if once {
             let (events, _) = service.tick(now).await?;
             events.iter().for_each(report);
+            tokio::select! {
+                () = launcher.wait() => {}
+                _ = tokio::signal::ctrl_c() => {
+                    let _ = writeln!(stderr, "interrupted: stopping running jobs (they are recorded as aborted)");
+                    runs_stop.cancel();
+                    interrupted = true;
+                }
+            }
         } else {
             let stop = CancellationToken::new();
             let on_signal = {
@@ -93,16 +102,15 @@ struct RunLauncher {
     project: std::path::PathBuf,
     runs_dir: std::path::PathBuf,
     cancel: CancellationToken,
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    tasks: TaskTracker,
 }
 
 impl RunLauncher {
-    /// Waits for every run started so far.
+    /// Waits for every run started so far (cancel-safe: it can be waited for again).
     async fn wait(&self) {
-        let tasks: Vec<_> = self.tasks.lock().map(|mut tasks| tasks.drain(..).collect()).unwrap_or_default();
-        for task in tasks {
-            let _ = task.await;
-        }
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
     }
 }
 
@@ -120,16 +128,12 @@ impl Launcher for RunLauncher {
             let project = self.project.clone();
             let runs_dir = self.runs_dir.clone();
             let cancel = self.cancel.clone();
-            let task = tokio::spawn(async move {
+            self.tasks.spawn(async move {
                 let name = job.name.clone();
                 if let Err(error) = launch_one(&context, &markers, job, entry, due, project, runs_dir, cancel).await {
                     let _ = writeln!(std::io::stderr(), "error: {name}: {error:#}");
                 }
             });
-            if let Ok(mut tasks) = self.tasks.lock() {
-                tasks.retain(|task| !task.is_finished());
-                tasks.push(task);
-            }
         }
     }
 }

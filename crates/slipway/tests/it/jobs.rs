@@ -306,3 +306,31 @@ fn lint_reports_slipway_job_pitfalls_at_their_lines() {
     let clean = project_with_cron("0 5 * * *");
     assert_eq!(slipway(clean.path(), &["job", "lint"]).code, 0);
 }
+
+#[test]
+fn runs_can_live_in_postgresql() {
+    let url = slipway_test::postgres::database();
+    let project = project("jobs:\n- name: unit\n  command: [echo, stored elsewhere]\n");
+    let run = slipway_with_env(project.path(), &["job", "run", "unit"], &[("SLIPWAY_DATABASE_URL", &url)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let list = slipway(project.path(), &["runs", "list", "--database-url", &url, "--format", "json"]);
+    let runs = json(&list.stdout);
+    assert_eq!(runs["runs"][0]["job"], "unit", "{runs}");
+    assert!(!project.path().join(".slipway/state.db").exists(), "nothing went to the default SQLite file");
+}
+
+#[test]
+fn a_manual_run_waits_for_max_concurrency() {
+    let project = project("jobs:\n- name: single\n  command: [sleep, '2']\n  max_concurrency: 1\n");
+    let first = spawn_run(project.path(), "single");
+    wait_running(project.path(), "single");
+    let second = slipway(project.path(), &["job", "run", "single"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stderr.contains("waiting: 1 run(s) of single are going (max_concurrency 1)"), "{}", second.stderr);
+    assert!(first.wait_with_output().expect("first run").status.success());
+    let runs = json(&slipway(project.path(), &["runs", "list", "--format", "json"]).stdout);
+    let runs = runs["runs"].as_array().expect("runs").clone();
+    assert_eq!(runs.len(), 2);
+    let (newer, older) = (&runs[0], &runs[1]);
+    assert!(newer["started_at"].as_i64() >= older["finished_at"].as_i64(), "they did not overlap: {runs:?}");
+}
