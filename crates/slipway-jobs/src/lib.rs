@@ -1,6 +1,7 @@
 //! CI jobs: the model `slipway.yaml` and `job import-prow` share, version matrices and skip
 //! rules, schedules in real time zones, the executors runs go through, and the runs themselves.
 
+mod checkout;
 pub mod duration;
 pub mod exec;
 pub mod job;

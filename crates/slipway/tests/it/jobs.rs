@@ -334,3 +334,70 @@ fn a_manual_run_waits_for_max_concurrency() {
     let (newer, older) = (&runs[0], &runs[1]);
     assert!(newer["started_at"].as_i64() >= older["finished_at"].as_i64(), "they did not overlap: {runs:?}");
 }
+
+#[test]
+fn artifacts_go_to_s3_in_the_prow_layout() {
+    let bucket = slipway_test::s3::unique_bucket("jobs");
+    let environment = slipway_test::s3::environment();
+    let pairs: Vec<(&str, &str)> = environment.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    let project =
+        project("jobs:\n- name: unit\n  command: 'echo to s3; echo \"<testsuite/>\" > $ARTIFACTS/junit_s3.xml'\n");
+    let storage = format!("s3://{bucket}/ci");
+    let run =
+        slipway_with_env(project.path(), &["job", "run", "unit", "--storage", &storage, "--format", "json"], &pairs);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let recorded = json(&run.stdout);
+    let build = recorded["runs"][0]["build_id"].as_str().expect("build id").to_owned();
+    assert_eq!(recorded["runs"][0]["artifacts"], format!("{storage}/logs/unit/{build}"));
+    // Read back through the S3 API.
+    let reader = slipway_artifacts::Storage::open_with(&storage, environment.iter().cloned()).expect("storage");
+    let read = |key: &str| {
+        tokio::runtime::Runtime::new()
+            .expect("runtime")
+            .block_on(reader.read(key))
+            .expect("read")
+            .unwrap_or_else(|| panic!("{key} is missing"))
+    };
+    assert_eq!(read("logs/unit/latest-build.txt"), build.as_bytes(), "latest-build.txt is the bare id");
+    let finished: serde_json::Value =
+        serde_json::from_slice(&read(&format!("logs/unit/{build}/finished.json"))).expect("finished.json is JSON");
+    assert_eq!(finished["result"], "SUCCESS");
+    for file in ["started.json", "build-log.txt", "prowjob.json", "artifacts/junit_s3.xml"] {
+        read(&format!("logs/unit/{build}/{file}"));
+    }
+    assert!(!project.path().join(".slipway/artifacts").exists(), "nothing went to the local default");
+}
+
+#[test]
+fn the_scheduler_runs_on_time_until_interrupted() {
+    let project = project("jobs:\n- name: often\n  command: [echo, tick]\n  interval: 1s\n");
+    let scheduler = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .arg("schedule")
+        .current_dir(project.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the scheduler");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = json(&slipway(project.path(), &["runs", "list", "--state", "success", "--format", "json"]).stdout);
+        if list["runs"].as_array().is_some_and(|runs| runs.len() >= 3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scheduler did not run the job three times: {list}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(scheduler.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("interrupt");
+    let output = scheduler.wait_with_output().expect("the scheduler ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("started often"), "{stderr}");
+    let runs = json(&slipway(project.path(), &["runs", "list", "--limit", "0", "--format", "json"]).stdout);
+    let runs = runs["runs"].as_array().expect("runs").clone();
+    assert!(runs.iter().all(|run| run["trigger"] == "schedule" && run["state"] != "running"), "{runs:?}");
+    // An interval counts from the previous start, and a run never overlaps the one before.
+    for pair in runs.windows(2) {
+        assert!(pair[0]["started_at"].as_i64() >= pair[1]["finished_at"].as_i64(), "{pair:?}");
+    }
+}
