@@ -152,3 +152,22 @@ async fn a_command_missing_from_the_image_is_a_usage_error() {
     assert_eq!(error.exit_code(), 2);
     assert_eq!(containers_of(&job), "");
 }
+
+/// The same run through docker. The registry must be reachable from the Docker engine, and a
+/// plain-HTTP registry must be in its `insecure-registries`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine (not on this machine): start dockerd with 127.0.0.1:5000 in \
+            insecure-registries, then `cargo test -p slipway-jobs --test exec -- --ignored docker`"]
+async fn docker_runs_a_job_with_its_environment_and_artifacts() {
+    let image = busybox().await;
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let job = unique_job("docker");
+    let mut launch =
+        launch(directory.path(), &job, shell(&image, "echo \"foo=$FOO\"; echo done > \"$ARTIFACTS/out.txt\"; exit 5"));
+    launch.env.insert("FOO".to_owned(), "bar".to_owned());
+    let docker = Container::new(Engine::Docker);
+    let outcome = docker.run(launch.clone(), CancellationToken::new()).await.expect("the job runs");
+    assert_eq!(outcome, Outcome::Exited { code: 5 });
+    assert!(log(&launch).contains("foo=bar\n"), "{}", log(&launch));
+    assert_eq!(read(directory.path().join("artifacts/out.txt")), "done\n");
+}
