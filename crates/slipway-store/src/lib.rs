@@ -5,6 +5,7 @@
 //! SQL that both engines run (numbered `$N` parameters, `BIGINT` times in seconds).
 
 mod migrations;
+pub mod results;
 pub mod runs;
 
 use std::path::Path;

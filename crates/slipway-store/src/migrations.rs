@@ -4,10 +4,11 @@
 use sqlx::{AnyPool, Row};
 
 /// Every step ever released, oldest first. Never edit one: add another.
-const STEPS: &[(i64, &str, &str)] = &[(
-    1,
-    "runs and schedule state",
-    "CREATE TABLE IF NOT EXISTS runs (
+const STEPS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "runs and schedule state",
+        "CREATE TABLE IF NOT EXISTS runs (
         id TEXT PRIMARY KEY,
         job TEXT NOT NULL,
         base_job TEXT NOT NULL,
@@ -35,7 +36,36 @@ const STEPS: &[(i64, &str, &str)] = &[(
         last_due BIGINT NOT NULL,
         last_skipped BIGINT
     );",
-)];
+    ),
+    (
+        2,
+        "test results",
+        "CREATE TABLE IF NOT EXISTS result_builds (
+        job TEXT NOT NULL,
+        build_id TEXT NOT NULL,
+        started BIGINT,
+        finished BIGINT,
+        passed BIGINT,
+        version TEXT,
+        source TEXT NOT NULL,
+        ingested_at BIGINT NOT NULL,
+        PRIMARY KEY (job, build_id)
+    );
+    CREATE INDEX IF NOT EXISTS result_builds_by_time ON result_builds (job, started);
+    CREATE TABLE IF NOT EXISTS result_tests (
+        job TEXT NOT NULL,
+        build_id TEXT NOT NULL,
+        test TEXT NOT NULL,
+        status TEXT NOT NULL,
+        duration_ms BIGINT,
+        runs BIGINT NOT NULL,
+        passes BIGINT NOT NULL,
+        message TEXT,
+        PRIMARY KEY (job, build_id, test)
+    );
+    CREATE INDEX IF NOT EXISTS result_tests_by_status ON result_tests (status, job);",
+    ),
+];
 
 pub(crate) async fn apply(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -1,4 +1,5 @@
-//! The run store on a real SQLite file.
+//! The store on a real SQLite file and a real PostgreSQL database: runs, scheduler state and
+//! test results.
 
 use slipway_store::runs::Filter;
 use slipway_store::{Run, RunState, Store, Trigger};
@@ -53,7 +54,12 @@ macro_rules! on_both {
     };
 }
 
-on_both!(runs_are_recorded_listed_and_finished, a_tick_is_taken_once, runs_of_dead_processes_are_marked_lost);
+on_both!(
+    runs_are_recorded_listed_and_finished,
+    a_tick_is_taken_once,
+    runs_of_dead_processes_are_marked_lost,
+    a_build_is_replaced_whole_and_ingesting_twice_changes_nothing,
+);
 
 async fn runs_are_recorded_listed_and_finished(store: Store) {
     store.insert_run(&run("a", "unit", "100", 10)).await.expect("insert");
@@ -124,4 +130,54 @@ async fn bad_urls_are_usage_errors() {
     let error = Store::open("postgres://postgres@127.0.0.1:9/nothing").await.expect_err("nothing listens");
     assert_eq!(error.exit_code(), 3);
     assert!(error.to_string().contains("127.0.0.1:9"), "{error}");
+}
+
+fn result(
+    name: &str,
+    status: slipway_core::results::Status,
+    message: Option<&str>,
+) -> slipway_core::results::TestResult {
+    slipway_core::results::TestResult {
+        name: name.to_owned(),
+        status,
+        duration_ms: Some(1500),
+        runs: 1,
+        passes: u32::from(status == slipway_core::results::Status::Pass),
+        message: message.map(str::to_owned),
+    }
+}
+
+async fn a_build_is_replaced_whole_and_ingesting_twice_changes_nothing(store: Store) {
+    use slipway_core::results::{Build, Status};
+    use slipway_store::results::Replaced;
+    let build = |id: &str, started: i64| Build {
+        job: "e2e".to_owned(),
+        build_id: id.to_owned(),
+        started: Some(started),
+        finished: Some(started + 60),
+        passed: Some(false),
+        version: Some("abc1234".to_owned()),
+        source: format!("/logs/e2e/{id}"),
+    };
+    let tests = vec![result("suite.b", Status::Fail, Some("boom at 0x1f")), result("suite.a", Status::Pass, None)];
+    assert_eq!(store.replace_build(&build("1", 100), &tests, 1).await.expect("insert"), Replaced::Inserted);
+    assert_eq!(store.replace_build(&build("1", 100), &tests, 2).await.expect("again"), Replaced::Unchanged);
+    let fewer = vec![result("suite.a", Status::Flaky, Some("1/2 runs passed"))];
+    assert_eq!(store.replace_build(&build("1", 100), &fewer, 3).await.expect("replace"), Replaced::Updated);
+    assert_eq!(store.build_tests("e2e", "1").await.expect("tests"), fewer, "the old tests are gone");
+    store.replace_build(&build("2", 200), &tests, 4).await.expect("second build");
+
+    let builds = store.builds("e2e", 0).await.expect("builds");
+    assert_eq!(builds.iter().map(|build| build.build_id.as_str()).collect::<Vec<_>>(), ["2", "1"]);
+    assert_eq!(builds[0], build("2", 200));
+    assert_eq!(store.builds("e2e", 1).await.expect("builds").len(), 1);
+    assert_eq!(store.result_jobs().await.expect("jobs"), ["e2e"]);
+    let failures = store.failures(0, None).await.expect("failures");
+    assert_eq!(
+        failures.iter().map(|failure| (failure.build_id.as_str(), failure.test.as_str())).collect::<Vec<_>>(),
+        [("1", "suite.a"), ("2", "suite.b")]
+    );
+    assert_eq!(failures[1].message, "boom at 0x1f");
+    assert_eq!(store.failures(150, Some("e2e")).await.expect("recent").len(), 1);
+    assert!(store.failures(0, Some("other")).await.expect("other job").is_empty());
 }

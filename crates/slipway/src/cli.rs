@@ -51,6 +51,13 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Runs(crate::cli_jobs::RunsCommand),
 
+    /// Results: JUnit history, the grid, flakes, alerts and failure clusters.
+    #[command(subcommand)]
+    Results(crate::cli_results::ResultsCommand),
+
+    /// Cluster failures from Triage's input files into Triage's failure_data.json.
+    Triage(crate::cli_results::TriageArgs),
+
     /// Version markers (stable-1.31.txt): read and publish them, with compare-and-swap.
     ///
     /// Markers live in the artifact storage (a directory, S3, GCS or Azure), so CI jobs and

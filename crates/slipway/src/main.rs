@@ -3,6 +3,7 @@
 
 mod cli;
 mod cli_jobs;
+mod cli_results;
 mod commands;
 mod config_file;
 mod errors;

@@ -10,8 +10,11 @@ mod job_run;
 mod marker;
 mod release_bump;
 mod release_verify;
+mod results_ingest;
+mod results_views;
 mod runs;
 mod schedule;
+mod triage;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -21,6 +24,7 @@ use slipway_core::exit;
 
 use crate::cli::{Cli, Command, ImageCommand, JobCommand, MarkerCommand, ReleaseCommand};
 use crate::cli_jobs::RunsCommand;
+use crate::cli_results::ResultsCommand;
 use crate::errors;
 
 /// Runs the command line and returns the process exit code.
@@ -48,6 +52,12 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Runs(RunsCommand::List(args)) => runs::list(args, cli.config.as_deref()),
         Command::Runs(RunsCommand::Show(args)) => runs::show(args, cli.config.as_deref()),
         Command::Runs(RunsCommand::Logs(args)) => runs::logs(args, cli.config.as_deref()),
+        Command::Results(ResultsCommand::Ingest(args)) => results_ingest::run(args, cli.config.as_deref()),
+        Command::Results(ResultsCommand::Grid(args)) => results_views::grid(args, cli.config.as_deref()),
+        Command::Results(ResultsCommand::Flakes(args)) => results_views::flakes(args, cli.config.as_deref()),
+        Command::Results(ResultsCommand::Alerts(args)) => results_views::alerts(args, cli.config.as_deref()),
+        Command::Results(ResultsCommand::Clusters(args)) => triage::clusters(args, cli.config.as_deref()),
+        Command::Triage(args) => triage::triage(args, cli.config.as_deref()),
         Command::Marker(MarkerCommand::Get(args)) => marker::get(args, cli.config.as_deref()),
         Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, cli.config.as_deref()),
     };

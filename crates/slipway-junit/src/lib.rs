@@ -1,0 +1,1 @@
+//! JUnit XML and Prow artifact directories, read into test results.

@@ -1,0 +1,1 @@
+//! Views of test history: grid, flakes, alerts.

@@ -1,0 +1,195 @@
+//! Test results: builds of jobs and one row per test per build.
+//!
+//! A build is replaced as a whole, in one transaction, so ingesting the same build twice
+//! changes nothing and a reader never sees half a build.
+
+use slipway_core::results::{Build, Status, TestResult};
+// Dynamic SQL here is built only from constant text and numbered placeholders.
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Error, Store};
+
+/// One failed (or flaky) test of one build, with its text: what clustering works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub job: String,
+    pub build_id: String,
+    pub test: String,
+    /// When the build started, Unix seconds.
+    pub started: Option<i64>,
+    pub message: String,
+}
+
+/// What [`Store::replace_build`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// The build was not there.
+    Inserted,
+    /// It was there with other content, and now has this.
+    Updated,
+    /// It was there with exactly this content.
+    Unchanged,
+}
+
+impl Store {
+    /// Stores `build` with exactly `tests`, replacing what was stored for it.
+    pub async fn replace_build(&self, build: &Build, tests: &[TestResult], now: i64) -> Result<Replaced, Error> {
+        let existing = self.build(&build.job, &build.build_id).await?;
+        if let Some(existing) = &existing {
+            let stored = self.build_tests(&build.job, &build.build_id).await?;
+            if existing == build && same_tests(&stored, tests) {
+                return Ok(Replaced::Unchanged);
+            }
+        }
+        let mut transaction = self.pool().begin().await?;
+        sqlx::query("DELETE FROM result_tests WHERE job = $1 AND build_id = $2")
+            .bind(&build.job)
+            .bind(&build.build_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM result_builds WHERE job = $1 AND build_id = $2")
+            .bind(&build.job)
+            .bind(&build.build_id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(
+            "INSERT INTO result_builds (job, build_id, started, finished, passed, version, source, ingested_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&build.job)
+        .bind(&build.build_id)
+        .bind(build.started)
+        .bind(build.finished)
+        .bind(build.passed.map(i64::from))
+        .bind(&build.version)
+        .bind(&build.source)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        for test in tests {
+            sqlx::query(
+                "INSERT INTO result_tests (job, build_id, test, status, duration_ms, runs, passes, message) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&build.job)
+            .bind(&build.build_id)
+            .bind(&test.name)
+            .bind(test.status.as_str())
+            .bind(test.duration_ms.and_then(|ms| i64::try_from(ms).ok()))
+            .bind(i64::from(test.runs))
+            .bind(i64::from(test.passes))
+            .bind(&test.message)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(if existing.is_some() { Replaced::Updated } else { Replaced::Inserted })
+    }
+
+    /// One build, if stored.
+    pub async fn build(&self, job: &str, build_id: &str) -> Result<Option<Build>, Error> {
+        let row = sqlx::query(
+            "SELECT job, build_id, started, finished, passed, version, source FROM result_builds \
+             WHERE job = $1 AND build_id = $2",
+        )
+        .bind(job)
+        .bind(build_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(build_from_row).transpose()?)
+    }
+
+    /// The jobs that have results, sorted.
+    pub async fn result_jobs(&self) -> Result<Vec<String>, Error> {
+        let rows = sqlx::query("SELECT DISTINCT job FROM result_builds ORDER BY job").fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<_, _>>()?)
+    }
+
+    /// A job's builds, newest first (by start time, then build id), at most `limit` (0 = all).
+    pub async fn builds(&self, job: &str, limit: u32) -> Result<Vec<Build>, Error> {
+        let mut sql = "SELECT job, build_id, started, finished, passed, version, source FROM result_builds \
+                       WHERE job = $1 ORDER BY started DESC, build_id DESC"
+            .to_owned();
+        if limit > 0 {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(job).fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(build_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The tests of one build, by name.
+    pub async fn build_tests(&self, job: &str, build_id: &str) -> Result<Vec<TestResult>, Error> {
+        let rows = sqlx::query(
+            "SELECT test, status, duration_ms, runs, passes, message FROM result_tests \
+             WHERE job = $1 AND build_id = $2 ORDER BY test",
+        )
+        .bind(job)
+        .bind(build_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(test_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Every failed or flaky test of builds that started at or after `since` (Unix seconds;
+    /// builds without a start time are included), optionally of one job.
+    pub async fn failures(&self, since: i64, job: Option<&str>) -> Result<Vec<Failure>, Error> {
+        let mut sql = "SELECT t.job, t.build_id, t.test, t.message, b.started FROM result_tests t \
+                       JOIN result_builds b ON b.job = t.job AND b.build_id = t.build_id \
+                       WHERE t.status IN ('fail', 'flaky') AND (b.started IS NULL OR b.started >= $1)"
+            .to_owned();
+        if job.is_some() {
+            sql.push_str(" AND t.job = $2");
+        }
+        sql.push_str(" ORDER BY t.job, t.build_id, t.test");
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since);
+        if let Some(job) = job {
+            query = query.bind(job);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Failure {
+                    job: row.try_get("job")?,
+                    build_id: row.try_get("build_id")?,
+                    test: row.try_get("test")?,
+                    started: row.try_get("started")?,
+                    message: row.try_get::<Option<String>, _>("message")?.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Error::from)
+    }
+}
+
+fn same_tests(stored: &[TestResult], new: &[TestResult]) -> bool {
+    let mut sorted: Vec<&TestResult> = new.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    stored.len() == sorted.len() && stored.iter().zip(sorted).all(|(a, b)| a == b)
+}
+
+fn build_from_row(row: &sqlx::any::AnyRow) -> Result<Build, sqlx::Error> {
+    Ok(Build {
+        job: row.try_get("job")?,
+        build_id: row.try_get("build_id")?,
+        started: row.try_get("started")?,
+        finished: row.try_get("finished")?,
+        passed: row.try_get::<Option<i64>, _>("passed")?.map(|passed| passed != 0),
+        version: row.try_get("version")?,
+        source: row.try_get("source")?,
+    })
+}
+
+fn test_from_row(row: &sqlx::any::AnyRow) -> Result<TestResult, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    let count = |name: &str| -> Result<u32, sqlx::Error> {
+        Ok(u32::try_from(row.try_get::<i64, _>(name)?).unwrap_or(u32::MAX))
+    };
+    Ok(TestResult {
+        name: row.try_get("test")?,
+        status: Status::parse(&status).unwrap_or(Status::Fail),
+        duration_ms: row.try_get::<Option<i64>, _>("duration_ms")?.and_then(|ms| u64::try_from(ms).ok()),
+        runs: count("runs")?,
+        passes: count("passes")?,
+        message: row.try_get("message")?,
+    })
+}

@@ -1,0 +1,1 @@
+//! Failure clustering, compatible with Triage.
