@@ -106,9 +106,11 @@ impl Store {
     }
 
     /// A job's builds, newest first (by start time, then build id), at most `limit` (0 = all).
+    /// Builds without a start time come last on every engine (PostgreSQL sorts NULL first in
+    /// descending order, SQLite last).
     pub async fn builds(&self, job: &str, limit: u32) -> Result<Vec<Build>, Error> {
         let mut sql = "SELECT job, build_id, started, finished, passed, version, source FROM result_builds \
-                       WHERE job = $1 ORDER BY started DESC, build_id DESC"
+                       WHERE job = $1 ORDER BY started IS NULL, started DESC, build_id DESC"
             .to_owned();
         if limit > 0 {
             sql.push_str(&format!(" LIMIT {limit}"));
@@ -162,9 +164,14 @@ impl Store {
 }
 
 fn same_tests(stored: &[TestResult], new: &[TestResult]) -> bool {
-    let mut sorted: Vec<&TestResult> = new.iter().collect();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    stored.len() == sorted.len() && stored.iter().zip(sorted).all(|(a, b)| a == b)
+    // Both sorted here: the database's ORDER BY follows its collation (en-US on many
+    // PostgreSQL servers), which is not Rust's byte order.
+    fn sorted(tests: &[TestResult]) -> Vec<&TestResult> {
+        let mut sorted: Vec<&TestResult> = tests.iter().collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        sorted
+    }
+    stored.len() == new.len() && sorted(stored) == sorted(new)
 }
 
 fn build_from_row(row: &sqlx::any::AnyRow) -> Result<Build, sqlx::Error> {

@@ -180,4 +180,9 @@ async fn a_build_is_replaced_whole_and_ingesting_twice_changes_nothing(store: St
     assert_eq!(failures[1].message, "boom at 0x1f");
     assert_eq!(store.failures(150, Some("e2e")).await.expect("recent").len(), 1);
     assert!(store.failures(0, Some("other")).await.expect("other job").is_empty());
+
+    let unstarted = Build { started: None, ..build("0", 0) };
+    store.replace_build(&unstarted, &[], 5).await.expect("a build without a start time");
+    let order: Vec<String> = store.builds("e2e", 0).await.expect("builds").into_iter().map(|b| b.build_id).collect();
+    assert_eq!(order, ["2", "1", "0"], "a build without a start time is the oldest, on every engine");
 }

@@ -31,11 +31,31 @@ pub(crate) enum ResultsCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "A directory (or storage URL) is searched for Prow builds: directories holding started.json or \
+finished.json, named <job>/<build-id>/, with JUnit files artifacts/**/junit*.xml. JUnit files given on their \
+own, or in a directory without builds, make one build of --job and --build. Ingesting the same build again \
+changes nothing.\n\nExit status: 0 when everything was ingested; 2 when an input could not be read or parsed \
+(it is reported with its file and line, and every other input is still ingested); 3 when the database or \
+object storage fails.\n\nExamples:\n  slipway results ingest .slipway/artifacts\n  slipway results ingest \
+s3://ci-logs/logs/ci-crio-node-e2e --database-url postgres://ci@db/slipway\n  slipway results ingest \
+_artifacts/junit_01.xml --job node-e2e --build \"$BUILD_ID\" --format json"
+)]
 pub(crate) struct IngestArgs {
-    /// JUnit XML files, or Prow artifact directories (local paths or storage URLs).
+    /// JUnit XML files, Prow build directories or trees of them: local paths or storage URLs
+    /// (s3://, gs://, az://, file://).
     #[arg(value_name = "PATH", required = true)]
     pub(crate) paths: Vec<String>,
 
+    /// The job of JUnit files given on their own.
+    #[arg(long, value_name = "NAME", default_value = slipway_junit::DEFAULT_JOB)]
+    pub(crate) job: String,
+
+    /// The build of JUnit files given on their own (default: a hash of their results, so the
+    /// same files are the same build).
+    #[arg(long, value_name = "ID")]
+    pub(crate) build: Option<String>,
+
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
 
@@ -44,15 +64,29 @@ pub(crate) struct IngestArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Each column is a build (newest on the left), each row a test: ✓ pass, ✗ fail, ~ flaky \
+(failed, then passed on a rerun), s skipped, · no result. The Overall row is the build's own result. \
+Rows failing in their newest build come first, then rows that failed or flaked in a shown build, \
+then the rest, each group by name.
+
+Examples:
+  slipway results grid ci-crio-node-e2e
+  slipway results grid ci-crio-node-e2e --builds 40 --html grid.html
+  slipway results grid ci-crio-node-e2e --format json | jq '.rows[0].cells[0]'")]
 pub(crate) struct GridArgs {
-    /// The job.
+    /// The job, as ingested (`slipway results ingest`).
     #[arg(value_name = "JOB")]
     pub(crate) job: String,
 
-    /// Also write the grid as one self-contained HTML page.
+    /// Also write the grid as one self-contained HTML page: coloured cells, the failure message
+    /// on hover, and a filter box (FILE?filter=TEXT opens it filtered).
     #[arg(long, value_name = "FILE")]
     pub(crate) html: Option<PathBuf>,
 
+    /// How many builds to show, newest first (0: all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) builds: u32,
+
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
 
@@ -61,7 +95,25 @@ pub(crate) struct GridArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Flakiness is TestGrid's flip flakiness: over the builds in the window, runs of 3 or more \
+failures in a row are left out (a breakage, not a flake), as are one-word failure messages (infra \
+failures) and failures in builds where no test passed; flakiness = 100 × (failures that follow a pass \
++ flaky builds) / builds considered. Skips count as passes, as in TestGrid. Tests that failed and \
+passed within one build (reruns) are listed too.
+
+Examples:
+  slipway results flakes
+  slipway results flakes --job ci-crio-node-e2e --days 14
+  slipway results flakes --days 0 --format json | jq '.tests[] | select(.flakiness > 10)'")]
 pub(crate) struct FlakesArgs {
+    /// Only this job (default: every job with results).
+    #[arg(long, value_name = "JOB")]
+    pub(crate) job: Option<String>,
+
+    /// Look at builds started in the last N days (0: every build).
+    #[arg(long, value_name = "N", default_value_t = 7)]
+    pub(crate) days: u32,
+
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
 
@@ -70,7 +122,39 @@ pub(crate) struct FlakesArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "As TestGrid decides it: each test row, and each job's Overall row, is walked from the \
+newest build to the oldest, skipping builds without a result; it alerts after N failing builds in a \
+row and stays open until M passing builds are newer than the failures. Skips count as passes; a \
+flaky build ends an outage or restarts the count.
+
+Exit status: 0 when no alert is open, 1 while any is open, 2 for an unknown job or a bad flag, \
+3 when the store or the webhook fails (the alerts are printed first).
+
+Examples:
+  slipway results alerts
+  slipway results alerts --job ci-crio-node-e2e --failures 2
+  slipway results alerts --webhook \"$SLACK_WEBHOOK_URL\" || echo 'something is broken'")]
 pub(crate) struct AlertsArgs {
+    /// Only this job (default: every job with results).
+    #[arg(long, value_name = "JOB")]
+    pub(crate) job: Option<String>,
+
+    /// Failing builds in a row that open an alert (0: no alerts).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub(crate) failures: u32,
+
+    /// Passing builds that close an alert.
+    #[arg(long, value_name = "M", default_value_t = 1)]
+    pub(crate) passes: u32,
+
+    /// How many builds of each job to look at, newest first (0: all).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) builds: u32,
+
+    /// When an alert is open, POST it as JSON to URL: a Slack-style `text` and the JSON report.
+    #[arg(long, value_name = "URL")]
+    pub(crate) webhook: Option<String>,
+
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
 

@@ -1,11 +1,89 @@
 //! `slipway results ingest`.
 
+use std::io::Write;
 use std::path::Path;
 
+use slipway_junit::{Options, Report};
+use slipway_store::Store;
+
+use crate::cli::Format;
 use crate::cli_results::IngestArgs;
 use crate::errors::UsageError;
+use crate::{config_file, output, settings_jobs};
+
+/// The JSON schema of `results ingest`.
+const SCHEMA: &str = "slipway.results.ingest/v1";
 
 pub(super) fn run(args: IngestArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let _ = (args, config);
-    Err(UsageError("`results ingest` is not built yet".to_owned()).into())
+    let IngestArgs { paths, job, build, database, format } = args;
+    if job.trim().is_empty() {
+        return Err(UsageError("--job must not be empty".to_owned()).into());
+    }
+    if build.as_deref().is_some_and(|build| build.trim().is_empty()) {
+        return Err(UsageError("--build must not be empty".to_owned()).into());
+    }
+    let loaded = config_file::load(config, Path::new("."))?;
+    super::warn(&loaded.warnings);
+    let url = settings_jobs::database_url(&loaded, database.database_url);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
+    let options = Options { job: Some(job), build, now, environment: None };
+    let report = super::runtime()?.block_on(async {
+        let store = Store::open(&url).await?;
+        let report = slipway_junit::ingest(&store, &paths, &options).await;
+        store.close().await;
+        anyhow::Ok(report?)
+    })?;
+    let mut stderr = std::io::stderr().lock();
+    for problem in &report.problems {
+        writeln!(stderr, "error: {problem}")?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &report)?,
+        Format::Text => text(&mut stdout, &report)?,
+    }
+    Ok(report.exit_code())
+}
+
+/// One line per build, then the counts.
+fn text(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    for build in &report.ingested {
+        writeln!(
+            out,
+            "{:<9} {}/{}: {} {} ({} pass, {} fail, {} flaky, {} skip) from {} JUnit {}",
+            build.outcome,
+            build.job,
+            build.build_id,
+            build.tests,
+            plural(build.tests, "test", "tests"),
+            build.pass,
+            build.fail,
+            build.flaky,
+            build.skip,
+            build.files,
+            plural(build.files, "file", "files"),
+        )?;
+    }
+    let builds = &report.builds;
+    let total = builds.inserted + builds.updated + builds.unchanged;
+    let problems = report.problems.len();
+    writeln!(
+        out,
+        "{total} {} ({} inserted, {} updated, {} unchanged), {} JUnit {}, {} {}; {problems} {}",
+        plural(total, "build", "builds"),
+        builds.inserted,
+        builds.updated,
+        builds.unchanged,
+        report.files,
+        plural(report.files, "file", "files"),
+        report.tests,
+        plural(report.tests, "test", "tests"),
+        plural(problems, "problem", "problems"),
+    )
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
 }

@@ -8,6 +8,8 @@ mod jobs;
 mod marker;
 mod prow;
 mod prow_run;
+mod results_ingest;
+mod results_views;
 mod support;
 mod verify;
 mod verify_registry;

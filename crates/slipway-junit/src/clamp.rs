@@ -1,0 +1,534 @@
+//! A reader that keeps every XML token small, so one enormous text cannot exhaust memory.
+//!
+//! quick-xml streams, but it hands over each event whole: a 2 GB `<system-out>` or failure text
+//! would be one 2 GB buffer. [`Clamp`] sits between the file and quick-xml and follows the XML
+//! lexical structure (text, tags with quoted attribute values, CDATA, comments, processing
+//! instructions, DOCTYPE) byte by byte. It passes the first [`CONTENT_KEEP`] bytes of each text
+//! run, CDATA section, comment and attribute value, and drops the rest up to the token's end, so
+//! what quick-xml sees stays well-formed. A tag, processing instruction or DOCTYPE whose kept part
+//! exceeds [`MARKUP_LIMIT`] is an error. Drops start only at a UTF-8 character boundary and never
+//! inside an entity reference.
+//!
+//! Dropped bytes are counted (so a truncated message can say how much was cut) and recorded by
+//! position, so positions quick-xml reports map back to positions in the original file. A UTF-8
+//! byte order mark is dropped the same way, since quick-xml would skip it without counting it.
+
+use std::io::{self, BufRead, Read};
+
+/// Bytes read from the underlying reader at a time. Must stay below [`CONTENT_KEEP`]: then every
+/// drop happens while quick-xml reads the token it belongs to (see [`Clamp::take_dropped`]).
+const CHUNK: usize = 64 * 1024;
+
+/// Bytes kept of each text run, CDATA section, comment and attribute value.
+pub(crate) const CONTENT_KEEP: u64 = 256 * 1024;
+
+/// The most bytes one tag (with its kept attribute values), processing instruction or DOCTYPE
+/// may have.
+pub(crate) const MARKUP_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// An entity reference longer than this is not one (a stray `&`): dropping may start in it.
+const REFERENCE_LIMIT: u32 = 32;
+
+/// A token longer than [`MARKUP_LIMIT`]; carried inside the `io::Error` quick-xml returns.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} longer than {} MiB", MARKUP_LIMIT / (1024 * 1024))]
+pub(crate) struct Oversized {
+    /// `a tag`, `a processing instruction`, `a DOCTYPE declaration`.
+    pub(crate) what: &'static str,
+    /// Where it starts in the original input.
+    pub(crate) offset: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Text,
+    /// Just after `<`.
+    Open,
+    /// After `<!`.
+    Bang,
+    /// After `<!-`.
+    BangDash,
+    /// After `<![CDATA` up to this many bytes of `[CDATA[`.
+    BangCData(u8),
+    /// In a comment; `run` counts `-` just kept (or held back while dropping).
+    Comment,
+    /// In CDATA; `run` counts `]` just kept (or held back while dropping).
+    CData,
+    /// In a processing instruction; the flag says the previous byte was `?`.
+    Pi(bool),
+    /// In a DOCTYPE (or other `<!...>` markup), at this `[` depth.
+    Doctype(u32),
+    /// In a tag; inside an attribute value quoted with this byte, or 0.
+    Tag(u8),
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub(crate) struct Clamp<R> {
+    inner: R,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    out_position: usize,
+    state: State,
+    /// Bytes kept of the current content (text run, CDATA, comment, attribute value).
+    kept: u64,
+    /// Bytes kept of the current tag, processing instruction or DOCTYPE.
+    markup: u64,
+    markup_start: u64,
+    /// Trailing `-` or `]` seen in a comment or CDATA (kept, or held back while dropping).
+    closers: u64,
+    /// Length of the entity reference being read (0: none).
+    reference: u32,
+    dropping: bool,
+    /// Bytes dropped in the current drop.
+    drop_length: u64,
+    /// Original bytes read so far, and output bytes produced.
+    read_total: u64,
+    written_total: u64,
+    /// Every drop: (output position where it happened, bytes dropped).
+    drops: Vec<(u64, u64)>,
+    dropped_total: u64,
+    dropped_reported: u64,
+    error: Option<Oversized>,
+}
+
+impl<R: Read> Clamp<R> {
+    pub(crate) fn new(inner: R) -> Clamp<R> {
+        Clamp {
+            inner,
+            raw: vec![0; CHUNK],
+            out: Vec::with_capacity(CHUNK),
+            out_position: 0,
+            state: State::Text,
+            kept: 0,
+            markup: 0,
+            markup_start: 0,
+            closers: 0,
+            reference: 0,
+            dropping: false,
+            drop_length: 0,
+            read_total: 0,
+            written_total: 0,
+            drops: Vec::new(),
+            dropped_total: 0,
+            dropped_reported: 0,
+            error: None,
+        }
+    }
+
+    /// The bytes dropped since the last call. quick-xml asks for more input only while reading
+    /// an event, and a drop needs more than one chunk of one token, so what this returns after
+    /// an event belongs to the token that event is part of (a text run with references is
+    /// several events).
+    pub(crate) fn take_dropped(&mut self) -> u64 {
+        let dropped = self.dropped_total + self.drop_length - self.dropped_reported;
+        self.dropped_reported += dropped;
+        dropped
+    }
+
+    /// The position in the original input of output position `position`.
+    pub(crate) fn original_offset(&self, position: u64) -> u64 {
+        let before: u64 = self.drops.iter().filter(|(at, _)| *at <= position).map(|(_, length)| length).sum();
+        let current = if self.dropping && self.written_total <= position { self.drop_length } else { 0 };
+        position + before + current
+    }
+
+    fn emit(&mut self, byte: u8) {
+        self.out.push(byte);
+        self.written_total += 1;
+    }
+
+    fn drop_byte(&mut self) {
+        if !self.dropping {
+            self.dropping = true;
+            self.drop_length = 0;
+        }
+        self.drop_length += 1;
+    }
+
+    fn end_drop(&mut self) {
+        if self.dropping {
+            self.drops.push((self.written_total, self.drop_length));
+            self.dropped_total += self.drop_length;
+            self.dropping = false;
+            self.drop_length = 0;
+        }
+    }
+
+    /// Whether dropping may start at `byte`: a character boundary outside a reference.
+    fn may_start_drop(&self, byte: u8) -> bool {
+        self.kept >= CONTENT_KEEP && self.reference == 0 && (byte & 0xC0) != 0x80
+    }
+
+    fn track_reference(&mut self, byte: u8) {
+        if byte == b'&' {
+            self.reference = 1;
+        } else if self.reference > 0 {
+            self.reference += 1;
+            if byte == b';' || self.reference > REFERENCE_LIMIT {
+                self.reference = 0;
+            }
+        }
+    }
+
+    /// After the `<` just read (already counted in `read_total`).
+    fn open_markup(&mut self) {
+        self.state = State::Open;
+        self.markup = 0;
+        self.markup_start = self.read_total - 1;
+    }
+
+    fn count_markup(&mut self, what: &'static str) -> Result<(), Oversized> {
+        self.markup += 1;
+        if self.markup > MARKUP_LIMIT {
+            return Err(Oversized { what, offset: self.markup_start });
+        }
+        Ok(())
+    }
+
+    fn enter_content(&mut self, state: State) {
+        self.state = state;
+        self.kept = 0;
+        self.closers = 0;
+        self.reference = 0;
+    }
+
+    fn step(&mut self, byte: u8) -> Result<(), Oversized> {
+        match self.state {
+            State::Text => {
+                if byte == b'<' {
+                    self.end_drop();
+                    self.emit(byte);
+                    self.open_markup();
+                } else if self.dropping || self.may_start_drop(byte) {
+                    self.drop_byte();
+                } else {
+                    self.emit(byte);
+                    self.kept += 1;
+                    self.track_reference(byte);
+                }
+            }
+            State::Open => {
+                self.emit(byte);
+                self.count_markup("a tag")?;
+                self.state = match byte {
+                    b'!' => State::Bang,
+                    b'?' => State::Pi(false),
+                    b'>' => {
+                        self.enter_content(State::Text);
+                        State::Text
+                    }
+                    _ => State::Tag(0),
+                };
+            }
+            State::Bang => {
+                self.emit(byte);
+                self.count_markup("a DOCTYPE declaration")?;
+                match byte {
+                    b'-' => self.state = State::BangDash,
+                    b'[' => self.state = State::BangCData(1),
+                    _ => self.doctype_byte(0, byte),
+                }
+            }
+            State::BangDash => {
+                self.emit(byte);
+                self.count_markup("a DOCTYPE declaration")?;
+                if byte == b'-' {
+                    self.enter_content(State::Comment);
+                } else {
+                    self.doctype_byte(0, byte);
+                }
+            }
+            State::BangCData(matched) => {
+                self.emit(byte);
+                self.count_markup("a DOCTYPE declaration")?;
+                const OPENING: &[u8] = b"[CDATA[";
+                if byte == OPENING[usize::from(matched)] {
+                    if usize::from(matched) + 1 == OPENING.len() {
+                        self.enter_content(State::CData);
+                    } else {
+                        self.state = State::BangCData(matched + 1);
+                    }
+                } else {
+                    self.doctype_byte(1, byte);
+                }
+            }
+            State::Comment => self.closing_content(byte, b'-'),
+            State::CData => self.closing_content(byte, b']'),
+            State::Pi(after_question) => {
+                self.emit(byte);
+                self.count_markup("a processing instruction")?;
+                if after_question && byte == b'>' {
+                    self.enter_content(State::Text);
+                } else {
+                    self.state = State::Pi(byte == b'?');
+                }
+            }
+            State::Doctype(depth) => {
+                self.emit(byte);
+                self.count_markup("a DOCTYPE declaration")?;
+                self.doctype_byte(depth, byte);
+            }
+            State::Tag(0) => {
+                self.emit(byte);
+                self.count_markup("a tag")?;
+                match byte {
+                    b'"' | b'\'' => {
+                        self.state = State::Tag(byte);
+                        self.kept = 0;
+                        self.reference = 0;
+                    }
+                    b'>' => self.enter_content(State::Text),
+                    _ => {}
+                }
+            }
+            State::Tag(quote) => {
+                if byte == quote {
+                    self.end_drop();
+                    self.emit(byte);
+                    self.count_markup("a tag")?;
+                    self.state = State::Tag(0);
+                } else if self.dropping || self.may_start_drop(byte) {
+                    self.drop_byte();
+                } else {
+                    self.emit(byte);
+                    self.count_markup("a tag")?;
+                    self.kept += 1;
+                    self.track_reference(byte);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A byte of `<!...>` markup that is neither a comment nor CDATA, at `[` depth `depth`
+    /// before it. (`[`...`]` brackets the internal subset, whose declarations hold `>`.)
+    fn doctype_byte(&mut self, depth: u32, byte: u8) {
+        self.state = match byte {
+            b'[' => State::Doctype(depth + 1),
+            b']' => State::Doctype(depth.saturating_sub(1)),
+            b'>' if depth == 0 => {
+                self.enter_content(State::Text);
+                State::Text
+            }
+            _ => State::Doctype(depth),
+        };
+    }
+
+    /// A byte of a comment (closer `-`) or CDATA section (closer `]`), which end with two
+    /// closers and `>`. While dropping, closers are held back until it is clear whether they end
+    /// the token; dropping starts only after a byte that is not a closer.
+    fn closing_content(&mut self, byte: u8, closer: u8) {
+        if self.dropping {
+            if byte == closer {
+                self.closers += 1;
+            } else if byte == b'>' && self.closers >= 2 {
+                self.drop_length += self.closers - 2;
+                self.end_drop();
+                self.emit(closer);
+                self.emit(closer);
+                self.emit(byte);
+                self.enter_content(State::Text);
+            } else {
+                self.drop_length += self.closers + 1;
+                self.closers = 0;
+            }
+            return;
+        }
+        if byte == b'>' && self.closers >= 2 {
+            self.emit(byte);
+            self.enter_content(State::Text);
+        } else if byte == closer {
+            self.emit(byte);
+            self.kept += 1;
+            self.closers += 1;
+        } else if self.closers == 0 && self.may_start_drop(byte) {
+            self.drop_byte();
+        } else {
+            self.emit(byte);
+            self.kept += 1;
+            self.closers = 0;
+        }
+    }
+
+    /// Reads and processes input until some output is ready or the input ends.
+    fn refill(&mut self) -> io::Result<()> {
+        self.out.clear();
+        self.out_position = 0;
+        while self.out.is_empty() {
+            if let Some(error) = self.error.take() {
+                return Err(io::Error::other(error));
+            }
+            let count = match self.inner.read(&mut self.raw) {
+                Ok(count) => count,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            };
+            if count == 0 {
+                self.end_drop();
+                return Ok(());
+            }
+            let mut start = 0;
+            if self.read_total == 0 && self.raw[..count].starts_with(b"\xEF\xBB\xBF") {
+                self.drops.push((0, 3));
+                self.dropped_total += 3;
+                self.dropped_reported += 3;
+                self.read_total = 3;
+                start = 3;
+            }
+            for index in start..count {
+                let byte = self.raw[index];
+                self.read_total += 1;
+                if let Err(error) = self.step(byte) {
+                    // What was produced so far is handed out first; the error comes next.
+                    self.error = Some(error);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Clamp<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let count = available.len().min(buffer.len());
+        buffer[..count].copy_from_slice(&available[..count]);
+        self.consume(count);
+        Ok(count)
+    }
+}
+
+impl<R: Read> BufRead for Clamp<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.out_position >= self.out.len() {
+            self.refill()?;
+        }
+        Ok(&self.out[self.out_position..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.out_position = (self.out_position + amount).min(self.out.len());
+    }
+}
+
+/// The 1-based line of byte `offset` of `input`.
+pub(crate) fn line_at(mut input: impl Read, offset: u64) -> io::Result<u64> {
+    let mut buffer = vec![0; CHUNK];
+    let mut remaining = offset;
+    let mut line = 1;
+    while remaining > 0 {
+        let count = input.read(&mut buffer)?;
+        if count == 0 {
+            break;
+        }
+        let take = usize::try_from(remaining).map_or(count, |remaining| remaining.min(count));
+        line += buffer[..take].iter().filter(|&&byte| byte == b'\n').count() as u64;
+        remaining -= take as u64;
+    }
+    Ok(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clamp(input: &[u8]) -> (Vec<u8>, Clamp<&[u8]>) {
+        let mut clamp = Clamp::new(input);
+        let mut out = Vec::new();
+        clamp.read_to_end(&mut out).expect("in-memory input");
+        (out, clamp)
+    }
+
+    fn keep() -> usize {
+        usize::try_from(CONTENT_KEEP).expect("small")
+    }
+
+    #[test]
+    fn small_documents_pass_unchanged() {
+        let input = b"<?xml version='1.0'?><!-- c --><a x=\"1 &amp; 2\" y='>'><![CDATA[ <x> ]]>t&#xA;</a>";
+        let (out, _) = clamp(input);
+        assert_eq!(out, input);
+    }
+
+    #[test]
+    fn long_text_is_cut_at_the_next_tag() {
+        let mut input = b"<a>".to_vec();
+        input.extend(std::iter::repeat_n(b'x', keep() + 1000));
+        input.extend(b"</a>\n<b/>");
+        let (out, mut clamp) = clamp(&input);
+        assert_eq!(out.len(), input.len() - 1000);
+        assert!(out.ends_with(b"x</a>\n<b/>"));
+        assert_eq!(clamp.take_dropped(), 1000);
+        assert_eq!(clamp.take_dropped(), 0);
+        // `</a>` is at output position 3 + keep, and at 3 + keep + 1000 in the input.
+        let end = 3 + CONTENT_KEEP;
+        assert_eq!(clamp.original_offset(end), end + 1000);
+        assert_eq!(clamp.original_offset(2), 2);
+    }
+
+    #[test]
+    fn drops_never_split_a_character_or_a_reference() {
+        let mut input = b"<a>".to_vec();
+        input.extend(std::iter::repeat_n(b'x', keep() - 1));
+        input.extend("é&amp;é".as_bytes());
+        input.extend(b"rest</a>");
+        let (out, _) = clamp(&input);
+        let text = std::str::from_utf8(&out).expect("still UTF-8");
+        assert!(text.ends_with("x\u{e9}</a>") || text.ends_with("x</a>"), "{}", &text[text.len() - 20..]);
+        let mut input = b"<a>".to_vec();
+        input.extend(std::iter::repeat_n(b'x', keep() - 2));
+        input.extend(b"&amp;tail</a>");
+        let (out, _) = clamp(&input);
+        assert!(out.ends_with(b"&amp;</a>"), "{:?}", String::from_utf8_lossy(&out[out.len() - 20..]));
+    }
+
+    #[test]
+    fn cdata_comments_and_attributes_keep_their_ends() {
+        for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
+            let mut input = format!("<a>{open}").into_bytes();
+            input.extend(std::iter::repeat_n(b'y', keep() + 10));
+            input.extend(b"]] ]-- -");
+            input.extend(std::iter::repeat_n(b'z', 50));
+            input.extend(format!("{close}</a>").as_bytes());
+            let (out, mut clamp) = clamp(&input);
+            let expected_end = format!("y{close}</a>");
+            assert!(out.ends_with(expected_end.as_bytes()), "{open}");
+            assert!(clamp.take_dropped() >= 60, "{open}");
+        }
+        let mut input = b"<a m=\"".to_vec();
+        input.extend(std::iter::repeat_n(b'v', keep() + 5));
+        input.extend(b"\" n='1'/>");
+        let (out, mut clamp) = clamp(&input);
+        assert!(out.ends_with(b"v\" n='1'/>"));
+        assert_eq!(clamp.take_dropped(), 5);
+    }
+
+    #[test]
+    fn oversized_markup_is_an_error_naming_where_it_starts() {
+        let mut input = b"<a>\n<b".to_vec();
+        for index in 0..MARKUP_LIMIT / 8 {
+            input.extend(format!(" a{index:05}=''").as_bytes());
+        }
+        let mut clamp = Clamp::new(input.as_slice());
+        let error = clamp.read_to_end(&mut Vec::new()).expect_err("too long");
+        let oversized = error.get_ref().and_then(|inner| inner.downcast_ref::<Oversized>()).expect("ours");
+        assert_eq!((oversized.what, oversized.offset), ("a tag", 4));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_and_counted() {
+        let (out, clamp) = clamp(b"\xEF\xBB\xBF<a/>");
+        assert_eq!(out, b"<a/>");
+        assert_eq!(clamp.original_offset(1), 4);
+    }
+
+    #[test]
+    fn lines_are_counted_up_to_an_offset() {
+        let text = b"a\nb\nc";
+        assert_eq!(line_at(&text[..], 0).expect("memory"), 1);
+        assert_eq!(line_at(&text[..], 2).expect("memory"), 2);
+        assert_eq!(line_at(&text[..], 99).expect("memory"), 3);
+    }
+}

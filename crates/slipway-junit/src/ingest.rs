@@ -1,0 +1,298 @@
+//! Ingesting inputs into the store: each Prow build directory becomes one build, and the JUnit
+//! files given on their own (or found in a directory without builds) together become one more.
+//!
+//! Every build is stored with one [`Store::replace_build`]: all its JUnit files combined and
+//! merged, so ingesting the same inputs again changes nothing.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use slipway_artifacts::Storage;
+use slipway_core::exit;
+use slipway_core::results::{Build, Status, TestResult};
+use slipway_store::Store;
+use slipway_store::results::Replaced;
+
+use crate::error::{Error, Problem};
+use crate::merge::merge;
+use crate::prow::{self, BuildFiles, FINISHED, STARTED};
+use crate::source::Source;
+
+/// The job of JUnit files given on their own when `--job` is not.
+pub const DEFAULT_JOB: &str = "local";
+
+/// How to ingest.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The job of JUnit files given on their own (default [`DEFAULT_JOB`]).
+    pub job: Option<String>,
+    /// Their build id (default: a hash of their results, see the crate documentation).
+    pub build: Option<String>,
+    /// Now, in Unix seconds (recorded as the time of ingestion).
+    pub now: i64,
+    /// The environment object storage reads its settings from (`AWS_*`, `GOOGLE_*`,
+    /// `AZURE_*`); `None`: the process's.
+    pub environment: Option<Vec<(String, String)>>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Builds by what storing them did.
+    pub builds: Counts,
+    /// JUnit files read.
+    pub files: usize,
+    /// Test results stored (one per test per build).
+    pub tests: usize,
+    /// Inputs that could not be read or parsed; the rest was ingested.
+    pub problems: Vec<Problem>,
+    /// Each build stored, in the order stored.
+    pub ingested: Vec<Ingested>,
+}
+
+impl Report {
+    /// 0, or 2 (DESIGN.md's bad input) when any input could not be read or parsed.
+    pub fn exit_code(&self) -> u8 {
+        if self.problems.is_empty() { exit::SUCCESS } else { exit::USAGE }
+    }
+}
+
+/// Builds inserted, updated (stored before with other content) and unchanged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// One build stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ingested {
+    pub job: String,
+    pub build_id: String,
+    /// Where it was read from.
+    pub source: String,
+    /// `inserted`, `updated` or `unchanged`.
+    pub outcome: &'static str,
+    /// JUnit files read for it.
+    pub files: usize,
+    /// Its tests, by status.
+    pub tests: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub flaky: usize,
+    pub skip: usize,
+}
+
+/// Ingests `inputs`: local JUnit files, local directories, or storage URLs (`s3://...`,
+/// `gs://...`, `file://...`; a URL ending in `.xml` may name one object). Problems with single
+/// inputs are reported in the [`Report`]; storage or a database that fails is an [`Error`].
+pub async fn ingest(store: &Store, inputs: &[String], options: &Options) -> Result<Report, Error> {
+    let mut report = Report::default();
+    let mut loose: Vec<(Source, String)> = Vec::new();
+    for input in inputs {
+        let Some((source, is_file)) = open(input, options, &mut report.problems)? else { continue };
+        if is_file {
+            loose.push((source, String::new()));
+            continue;
+        }
+        let keys = source.list(&mut report.problems).await?;
+        if keys.is_empty() && input.contains("://") && input.ends_with(".xml") {
+            loose.push((source, String::new()));
+            continue;
+        }
+        let layout = prow::layout(&keys);
+        if layout.builds.is_empty() && layout.loose.is_empty() {
+            report.problems.push(Problem::new(
+                source.shown(""),
+                None,
+                "no Prow builds (started.json, finished.json) and no JUnit files (junit*.xml) here".to_owned(),
+            ));
+        }
+        for build in &layout.builds {
+            ingest_prow_build(store, &source, build, options, &mut report).await?;
+        }
+        loose.extend(layout.loose.into_iter().map(|key| (source.clone(), key)));
+    }
+    if !loose.is_empty() {
+        ingest_loose(store, &loose, options, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Opens one input: `(source, is a single file)`, or `None` after recording why not.
+fn open(input: &str, options: &Options, problems: &mut Vec<Problem>) -> Result<Option<(Source, bool)>, Error> {
+    if input.contains("://") {
+        let storage = match &options.environment {
+            Some(environment) => Storage::open_with(input, environment.iter().cloned())?,
+            None => Storage::open(input)?,
+        };
+        return Ok(Some((Source::Remote(storage), false)));
+    }
+    let path = std::path::Path::new(input);
+    let resolved = match fs_err::canonicalize(path) {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            let reason = match error.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+                _ => error.to_string(),
+            };
+            problems.push(Problem::new(input.to_owned(), None, reason));
+            return Ok(None);
+        }
+    };
+    let is_file = !resolved.is_dir();
+    Ok(Some((Source::Local { root: resolved, shown: input.to_owned() }, is_file)))
+}
+
+async fn ingest_prow_build(
+    store: &Store,
+    source: &Source,
+    files: &BuildFiles,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let location = source.location(&files.directory);
+    let Some((job, build_id)) = prow::job_and_build(&location) else {
+        report.problems.push(Problem::new(
+            source.shown(&files.directory),
+            None,
+            "a build directory must be <job>/<build-id>/: the job and build cannot be told from this path".to_owned(),
+        ));
+        return Ok(());
+    };
+    let started = if files.has_started {
+        source.read_json(&files.key(STARTED), &mut report.problems).await?
+    } else {
+        Value::Null
+    };
+    let finished = if files.has_finished {
+        source.read_json(&files.key(FINISHED), &mut report.problems).await?
+    } else {
+        Value::Null
+    };
+    let metadata = prow::metadata(&started, &finished);
+    let mut cells = Vec::new();
+    let mut read = 0;
+    for key in &files.junit {
+        if let Some(parsed) = source.parse(key, &mut report.problems).await? {
+            cells.extend(parsed.cells);
+            read += 1;
+        }
+    }
+    let build = Build {
+        job,
+        build_id,
+        started: metadata.started,
+        finished: metadata.finished,
+        passed: metadata.passed,
+        version: metadata.version,
+        source: location,
+    };
+    store_build(store, build, merge(cells), read, options, report).await
+}
+
+/// The JUnit files given on their own: one build of `--job`, `--build`.
+async fn ingest_loose(
+    store: &Store,
+    loose: &[(Source, String)],
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let mut cells = Vec::new();
+    let mut read = 0;
+    let mut modified: Option<i64> = None;
+    let mut sources = Vec::new();
+    for (source, key) in loose {
+        if let Some(parsed) = source.parse(key, &mut report.problems).await? {
+            cells.extend(parsed.cells);
+            read += 1;
+            modified = modified.max(source.modified(key));
+            sources.push(source.location(key));
+        }
+    }
+    if read == 0 {
+        return Ok(());
+    }
+    let tests = merge(cells);
+    let source = match sources.len() {
+        1 => sources.swap_remove(0),
+        count => format!("{} (and {} more files)", sources[0], count - 1),
+    };
+    let build = Build {
+        job: options.job.clone().unwrap_or_else(|| DEFAULT_JOB.to_owned()),
+        build_id: options.build.clone().unwrap_or_else(|| results_hash(&tests)),
+        started: modified,
+        finished: None,
+        passed: None,
+        version: None,
+        source,
+    };
+    store_build(store, build, tests, read, options, report).await
+}
+
+async fn store_build(
+    store: &Store,
+    build: Build,
+    tests: Vec<TestResult>,
+    files: usize,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let replaced = store.replace_build(&build, &tests, options.now).await.map_err(|source| Error::Store {
+        job: build.job.clone(),
+        build_id: build.build_id.clone(),
+        source,
+    })?;
+    let outcome = match replaced {
+        Replaced::Inserted => {
+            report.builds.inserted += 1;
+            "inserted"
+        }
+        Replaced::Updated => {
+            report.builds.updated += 1;
+            "updated"
+        }
+        Replaced::Unchanged => {
+            report.builds.unchanged += 1;
+            "unchanged"
+        }
+    };
+    let count = |status: Status| tests.iter().filter(|test| test.status == status).count();
+    report.files += files;
+    report.tests += tests.len();
+    report.ingested.push(Ingested {
+        outcome,
+        files,
+        tests: tests.len(),
+        pass: count(Status::Pass),
+        fail: count(Status::Fail),
+        flaky: count(Status::Flaky),
+        skip: count(Status::Skip),
+        job: build.job,
+        build_id: build.build_id,
+        source: build.source,
+    });
+    Ok(())
+}
+
+/// The default build id of loose JUnit files: the first 12 hex digits of a SHA-256 over their
+/// merged results, so the same results are the same build however often they are ingested.
+fn results_hash(tests: &[TestResult]) -> String {
+    let mut hasher = Sha256::new();
+    for test in tests {
+        let duration = test.duration_ms.map(|ms| ms.to_string()).unwrap_or_default();
+        for field in [
+            test.name.as_str(),
+            test.status.as_str(),
+            &duration,
+            &test.runs.to_string(),
+            &test.passes.to_string(),
+            test.message.as_deref().unwrap_or_default(),
+        ] {
+            hasher.update(field.as_bytes());
+            hasher.update([0]);
+        }
+    }
+    hasher.finalize().iter().take(6).map(|byte| format!("{byte:02x}")).collect()
+}

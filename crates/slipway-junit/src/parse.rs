@@ -1,0 +1,550 @@
+//! JUnit XML, streamed: one pass over the events, one cell per `<testcase>`.
+//!
+//! The rules (naming, statuses, texts) are in the crate documentation. Elements this does not
+//! know are skipped with everything inside them, so the dialects' extras (properties,
+//! timestamps, hostnames, `<stackTrace>` outside reruns) cost nothing.
+
+use std::io::Read;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+use slipway_core::results::{Status, TestResult};
+
+use crate::clamp::{Clamp, Oversized};
+use crate::text::{self, BoundedText};
+
+/// What one JUnit file holds: one cell per test case, before duplicate names are merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// The cells in document order.
+    pub cells: Vec<TestResult>,
+    /// Test cases left out as TestGrid leaves them out: skipped with no text and no message or
+    /// the message `skipped` (Ginkgo's specs that were not selected).
+    pub dropped: usize,
+}
+
+/// Why a file is not JUnit XML that can be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    /// Where the problem is: a byte offset in the input.
+    pub offset: u64,
+    /// What is wrong, as a lowercase fragment.
+    pub message: String,
+}
+
+/// Reads a JUnit XML document from `input`, streaming; memory stays bounded whatever its size.
+pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
+    let mut reader = Reader::from_reader(Clamp::new(input));
+    let mut state = Document::default();
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        let start = reader.buffer_position();
+        let event = match reader.read_event_into(&mut buffer) {
+            Ok(event) => event,
+            Err(error) => return Err(xml_error(&reader, &error)),
+        };
+        let clamp = reader.get_mut();
+        let dropped = clamp.take_dropped();
+        let at = clamp.original_offset(start);
+        let fail = |message: String| ParseError { offset: at, message };
+        match event {
+            Event::Start(element) => state.open(&element, dropped).map_err(fail)?,
+            Event::Empty(element) => {
+                state.open(&element, dropped).map_err(fail)?;
+                state.close();
+            }
+            Event::End(_) => state.close(),
+            Event::Text(text) => {
+                state.text(&text, dropped).map_err(|(valid, message)| ParseError { offset: at + valid, message })?;
+            }
+            Event::CData(data) => {
+                state
+                    .text(&data, dropped)
+                    .map_err(|(valid, message)| ParseError { offset: at + valid + 9, message })?;
+            }
+            Event::GeneralRef(reference) => {
+                // A text run with references is several events; what was dropped of it counts.
+                state.add_cut(dropped);
+                let name = std::str::from_utf8(&reference).map_err(|_| fail("invalid UTF-8".to_owned()))?;
+                match text::reference(name) {
+                    Some(character) => state.push_char(character),
+                    None if name.starts_with('#') => {
+                        return Err(fail(format!("`&{name};` is not a valid character reference")));
+                    }
+                    // An entity of a DTD: never expanded, kept as written.
+                    None => state.push_str(&format!("&{name};")),
+                }
+            }
+            Event::DocType(_) => {
+                return Err(fail(
+                    "a DOCTYPE declaration: JUnit files have none, and slipway never reads one (no entities are expanded)"
+                        .to_owned(),
+                ));
+            }
+            Event::Eof => return state.finish().map_err(fail),
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
+        }
+        if state.done {
+            return Ok(state.parsed);
+        }
+    }
+}
+
+/// The error for a failure quick-xml reports, at the position it reports.
+fn xml_error<R: Read>(reader: &Reader<Clamp<R>>, error: &quick_xml::Error) -> ParseError {
+    if let quick_xml::Error::Io(io) = error
+        && let Some(oversized) = io.get_ref().and_then(|inner| inner.downcast_ref::<Oversized>())
+    {
+        return ParseError { offset: oversized.offset, message: oversized.to_string() };
+    }
+    let offset = reader.get_ref().original_offset(reader.error_position());
+    let message = match error {
+        quick_xml::Error::Io(io) => format!("could not read: {io}"),
+        other => format!("not well-formed XML: {other}"),
+    };
+    ParseError { offset, message }
+}
+
+/// What an element is to the parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Frame {
+    Testsuites,
+    /// A `<testsuite>` and its name joined to its ancestors' (TestGrid's `dotName`).
+    Testsuite(String),
+    Testcase,
+    /// A result element of the current test case (or, at suite level, of the suite).
+    Outcome,
+    /// `<stackTrace>` inside a rerun or flaky element.
+    StackTrace,
+    /// `<system-out>` (false) or `<system-err>` (true) directly inside a test case.
+    Output(bool),
+    /// Anything else, skipped with its content.
+    Ignored,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Failure,
+    Error,
+    Skipped,
+    /// `flakyFailure`, `flakyError`: a failed run before the run that passed.
+    Flaky,
+    /// `rerunFailure`, `rerunError`: a failed rerun after a failure.
+    Rerun,
+}
+
+#[derive(Debug, Clone)]
+struct Outcome {
+    kind: Kind,
+    message: BoundedText,
+    body: BoundedText,
+    stack_trace: BoundedText,
+}
+
+impl Outcome {
+    fn text(&self) -> Option<String> {
+        let body = if self.body.is_blank() { &self.stack_trace } else { &self.body };
+        text::compose(&[&self.message, body])
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Case {
+    name: String,
+    duration_ms: Option<u64>,
+    failure: Option<Outcome>,
+    error: Option<Outcome>,
+    skipped: Option<Outcome>,
+    first_flaky: Option<Outcome>,
+    failed_reruns: u32,
+    output: BoundedText,
+    errors_output: BoundedText,
+}
+
+#[derive(Debug, Default)]
+struct Document {
+    stack: Vec<Frame>,
+    case: Option<Case>,
+    outcome: Option<Outcome>,
+    /// Suite-level `<error>`/`<failure>`: the row name it reports under.
+    suite_outcome: Option<String>,
+    parsed: Parsed,
+    done: bool,
+}
+
+impl Document {
+    fn open(&mut self, element: &BytesStart<'_>, dropped: u64) -> Result<(), String> {
+        let local = element.local_name();
+        let name = local.as_ref();
+        let frame = match (self.stack.last(), name) {
+            (None, b"testsuites") => Frame::Testsuites,
+            (None, b"testsuite") => Frame::Testsuite(attribute(element, b"name")?.map(text::name).unwrap_or_default()),
+            (None, _) => {
+                return Err(format!(
+                    "the root element is <{}>, not <testsuites> or <testsuite>: not a JUnit file",
+                    String::from_utf8_lossy(name)
+                ));
+            }
+            (Some(Frame::Testsuites | Frame::Testsuite(_)), b"testsuite") => {
+                let own = attribute(element, b"name")?.map(text::name).unwrap_or_default();
+                Frame::Testsuite(dot_name(self.suite_path(), &own))
+            }
+            (Some(Frame::Testsuites | Frame::Testsuite(_)), b"testcase") => {
+                let own = attribute(element, b"name")?.unwrap_or_default();
+                let name = text::name(dot_name(self.suite_path(), &own));
+                let duration_ms = attribute(element, b"time")?.as_deref().and_then(milliseconds);
+                self.case = Some(Case { name, duration_ms, ..Case::default() });
+                Frame::Testcase
+            }
+            (Some(Frame::Testsuite(path)), b"error" | b"failure") if self.outcome.is_none() => {
+                let row = if path.is_empty() { "testsuite".to_owned() } else { path.clone() };
+                self.suite_outcome = Some(row);
+                self.outcome = Some(outcome(element, Kind::Error, dropped)?);
+                Frame::Outcome
+            }
+            (Some(Frame::Testcase), _) if self.outcome.is_none() => match kind(name) {
+                Some(kind) => {
+                    self.outcome = Some(outcome(element, kind, dropped)?);
+                    Frame::Outcome
+                }
+                None if name == b"system-out" => Frame::Output(false),
+                None if name == b"system-err" => Frame::Output(true),
+                None => Frame::Ignored,
+            },
+            (Some(Frame::Outcome), b"stackTrace") => Frame::StackTrace,
+            _ => Frame::Ignored,
+        };
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        match self.stack.pop() {
+            Some(Frame::Outcome) => self.close_outcome(),
+            Some(Frame::Testcase) => {
+                if let Some(case) = self.case.take() {
+                    match cell(case) {
+                        Some(cell) => self.parsed.cells.push(cell),
+                        None => self.parsed.dropped += 1,
+                    }
+                }
+            }
+            Some(_) | None => {}
+        }
+        if self.stack.is_empty() {
+            self.done = true;
+        }
+    }
+
+    fn close_outcome(&mut self) {
+        let Some(outcome) = self.outcome.take() else { return };
+        if let Some(row) = self.suite_outcome.take() {
+            self.parsed.cells.push(TestResult {
+                name: text::name(row),
+                status: Status::Fail,
+                duration_ms: None,
+                runs: 1,
+                passes: 0,
+                message: outcome.text(),
+            });
+            return;
+        }
+        let Some(case) = self.case.as_mut() else { return };
+        let slot = match outcome.kind {
+            Kind::Failure => &mut case.failure,
+            Kind::Error => &mut case.error,
+            Kind::Skipped => &mut case.skipped,
+            Kind::Flaky => {
+                case.failed_reruns += 1;
+                &mut case.first_flaky
+            }
+            Kind::Rerun => {
+                case.failed_reruns += 1;
+                return;
+            }
+        };
+        // The first of each kind speaks for the test.
+        if slot.is_none() {
+            *slot = Some(outcome);
+        }
+    }
+
+    fn suite_path(&self) -> &str {
+        match self.stack.last() {
+            Some(Frame::Testsuite(path)) => path,
+            _ => "",
+        }
+    }
+
+    /// Where text goes now, if anywhere.
+    fn target(&mut self) -> Option<&mut BoundedText> {
+        match self.stack.last()? {
+            Frame::Outcome => self.outcome.as_mut().map(|outcome| &mut outcome.body),
+            Frame::StackTrace => self.outcome.as_mut().map(|outcome| &mut outcome.stack_trace),
+            Frame::Output(false) => self.case.as_mut().map(|case| &mut case.output),
+            Frame::Output(true) => self.case.as_mut().map(|case| &mut case.errors_output),
+            _ => None,
+        }
+    }
+
+    /// Character data (escaped text or CDATA); on invalid UTF-8, the offset of the bad byte.
+    fn text(&mut self, raw: &[u8], dropped: u64) -> Result<(), (u64, String)> {
+        let Some(target) = self.target() else { return Ok(()) };
+        let text = std::str::from_utf8(raw)
+            .map_err(|error| (error.valid_up_to() as u64, "invalid UTF-8 (slipway reads JUnit as UTF-8)".to_owned()))?;
+        target.push_str(text);
+        target.add_cut(dropped);
+        Ok(())
+    }
+
+    fn add_cut(&mut self, dropped: u64) {
+        if let Some(target) = self.target() {
+            target.add_cut(dropped);
+        }
+    }
+
+    fn push_str(&mut self, text: &str) {
+        if let Some(target) = self.target() {
+            target.push_str(text);
+        }
+    }
+
+    fn push_char(&mut self, character: char) {
+        if let Some(target) = self.target() {
+            target.push_char(character);
+        }
+    }
+
+    fn finish(&mut self) -> Result<Parsed, String> {
+        match self.stack.first() {
+            None if !self.done => Err("no XML element: the file is empty or holds only a prolog".to_owned()),
+            None => Ok(std::mem::take(&mut self.parsed)),
+            Some(_) => {
+                let open = match self.stack.last() {
+                    Some(Frame::Testsuites) => "<testsuites>",
+                    Some(Frame::Testsuite(_)) => "<testsuite>",
+                    Some(Frame::Testcase) => "<testcase>",
+                    _ => "an element",
+                };
+                Err(format!("the file ends inside {open}: it is truncated"))
+            }
+        }
+    }
+}
+
+fn kind(name: &[u8]) -> Option<Kind> {
+    Some(match name {
+        b"failure" => Kind::Failure,
+        b"error" => Kind::Error,
+        b"skipped" => Kind::Skipped,
+        b"flakyFailure" | b"flakyError" => Kind::Flaky,
+        b"rerunFailure" | b"rerunError" => Kind::Rerun,
+        _ => return None,
+    })
+}
+
+fn outcome(element: &BytesStart<'_>, kind: Kind, dropped: u64) -> Result<Outcome, String> {
+    let mut message = BoundedText::default();
+    if let Some(text) = attribute(element, b"message")? {
+        message.push_str(&text);
+        message.add_cut(dropped);
+    }
+    Ok(Outcome { kind, message, body: BoundedText::default(), stack_trace: BoundedText::default() })
+}
+
+/// One test case's cell, or `None` when TestGrid leaves it out.
+fn cell(case: Case) -> Option<TestResult> {
+    let failed = case.failure.is_some() || case.error.is_some();
+    if !failed
+        && case.failed_reruns == 0
+        && let Some(skipped) = &case.skipped
+        && skipped.body.is_blank()
+        && matches!(skipped.message.trimmed(), "" | "skipped")
+    {
+        return None;
+    }
+    let fallback = |primary: Option<String>| {
+        primary.or_else(|| text::compose(&[&case.errors_output])).or_else(|| text::compose(&[&case.output]))
+    };
+    let (status, passes, message) = if failed {
+        let primary = case.error.as_ref().or(case.failure.as_ref()).and_then(Outcome::text);
+        (Status::Fail, 0, fallback(primary))
+    } else if case.failed_reruns > 0 {
+        (Status::Flaky, 1, case.first_flaky.as_ref().and_then(Outcome::text))
+    } else if let Some(skipped) = &case.skipped {
+        (Status::Skip, 1, fallback(skipped.text()))
+    } else {
+        (Status::Pass, 1, None)
+    };
+    Some(TestResult {
+        name: case.name,
+        status,
+        duration_ms: case.duration_ms,
+        runs: 1 + case.failed_reruns,
+        passes,
+        message,
+    })
+}
+
+/// An attribute's value, unescaped; `None` when absent.
+fn attribute(element: &BytesStart<'_>, wanted: &[u8]) -> Result<Option<String>, String> {
+    for attribute in element.attributes().with_checks(false) {
+        let attribute = attribute.map_err(|error| format!("not well-formed XML: {error}"))?;
+        if attribute.key.local_name().as_ref() == wanted {
+            let value = std::str::from_utf8(&attribute.value).map_err(|_| {
+                format!(
+                    "invalid UTF-8 in attribute `{}` (slipway reads JUnit as UTF-8)",
+                    String::from_utf8_lossy(wanted)
+                )
+            })?;
+            return Ok(Some(text::unescape(value)));
+        }
+    }
+    Ok(None)
+}
+
+/// `left.right`, or whichever is not empty (TestGrid's `dotName`).
+fn dot_name(left: &str, right: &str) -> String {
+    match (left.is_empty(), right.is_empty()) {
+        (false, false) => format!("{left}.{right}"),
+        (_, true) => left.to_owned(),
+        (true, false) => right.to_owned(),
+    }
+}
+
+/// Seconds (`12.5`, `2.065e-05`, `1,234.5`) as whole milliseconds; `None` when not a duration.
+fn milliseconds(seconds: &str) -> Option<u64> {
+    let seconds: f64 = seconds.trim().replace(',', "").parse().ok()?;
+    if !seconds.is_finite() || !(0.0..=1e12).contains(&seconds) {
+        return None;
+    }
+    Some((seconds * 1000.0).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(xml: &str) -> Vec<TestResult> {
+        parse(xml.as_bytes()).expect("valid").cells
+    }
+
+    fn error(xml: &[u8]) -> ParseError {
+        parse(xml).expect_err("invalid")
+    }
+
+    #[test]
+    fn names_are_suite_dot_case_with_nested_suites_flattened() {
+        let names: Vec<String> = cells(
+            "<testsuites name='ignored'><testsuite name='a'><testsuite name='b'><testcase name='x'/></testsuite>\
+             <testsuite><testcase name='y'/></testsuite><testcase name='z' classname='not.used'/></testsuite>\
+             <testsuite><testcase name='bare'/></testsuite><testcase name='top'/></testsuites>",
+        )
+        .into_iter()
+        .map(|cell| cell.name)
+        .collect();
+        assert_eq!(names, ["a.b.x", "a.y", "a.z", "bare", "top"]);
+    }
+
+    #[test]
+    fn statuses_follow_the_result_elements() {
+        let cells = cells(
+            "<testsuite name='s'>\
+               <testcase name='pass' time='1.5'/>\
+               <testcase name='fail' time='2.065e-05'><failure message='m'>body</failure></testcase>\
+               <testcase name='error'><error>boom</error><failure>later</failure></testcase>\
+               <testcase name='skip'><skipped message='skipped - not on this node'/></testcase>\
+               <testcase name='pending'><skipped message='pending'></skipped></testcase>\
+               <testcase name='not-selected'><skipped message='skipped'/></testcase>\
+               <testcase name='v1-skip'><skipped></skipped></testcase>\
+               <testcase name='flaky'><flakyFailure message='first'><stackTrace>trace</stackTrace></flakyFailure><flakyError/></testcase>\
+               <testcase name='rerun'><failure>f</failure><rerunFailure/><rerunError/></testcase>\
+             </testsuite>",
+        );
+        type Row = (String, Status, u32, u32, Option<u64>, Option<String>);
+        let summary: Vec<Row> = cells
+            .into_iter()
+            .map(|cell| (cell.name, cell.status, cell.runs, cell.passes, cell.duration_ms, cell.message))
+            .collect();
+        let expected = |name: &str, status, runs, passes, duration: Option<u64>, message: Option<&str>| {
+            (format!("s.{name}"), status, runs, passes, duration, message.map(str::to_owned))
+        };
+        assert_eq!(
+            summary,
+            [
+                expected("pass", Status::Pass, 1, 1, Some(1500), None),
+                expected("fail", Status::Fail, 1, 0, Some(0), Some("m\nbody")),
+                expected("error", Status::Fail, 1, 0, None, Some("boom")),
+                expected("skip", Status::Skip, 1, 1, None, Some("skipped - not on this node")),
+                expected("pending", Status::Skip, 1, 1, None, Some("pending")),
+                expected("flaky", Status::Flaky, 3, 1, None, Some("first\ntrace")),
+                expected("rerun", Status::Fail, 3, 0, None, Some("f")),
+            ]
+        );
+        assert_eq!(
+            parse("<testsuite><testcase name='x'><skipped/></testcase></testsuite>".as_bytes()).map(|p| p.dropped),
+            Ok(1)
+        );
+    }
+
+    #[test]
+    fn failures_without_text_fall_back_to_the_output() {
+        let cells = cells(
+            "<testsuite><testcase name='t'><failure/><system-out>out</system-out><system-err>err</system-err></testcase></testsuite>",
+        );
+        assert_eq!(cells[0].message.as_deref(), Some("err"));
+    }
+
+    #[test]
+    fn references_resolve_and_dtd_entities_stay_as_written() {
+        let cells = cells(
+            "<testsuite><testcase name='a&amp;b'><failure message='x &lt; y'>line&#xA;two &oob; <![CDATA[<raw>]]></failure></testcase></testsuite>",
+        );
+        assert_eq!(cells[0].name, "a&b");
+        assert_eq!(cells[0].message.as_deref(), Some("x < y\nline\ntwo &oob; <raw>"));
+    }
+
+    #[test]
+    fn suite_level_errors_become_a_row_named_after_the_suite() {
+        let cells = cells(
+            "<testsuites><testsuite name='a'><testsuite name='b'><error message='setup'/></testsuite></testsuite></testsuites>",
+        );
+        assert_eq!(
+            (cells[0].name.as_str(), cells[0].status, cells[0].message.as_deref()),
+            ("a.b", Status::Fail, Some("setup"))
+        );
+    }
+
+    #[test]
+    fn bad_documents_are_errors_at_their_position() {
+        let cases: [(&[u8], u64, &str); 7] = [
+            (b"", 0, "no XML element"),
+            (b"<?xml version='1.0'?>\n<r/>", 22, "the root element is <r>"),
+            (b"<testsuite>\n<testcase name='x'>", 31, "the file ends inside <testcase>"),
+            (b"<testsuite>\n<testcase name=\"x", 12, "not well-formed XML"),
+            (b"<testsuite><testcase name='x'><failure>ok \xff</failure></testcase></testsuite>", 42, "invalid UTF-8"),
+            (b"<!DOCTYPE r [<!ENTITY x 'y'>]><testsuite/>", 0, "a DOCTYPE declaration"),
+            (
+                b"<testsuite><testcase name='x'><failure>&#0;</failure></testcase></testsuite>",
+                39,
+                "not a valid character reference",
+            ),
+        ];
+        for (input, offset, message) in cases {
+            let error = error(input);
+            assert!(error.message.contains(message), "{:?}: {}", String::from_utf8_lossy(input), error.message);
+            assert_eq!(error.offset, offset, "{:?}: {}", String::from_utf8_lossy(input), error.message);
+        }
+    }
+
+    #[test]
+    fn durations_accept_what_writers_write() {
+        assert_eq!(milliseconds("2.065e-05"), Some(0));
+        assert_eq!(milliseconds(" 1,234.5 "), Some(1_234_500));
+        assert_eq!(milliseconds("-1"), None);
+        assert_eq!(milliseconds("NaN"), None);
+        assert_eq!(milliseconds("soon"), None);
+    }
+}

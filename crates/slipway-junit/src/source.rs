@@ -1,0 +1,198 @@
+//! Where inputs are read from: local files, streamed from disk, or object storage through
+//! slipway-artifacts' [`Storage`] (each object read whole, then parsed from memory).
+//!
+//! Reading fails in two ways. A file that cannot be read or parsed is a [`Problem`], recorded
+//! and skipped. Storage that cannot be reached is an [`Error`] that ends the ingest.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use serde_json::Value;
+use slipway_artifacts::Storage;
+
+use crate::clamp;
+use crate::error::{Error, Problem};
+use crate::parse::{Parsed, parse};
+
+/// A local directory or file, or a storage URL (a prefix, or one object).
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    Local {
+        /// Absolute, symbolic links resolved: what build names and `source` come from.
+        root: PathBuf,
+        /// As the user gave it: what problems name.
+        shown: String,
+    },
+    Remote(Storage),
+}
+
+impl Source {
+    /// The path or URL of `key` (empty: the root itself), for `source` and for build names.
+    pub(crate) fn location(&self, key: &str) -> String {
+        match self {
+            Source::Local { root, .. } => local_path(root, key).display().to_string(),
+            Source::Remote(storage) => remote_url(storage, key),
+        }
+    }
+
+    /// The path or URL of `key` as problems name it.
+    pub(crate) fn shown(&self, key: &str) -> String {
+        match self {
+            Source::Local { shown, .. } if key.is_empty() => shown.clone(),
+            Source::Local { shown, .. } => format!("{}/{key}", shown.trim_end_matches('/')),
+            Source::Remote(storage) => remote_url(storage, key),
+        }
+    }
+
+    /// Every file under the root: keys relative to it, `/`-separated, sorted. A local directory
+    /// that cannot be read is a problem; storage that fails is an error.
+    pub(crate) async fn list(&self, problems: &mut Vec<Problem>) -> Result<Vec<String>, Error> {
+        let mut keys = match self {
+            Source::Local { root, .. } => {
+                let mut keys = Vec::new();
+                walk(root, "", &mut keys, problems, self);
+                keys
+            }
+            Source::Remote(storage) => storage.list("").await?,
+        };
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    /// A JSON file (started.json, finished.json); `Value::Null` when it is absent or is not
+    /// valid JSON (then a problem is recorded).
+    pub(crate) async fn read_json(&self, key: &str, problems: &mut Vec<Problem>) -> Result<Value, Error> {
+        let bytes = match self {
+            Source::Local { root, .. } => match fs_err::read(local_path(root, key)) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    problems.push(Problem::new(
+                        self.shown(key),
+                        None,
+                        format!("could not read: {}", io_reason(&error)),
+                    ));
+                    return Ok(Value::Null);
+                }
+            },
+            Source::Remote(storage) => match storage.read(key).await? {
+                Some(bytes) => bytes.to_vec(),
+                None => return Ok(Value::Null),
+            },
+        };
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(value) if value.is_object() => Ok(value),
+            Ok(_) => {
+                problems.push(Problem::new(self.shown(key), Some(1), "not a JSON object".to_owned()));
+                Ok(Value::Null)
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                let reason = reason.split(" at line ").next().unwrap_or_default();
+                problems.push(Problem::new(
+                    self.shown(key),
+                    Some(error.line() as u64),
+                    format!("not valid JSON: {reason}"),
+                ));
+                Ok(Value::Null)
+            }
+        }
+    }
+
+    /// Parses the JUnit file `key`; `None` when it cannot be read or parsed (a problem is
+    /// recorded). Parsing runs on a blocking thread.
+    pub(crate) async fn parse(&self, key: &str, problems: &mut Vec<Problem>) -> Result<Option<Parsed>, Error> {
+        let shown = self.shown(key);
+        let parsed = match self {
+            Source::Local { root, .. } => {
+                let path = local_path(root, key);
+                tokio::task::spawn_blocking(move || parse_file_as(&path, shown)).await.map_err(Error::Task)?
+            }
+            Source::Remote(storage) => {
+                let Some(bytes) = storage.read(key).await? else {
+                    problems.push(Problem::new(shown, None, "not found".to_owned()));
+                    return Ok(None);
+                };
+                tokio::task::spawn_blocking(move || parse_bytes(&bytes, shown)).await.map_err(Error::Task)?
+            }
+        };
+        Ok(parsed.map_err(|problem| problems.push(problem)).ok())
+    }
+
+    /// When a local file was last modified, in Unix seconds.
+    pub(crate) fn modified(&self, key: &str) -> Option<i64> {
+        let Source::Local { root, .. } = self else { return None };
+        let modified = fs_err::metadata(local_path(root, key)).ok()?.modified().ok()?;
+        let seconds = modified.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        i64::try_from(seconds).ok()
+    }
+}
+
+/// Parses the JUnit file at `path`, streaming it from disk. A problem names the file as given
+/// and the line.
+pub fn parse_file(path: &Path) -> Result<Parsed, Problem> {
+    parse_file_as(path, path.display().to_string())
+}
+
+fn parse_file_as(path: &Path, shown: String) -> Result<Parsed, Problem> {
+    let open = || std::fs::File::open(path);
+    let file =
+        open().map_err(|error| Problem::new(shown.clone(), None, format!("could not read: {}", io_reason(&error))))?;
+    parse(file).map_err(|error| {
+        let line = open().and_then(|file| clamp::line_at(file, error.offset)).ok();
+        Problem::new(shown, line, error.message)
+    })
+}
+
+fn parse_bytes(bytes: &Bytes, shown: String) -> Result<Parsed, Problem> {
+    parse(bytes.as_ref()).map_err(|error| {
+        let line = clamp::line_at(bytes.as_ref(), error.offset).ok();
+        Problem::new(shown, line, error.message)
+    })
+}
+
+fn local_path(root: &Path, key: &str) -> PathBuf {
+    if key.is_empty() { root.to_path_buf() } else { root.join(key) }
+}
+
+fn remote_url(storage: &Storage, key: &str) -> String {
+    if key.is_empty() { storage.url().to_owned() } else { format!("{}/{key}", storage.url().trim_end_matches('/')) }
+}
+
+/// An I/O error's reason without the path (the problem names the file).
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
+/// Collects the files under `directory` (`prefix` is its key). Symbolic links to files are
+/// followed, to directories not (no cycles).
+fn walk(directory: &Path, prefix: &str, keys: &mut Vec<String>, problems: &mut Vec<Problem>, source: &Source) {
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) => {
+            problems.push(Problem::new(source.shown(prefix), None, format!("could not list: {}", io_reason(&error))));
+            return;
+        }
+    };
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            problems.push(Problem::new(
+                source.shown(prefix),
+                None,
+                format!("skipped `{}`: the name is not UTF-8", entry.file_name().to_string_lossy()),
+            ));
+            continue;
+        };
+        let key = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            walk(&entry.path(), &key, keys, problems, source);
+        } else if kind.is_file() || (kind.is_symlink() && entry.path().is_file()) {
+            keys.push(key);
+        }
+    }
+}
