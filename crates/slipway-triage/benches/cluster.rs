@@ -7,6 +7,11 @@
 //! - `noisy`: long messages (60–200 words) of 4,000 families in which about 6% of the words are
 //!   replaced, in every occurrence, by an IP, a UUID, a hex value or a plain number.
 //!
+//! Two more runs on the noisy data show what Triage's similarity test alone gives:
+//! `noisy-exact` (slipway's normalizer, Triage's test only) and `noisy-triage` (Triage's
+//! normalizer and test, one representative per cluster: Triage's rules, without its cap on
+//! precise checks).
+//!
 //! Each data set runs in its own process (this binary re-runs itself), so the peak resident
 //! memory it reports (`VmHWM` of `/proc/self/status`) is that data set's alone; it includes the
 //! generated failures themselves. Wall time covers clustering (normalization, both phases, ids)
@@ -17,6 +22,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use slipway_triage::input::Build;
+use slipway_triage::output::{self, RenderOptions};
 use slipway_triage::{Failure, Normalizer, Options, cluster};
 
 const FAILURES: usize = 100_000;
@@ -36,10 +43,14 @@ fn main() {
     let exe = std::env::current_exe().expect("the benchmark knows its own path");
     let scenarios: Vec<String> = std::env::var("SLIPWAY_TRIAGE_BENCH_ONLY")
         .map(|only| only.split(',').map(str::to_owned).collect())
-        .unwrap_or_else(|_| vec!["e2e".to_owned(), "noisy".to_owned(), "noisy-triage".to_owned()]);
-    println!("slipway-triage clustering benchmark ({} cores)", std::thread::available_parallelism().map_or(1, usize::from));
+        .unwrap_or_else(|_| ["e2e", "noisy", "noisy-exact", "noisy-triage"].map(str::to_owned).to_vec());
+    println!(
+        "slipway-triage clustering benchmark ({} cores)",
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
     for scenario in scenarios {
-        let status = std::process::Command::new(&exe).env(SCENARIO, &scenario).status().expect("re-running the benchmark");
+        let status =
+            std::process::Command::new(&exe).env(SCENARIO, &scenario).status().expect("re-running the benchmark");
         assert!(status.success(), "scenario {scenario} failed");
     }
 }
@@ -54,10 +65,19 @@ fn run(scenario: &str) {
             let (failures, families) = noisy();
             (failures, families, Options::default())
         }
+        // Without the value-aware word test: Triage's similarity test only.
+        "noisy-exact" => {
+            let (failures, families) = noisy();
+            (failures, families, Options { value_aware: false, ..Options::default() })
+        }
         // Triage's own rules on the noisy data, for comparison.
         "noisy-triage" => {
             let (failures, families) = noisy();
-            (failures, families, Options { normalizer: Normalizer::Triage, exemplars: 1, ..Options::default() })
+            (
+                failures,
+                families,
+                Options { normalizer: Normalizer::Triage, exemplars: 1, value_aware: false, ..Options::default() },
+            )
         }
         other => panic!("unknown scenario {other}"),
     };
@@ -87,7 +107,35 @@ fn run(scenario: &str) {
         clusters as f64 / true_families as f64,
         purity,
     );
-    println!("{:>13}  peak RSS {} MB (VmHWM, whole process, input included)", "", peak_rss_kb() / 1024);
+    let clustered_rss = peak_rss_kb();
+    // Triage's output: a builds file's worth of builds (one per build path), then rendering.
+    let builds: HashMap<String, Build> = failures
+        .iter()
+        .map(|failure| {
+            let mut parts = failure.build.rsplit('/');
+            let number = parts.next().and_then(|number| number.parse().ok()).unwrap_or(1);
+            let job = parts.next().unwrap_or("job").to_owned();
+            let started = failure.started.unwrap_or(0);
+            let build = Build { path: failure.build.clone(), started, job, number, ..Build::default() };
+            (failure.build.clone(), build)
+        })
+        .collect();
+    let start = Instant::now();
+    let data = output::render(&builds, &failures, &clustering, &RenderOptions::default());
+    let json = serde_json::to_vec(&data).expect("serializable");
+    let rendered = start.elapsed();
+    println!(
+        "{:>13}  failure_data.json rendered and serialized in {:.3} s ({} MB)",
+        "",
+        rendered.as_secs_f64(),
+        json.len() / 1_000_000
+    );
+    println!(
+        "{:>13}  peak RSS {} MB after clustering, {} MB after rendering (VmHWM, whole process, input included)",
+        "",
+        clustered_rss / 1024,
+        peak_rss_kb() / 1024
+    );
 }
 
 /// The share of failures that are in a cluster whose majority family is their own.
@@ -106,7 +154,7 @@ fn purity(clustering: &slipway_triage::Clustering, families: &[u32]) -> f64 {
 }
 
 fn peak_rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let status = fs_err::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
@@ -197,8 +245,17 @@ fn build(rng: &mut Rng) -> (String, i64) {
 fn e2e() -> (Vec<Failure>, Vec<u32>) {
     let mut rng = Rng(0x5EED_0001);
     const TEMPLATES: usize = 1_000;
-    let subjects = ["pod", "container", "volume", "service", "deployment", "node", "endpoint", "lease", "job", "daemonset"];
-    let verbs = ["to be running", "to be ready", "to be deleted", "to attach", "to respond", "to become healthy", "to schedule"];
+    let subjects =
+        ["pod", "container", "volume", "service", "deployment", "node", "endpoint", "lease", "job", "daemonset"];
+    let verbs = [
+        "to be running",
+        "to be ready",
+        "to be deleted",
+        "to attach",
+        "to respond",
+        "to become healthy",
+        "to schedule",
+    ];
     let causes = [
         "context deadline exceeded",
         "connection refused",
@@ -214,7 +271,8 @@ fn e2e() -> (Vec<Failure>, Vec<u32>) {
     let templates: Vec<(usize, [&str; 4], String)> = (0..TEMPLATES)
         .map(|_| {
             let words = [rng.pick(&subjects), rng.pick(&verbs), rng.pick(&causes), rng.pick(&files)];
-            (rng.below(5), words, rng.word())
+            let salt = (0..5).map(|_| rng.word()).collect::<Vec<_>>().join(" ");
+            (rng.below(5), words, salt)
         })
         .collect();
     let mut failures = Vec::with_capacity(FAILURES);
@@ -227,23 +285,56 @@ fn e2e() -> (Vec<Failure>, Vec<u32>) {
             let text = match shape {
                 0 => format!(
                     "[FAILED] Timed out after {}.{:03}s.\nExpected {subject} \"{subject}-{}\" in namespace \"e2e-tests-{salt}-{}\" {verb}: {cause}\nIn [It] at: k8s.io/kubernetes/test/e2e/common/{file}:{} @ 12/{:02}/25 {:02}:{:02}:{:02}.{:03}",
-                    rng.below(600), rng.below(1000), rng.suffix(), rng.below(10_000), rng.below(2000), 1 + rng.below(28), rng.below(24), rng.below(60), rng.below(60), rng.below(1000)
+                    rng.below(600),
+                    rng.below(1000),
+                    rng.suffix(),
+                    rng.below(10_000),
+                    rng.below(2000),
+                    1 + rng.below(28),
+                    rng.below(24),
+                    rng.below(60),
+                    rng.below(60),
+                    rng.below(1000)
                 ),
                 1 => format!(
                     "{file}:{}: Unexpected error:\n    <*errors.errorString | 0x{}>: \n    error waiting for {subject} {}-{} on node {}: {cause} (template {salt})\noccurred",
-                    rng.below(2000), rng.hex(10), subject, rng.suffix(), rng.ip()
+                    rng.below(2000),
+                    rng.hex(10),
+                    subject,
+                    rng.suffix(),
+                    rng.ip()
                 ),
                 2 => format!(
                     "failed to {verb} {subject} {} at {}: {cause}; retried {} times over {}m{}s, last attempt at 2025-12-{:02}T{:02}:{:02}:{:02}Z (case {salt})",
-                    rng.uuid(), rng.ip(), rng.below(20), rng.below(10), rng.below(60), 1 + rng.below(28), rng.below(24), rng.below(60), rng.below(60)
+                    rng.uuid(),
+                    rng.ip(),
+                    rng.below(20),
+                    rng.below(10),
+                    rng.below(60),
+                    1 + rng.below(28),
+                    rng.below(24),
+                    rng.below(60),
+                    rng.below(60)
                 ),
                 3 => format!(
                     "Expected\n    <int>: {}\nto equal\n    <int>: {}\n{subject} {verb} check {salt} failed at {file}:{} on node kind-worker{}",
-                    rng.below(100), rng.below(100), rng.below(2000), rng.below(4)
+                    rng.below(100),
+                    rng.below(100),
+                    rng.below(2000),
+                    rng.below(4)
                 ),
                 _ => format!(
                     "I12{:02} {:02}:{:02}:{:02}.{:06}   {} {file}:{}] {subject} sync {salt} error: {cause}\ngoroutine {} [running]:\nmain.{subject}Worker(0x{}, 0x{})",
-                    1 + rng.below(28), rng.below(24), rng.below(60), rng.below(60), rng.below(1_000_000), rng.below(100_000), rng.below(2000), rng.below(10_000), rng.hex(12), rng.hex(8)
+                    1 + rng.below(28),
+                    rng.below(24),
+                    rng.below(60),
+                    rng.below(60),
+                    rng.below(1_000_000),
+                    rng.below(100_000),
+                    rng.below(2000),
+                    rng.below(10_000),
+                    rng.hex(12),
+                    rng.hex(8)
                 ),
             };
             let (build, started) = build(&mut rng);
@@ -264,9 +355,8 @@ fn noisy() -> (Vec<Failure>, Vec<u32>) {
         "ase", "sync", "pro", "xy", "api", "ser", "ver", "node", "pod", "fail", "ed", "wait", "ing", "for", "ready",
         "st", "ate", "err", "or", "re", "try", "dial", "tcp", "read", "write", "lock", "mount", "path", "cgroup",
     ];
-    let vocabulary: Vec<String> = (0..3_000)
-        .map(|_| (0..1 + rng.below(3)).map(|_| rng.pick(&syllables)).collect::<String>())
-        .collect();
+    let vocabulary: Vec<String> =
+        (0..3_000).map(|_| (0..1 + rng.below(3)).map(|_| rng.pick(&syllables)).collect::<String>()).collect();
     let frames = [
         "[FAILED] Timed out waiting for the condition:",
         "Unexpected error:",

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::index::Index;
+use crate::index::{Index, Probe, Scratch};
 use crate::ngram;
 use crate::normalize::{DEFAULT_MAX_CLUSTER_TEXT_LENGTH, Normalizer};
 
@@ -50,6 +50,9 @@ pub struct Options {
     /// How many distinct texts represent a cluster in comparisons (its key included); 1 is
     /// Triage's rule.
     pub exemplars: usize,
+    /// Whether texts similar by the value-aware word test ([`crate::words`]) also match;
+    /// without it, only Triage's test counts.
+    pub value_aware: bool,
 }
 
 impl Default for Options {
@@ -57,7 +60,8 @@ impl Default for Options {
         Options {
             normalizer: Normalizer::Slipway,
             max_cluster_text_length: DEFAULT_MAX_CLUSTER_TEXT_LENGTH,
-            exemplars: 8,
+            exemplars: 4,
+            value_aware: true,
         }
     }
 }
@@ -108,18 +112,11 @@ pub struct Clustering {
     pub lost: usize,
 }
 
-/// A text standing for a cluster, with its histogram.
-#[derive(Debug, Clone)]
-struct Exemplar {
-    text: String,
-    counts: ngram::Counts,
-}
-
 /// A cluster of one test's failures.
 #[derive(Debug)]
 struct LocalCluster {
     /// The first member's text first, then other distinct texts that joined.
-    exemplars: Vec<Exemplar>,
+    exemplars: Vec<Probe>,
     failures: Vec<usize>,
 }
 
@@ -134,23 +131,31 @@ struct LocalTest<'a> {
 /// in that run's order; those still in use keep their place, and so their ids.
 pub fn cluster(failures: &[Failure], previous_keys: &[String], options: &Options) -> Clustering {
     let tests = by_test(failures);
-    let local: Vec<LocalTest<'_>> = tests
-        .par_iter()
-        .map(|(name, indexes)| LocalTest { name, clusters: cluster_test(failures, indexes, options) })
-        .collect();
-    let local_clusters = local.iter().map(|test| test.clusters.len()).sum();
-    let mut global = Global::new(options.exemplars);
+    let mut global = Global::new(options);
     let (seeded, lost) = global.seed(previous_keys, options);
-    for test in local {
-        global.add_test(test);
+    let mut local_clusters = 0;
+    // Tests are clustered in parallel a chunk at a time, and each chunk is merged before the
+    // next is clustered: the local clusters of all tests are never in memory at once.
+    for chunk in tests.chunks(LOCAL_CHUNK) {
+        let local: Vec<LocalTest<'_>> = chunk
+            .par_iter()
+            .map(|(name, indexes)| LocalTest { name, clusters: cluster_test(failures, indexes, options) })
+            .collect();
+        for test in local {
+            local_clusters += test.clusters.len();
+            global.add_test(test);
+        }
     }
     let mut clusters: Vec<Cluster> = global
         .clusters
         .into_par_iter()
         .filter(|cluster| !cluster.tests.is_empty())
         .map(|cluster| {
-            let mut tests: Vec<TestFailures> =
-                cluster.tests.into_iter().map(|(name, failures)| TestFailures { name: name.to_owned(), failures }).collect();
+            let mut tests: Vec<TestFailures> = cluster
+                .tests
+                .into_iter()
+                .map(|(name, failures)| TestFailures { name: name.to_owned(), failures })
+                .collect();
             tests.sort_by(|a, b| b.failures.len().cmp(&a.failures.len()).then_with(|| a.name.cmp(&b.name)));
             let id = ngram::cluster_id(&cluster.key);
             Cluster { key: cluster.key, id, tests }
@@ -159,6 +164,9 @@ pub fn cluster(failures: &[Failure], previous_keys: &[String], options: &Options
     clusters.sort_by_cached_key(|cluster| (std::cmp::Reverse(cluster.size()), cluster.key.clone()));
     Clustering { clusters, local_clusters, seeded, lost }
 }
+
+/// How many tests are clustered locally before their clusters are merged.
+const LOCAL_CHUNK: usize = 64;
 
 /// Failure indexes by test, tests with most failures first (then by name), each test's failures
 /// sorted by build as Triage sorts them.
@@ -180,33 +188,33 @@ fn cluster_test(failures: &[Failure], indexes: &[usize], options: &Options) -> V
     let mut clusters: Vec<LocalCluster> = Vec::new();
     // Every distinct normalized text of the test, and its cluster.
     let mut seen: HashMap<String, u32> = HashMap::new();
-    let mut index = Index::default();
-    let mut scratch = Vec::new();
+    let mut index = Index::new(options.value_aware);
+    let mut scratch = Scratch::default();
     for &failure in indexes {
         let text = options.normalizer.normalize(&failures[failure].text, options.max_cluster_text_length);
         if let Some(&cluster) = seen.get(&text) {
             clusters[cluster as usize].failures.push(failure);
             continue;
         }
-        let counts = ngram::counts(&text);
-        let cluster = match index.find(&text, &counts, &mut scratch) {
+        let probe = Probe::new(text);
+        let cluster = match index.find(&probe, &mut scratch) {
             Some(cluster) => {
                 let local = &mut clusters[cluster as usize];
                 local.failures.push(failure);
                 if local.exemplars.len() < options.exemplars {
-                    index.insert(&text, counts, cluster);
-                    local.exemplars.push(Exemplar { text: text.clone(), counts });
+                    index.insert(&probe, cluster);
+                    local.exemplars.push(probe.clone());
                 }
                 cluster
             }
             None => {
                 let cluster = u32::try_from(clusters.len()).expect("fewer than 2^32 clusters");
-                index.insert(&text, counts, cluster);
-                clusters.push(LocalCluster { exemplars: vec![Exemplar { text: text.clone(), counts }], failures: vec![failure] });
+                index.insert(&probe, cluster);
+                clusters.push(LocalCluster { exemplars: vec![probe.clone()], failures: vec![failure] });
                 cluster
             }
         };
-        seen.insert(text, cluster);
+        seen.insert(probe.text, cluster);
     }
     clusters
 }
@@ -228,12 +236,18 @@ struct Global<'a> {
     known: HashMap<String, u32>,
     index: Index,
     exemplars: usize,
-    scratch: Vec<(u32, u32)>,
+    scratch: Scratch,
 }
 
 impl<'a> Global<'a> {
-    fn new(exemplars: usize) -> Global<'a> {
-        Global { clusters: Vec::new(), known: HashMap::new(), index: Index::default(), exemplars, scratch: Vec::new() }
+    fn new(options: &Options) -> Global<'a> {
+        Global {
+            clusters: Vec::new(),
+            known: HashMap::new(),
+            index: Index::new(options.value_aware),
+            exemplars: options.exemplars,
+            scratch: Scratch::default(),
+        }
     }
 
     /// Seeds empty clusters from previous keys; returns (seeded, lost).
@@ -247,16 +261,16 @@ impl<'a> Global<'a> {
             if self.known.contains_key(key) {
                 continue;
             }
-            self.new_cluster(key.clone());
+            self.new_cluster(&Probe::new(key.clone()));
         }
         (self.clusters.len(), lost)
     }
 
-    fn new_cluster(&mut self, key: String) -> u32 {
+    fn new_cluster(&mut self, key: &Probe) -> u32 {
         let cluster = u32::try_from(self.clusters.len()).expect("fewer than 2^32 clusters");
-        self.index.insert(&key, ngram::counts(&key), cluster);
-        self.known.insert(key.clone(), cluster);
-        self.clusters.push(GlobalCluster { key, exemplars: 1, tests: Vec::new() });
+        self.index.insert(key, cluster);
+        self.known.insert(key.text.clone(), cluster);
+        self.clusters.push(GlobalCluster { key: key.text.clone(), exemplars: 1, tests: Vec::new() });
         cluster
     }
 
@@ -266,12 +280,13 @@ impl<'a> Global<'a> {
             b.failures.len().cmp(&a.failures.len()).then_with(|| a.exemplars[0].text.cmp(&b.exemplars[0].text))
         });
         for local in clusters {
-            let found = self.known.get(&local.exemplars[0].text).copied().or_else(|| {
-                local.exemplars.iter().find_map(|exemplar| self.index.find(&exemplar.text, &exemplar.counts, &mut self.scratch))
-            });
+            let found =
+                self.known.get(&local.exemplars[0].text).copied().or_else(|| {
+                    local.exemplars.iter().find_map(|exemplar| self.index.find(exemplar, &mut self.scratch))
+                });
             let cluster = match found {
                 Some(cluster) => cluster,
-                None => self.new_cluster(local.exemplars[0].text.clone()),
+                None => self.new_cluster(&local.exemplars[0]),
             };
             let global = &mut self.clusters[cluster as usize];
             // Tests are added one at a time, so this test's entry, if any, is the last one.
@@ -289,7 +304,7 @@ impl<'a> Global<'a> {
                     break;
                 }
                 global.exemplars += 1;
-                self.index.insert(&exemplar.text, exemplar.counts, cluster);
+                self.index.insert(&exemplar, cluster);
                 self.known.insert(exemplar.text, cluster);
             }
         }

@@ -188,7 +188,9 @@ fn slipway(text: &str, max_length: usize) -> String {
     if text.len() <= max_length + TRUNCATED.len() {
         return text.into_owned();
     }
-    truncate_between_words(&text, max_length)
+    // A cut can bring equal lines together ("a UNIQ\nUNIQ\nUNIQ" cut after "a ").
+    let text = truncate_between_words(&text, max_length);
+    remove_repeated_lines(&text).into_owned()
 }
 
 /// The replacement of one [`SLIPWAY_VALUE`] match.

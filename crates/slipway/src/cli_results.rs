@@ -163,7 +163,32 @@ pub(crate) struct AlertsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Failure texts are normalized (times, addresses, ids, numbers and durations become \
+TIME and UNIQ), then clustered within each test and across tests as Triage does; ids are Triage's \
+(go.k8s.io/triage#ID). Every failure is in exactly one cluster; clusters of one failure are listed and \
+marked `singleton`. See docs/design/triage.md.
+
+Examples:
+  slipway results clusters
+  slipway results clusters --job ci-crio-node-e2e --days 3
+  slipway results clusters --limit 0 --format json | jq -r '.clusters[].id'")]
 pub(crate) struct ClustersArgs {
+    /// Only failures of this job (default: every job with results).
+    #[arg(long, value_name = "JOB")]
+    pub(crate) job: Option<String>,
+
+    /// Look at builds started in the last N days (0: every build); Triage looks at 14.
+    #[arg(long, value_name = "N", default_value_t = 14)]
+    pub(crate) days: u32,
+
+    /// Show the N biggest clusters (0: all); the totals count every cluster.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) limit: usize,
+
+    /// The normalization rules: slipway's (numbers and durations too), or Triage's exactly.
+    #[arg(long, value_name = "RULES", default_value = "slipway", value_parser = ["slipway", "triage"])]
+    pub(crate) normalizer: String,
+
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
 
@@ -172,16 +197,68 @@ pub(crate) struct ClustersArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "The inputs are Triage's: the builds file is a JSON array of builds ({path, started, \
+elapsed, tests_run, tests_failed, result, executor, job, number, pr}, numbers as strings or numbers); each \
+TESTS file holds one failed test per line ({started, build, name, failure_text}, build = the build's \
+path). The output is Triage's failure_data.json, which Triage's page (triage/index.html) renders, plus \
+`failures` and `singleton` on each cluster: clusters of one failure are kept, not dropped. Triage's \
+underscore flags (--output_slices, --max_cluster_text_length, ...) are accepted as they are. A malformed \
+input is reported with its file and line (exit 2); nothing is written unless every file can be.
+
+Examples:
+  slipway triage --builds triage_builds.json --output failure_data.json triage_tests/*.json
+  slipway triage --builds triage_builds.json --output failure_data.json \\
+      --output_slices slices/failure_data_PREFIX.json --previous old/failure_data.json shard_*.json
+  slipway triage --normalizer triage --builds b.json --output f.json t.json  # Triage's own keys")]
 pub(crate) struct TriageArgs {
-    /// Triage's builds file.
+    /// Triage's builds file (a JSON array).
     #[arg(long, value_name = "FILE")]
     pub(crate) builds: PathBuf,
 
-    /// Triage's failed-tests files.
+    /// Triage's failed-tests files (one JSON object per line).
     #[arg(value_name = "TESTS", required = true)]
     pub(crate) tests: Vec<PathBuf>,
 
     /// Where to write failure_data.json.
     #[arg(long, value_name = "FILE")]
     pub(crate) output: PathBuf,
+
+    /// Also write slices: PATTERN with PREFIX replaced by each id prefix 00..ff and by
+    /// sig-OWNER for each owner.
+    #[arg(long = "output_slices", alias = "output-slices", value_name = "PATTERN")]
+    pub(crate) output_slices: Option<String>,
+
+    /// A previous failure_data.json: its cluster keys seed the clustering, so their ids stay.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) previous: Option<PathBuf>,
+
+    /// Owners of tests without a [sig-...] label: {"owner": ["test name prefix", ...]}.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) owners: Option<PathBuf>,
+
+    /// The normalization rules: slipway's (numbers and durations too), or Triage's exactly.
+    #[arg(long, value_name = "RULES", default_value = "slipway", value_parser = ["slipway", "triage"])]
+    pub(crate) normalizer: String,
+
+    /// Failure texts are cut in the middle to this many bytes for clustering.
+    #[arg(
+        long = "max_cluster_text_length",
+        alias = "max-cluster-text-length",
+        value_name = "BYTES",
+        default_value_t = 10_000
+    )]
+    pub(crate) max_cluster_text_length: usize,
+
+    /// Failure texts are cut in the middle to this many bytes in the output.
+    #[arg(
+        long = "max_failure_text_length",
+        alias = "max-failure-text-length",
+        value_name = "BYTES",
+        default_value_t = 100_000
+    )]
+    pub(crate) max_failure_text_length: usize,
+
+    /// Worker threads (default: one per core).
+    #[arg(long = "num_workers", alias = "num-workers", value_name = "N")]
+    pub(crate) num_workers: Option<usize>,
 }

@@ -36,6 +36,9 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(error) = cause.downcast_ref::<slipway_store::Error>() {
             return error.exit_code();
         }
+        if let Some(error) = cause.downcast_ref::<slipway_triage::Error>() {
+            return error.exit_code();
+        }
         if let Some(error) = cause.downcast_ref::<slipway_junit::Error>() {
             return error.exit_code();
         }

@@ -116,10 +116,7 @@ fn slipway_drops_repeated_lines_and_cuts_between_words() {
 
 #[test]
 fn normalize_name_strips_tags() {
-    assert_eq!(
-        normalize_name("[sig-node] Pods  should {Serial} be  [Conformance] ok"),
-        "Pods should be ok"
-    );
+    assert_eq!(normalize_name("[sig-node] Pods  should {Serial} be  [Conformance] ok"), "Pods should be ok");
 }
 
 #[test]
@@ -133,8 +130,22 @@ fn truncate_respects_character_boundaries() {
 
 /// Words that are never values.
 const WORDS: [&str; 16] = [
-    "failed", "to", "pod", "container", "expected", "timeout", "waiting", "for", "the", "condition", "node",
-    "kubelet", "error:", "at", "k8s.io/kubernetes/test/e2e/node/pods.go", "Status",
+    "failed",
+    "to",
+    "pod",
+    "container",
+    "expected",
+    "timeout",
+    "waiting",
+    "for",
+    "the",
+    "condition",
+    "node",
+    "kubelet",
+    "error:",
+    "at",
+    "k8s.io/kubernetes/test/e2e/node/pods.go",
+    "Status",
 ];
 /// Separators that end a value.
 const SEPARATORS: [&str; 8] = [" ", ", ", ": ", "\n", " (", ") ", "=", " / "];

@@ -1,16 +1,285 @@
-//! `slipway triage` and `slipway results clusters`.
+//! `slipway triage` (Triage's files in, Triage's `failure_data.json` out) and `slipway results
+//! clusters` (the same clustering over the ingested history).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use serde::Serialize;
+use slipway_core::exit;
+use slipway_store::Store;
+use slipway_triage::output::{self, RenderOptions};
+use slipway_triage::{Clustering, Failure, Normalizer, Options, input};
+
+use crate::cli::Format;
 use crate::cli_results::{ClustersArgs, TriageArgs};
 use crate::errors::UsageError;
+use crate::{config_file, settings_jobs};
+
+/// The JSON schema of `results clusters`.
+const SCHEMA: &str = "slipway.results.clusters/v1";
+
+fn normalizer(name: &str) -> anyhow::Result<Normalizer> {
+    Normalizer::parse(name).ok_or_else(|| UsageError(format!("unknown normalizer `{name}` (slipway or triage)")).into())
+}
 
 pub(super) fn triage(args: TriageArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let _ = (args, config);
-    Err(UsageError("`triage` is not built yet".to_owned()).into())
+    let _ = config;
+    let TriageArgs {
+        builds,
+        tests,
+        output: destination,
+        output_slices,
+        previous,
+        owners,
+        normalizer: rules,
+        max_cluster_text_length,
+        max_failure_text_length,
+        num_workers,
+    } = args;
+    let started = Instant::now();
+    let options = Options { normalizer: normalizer(&rules)?, max_cluster_text_length, ..Options::default() };
+    if let Some(pattern) = &output_slices
+        && !pattern.contains("PREFIX")
+    {
+        return Err(slipway_triage::Error::SlicePattern { pattern: pattern.clone() }.into());
+    }
+    let builds = input::read_builds(&builds)?;
+    let mut failures = Vec::new();
+    for path in &tests {
+        input::read_failures(path, &mut failures)?;
+    }
+    let previous = previous.as_deref().map(output::read_previous_keys).transpose()?.unwrap_or_default();
+    let owners = owners.as_deref().map(output::read_owners).transpose()?.unwrap_or_default();
+    let render_options = RenderOptions { max_failure_text_length, owners };
+    let (clustering, files) = slipway_triage::with_threads(num_workers, || {
+        let clustering = slipway_triage::cluster(&failures, &previous, &options);
+        let data = output::render(&builds, &failures, &clustering, &render_options);
+        let mut files = Vec::new();
+        if let Some(pattern) = &output_slices {
+            files = output::slices(&data, &builds, pattern, &render_options.owners)?;
+        }
+        files.insert(0, (destination.clone(), data));
+        Ok::<_, slipway_triage::Error>((clustering, files))
+    })?;
+    output::write_all(&files)?;
+    let mut stderr = std::io::stderr().lock();
+    let tests = failures.iter().map(|failure| failure.test.as_str()).collect::<BTreeSet<_>>().len();
+    writeln!(
+        stderr,
+        "clustered {} of {} into {} ({} within tests{}) in {:.1} s",
+        plural(failures.len(), "failure"),
+        plural(tests, "test"),
+        plural(clustering.clusters.len(), "cluster"),
+        clustering.local_clusters,
+        singletons_note(&clustering),
+        started.elapsed().as_secs_f64(),
+    )?;
+    if !previous.is_empty() {
+        writeln!(
+            stderr,
+            "seeded with {} of {} previous keys ({} no longer normalized as before)",
+            clustering.seeded,
+            previous.len(),
+            clustering.lost
+        )?;
+    }
+    let slices = files.len() - 1;
+    let also = if slices > 0 { format!(" and {}", plural(slices, "slice")) } else { String::new() };
+    writeln!(stderr, "wrote {}{also}", destination.display())?;
+    Ok(exit::SUCCESS)
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
+fn singletons_note(clustering: &Clustering) -> String {
+    match clustering.clusters.iter().filter(|cluster| cluster.is_singleton()).count() {
+        0 => String::new(),
+        singletons => format!(", {singletons} of a single failure, kept"),
+    }
+}
+
+/// One cluster of `results clusters --format json`.
+#[derive(Debug, Serialize)]
+struct ClusterReport<'a> {
+    id: &'a str,
+    /// The normalized text.
+    key: &'a str,
+    failures: usize,
+    singleton: bool,
+    /// The raw text of the first failure of the biggest test.
+    text: &'a str,
+    tests: Vec<TestReport<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct TestReport<'a> {
+    name: &'a str,
+    failures: usize,
+    /// Job → build ids, newest build ids first.
+    jobs: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    normalizer: &'static str,
+    days: u32,
+    job: Option<&'a str>,
+    failures: usize,
+    tests: usize,
+    total_clusters: usize,
+    singletons: usize,
+    clusters: Vec<ClusterReport<'a>>,
+}
+
+/// A failure from the store, and where it came from.
+struct Stored {
+    job: String,
+    build_id: String,
 }
 
 pub(super) fn clusters(args: ClustersArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let _ = (args, config);
-    Err(UsageError("`results clusters` is not built yet".to_owned()).into())
+    let ClustersArgs { job, days, limit, normalizer: rules, database, format } = args;
+    let options = Options { normalizer: normalizer(&rules)?, ..Options::default() };
+    let since = if days == 0 {
+        i64::MIN
+    } else {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
+        i64::try_from(now).unwrap_or(i64::MAX) - i64::from(days) * 24 * 60 * 60
+    };
+    let stored = super::runtime()?.block_on(async {
+        let loaded = config_file::load(config, Path::new("."))?;
+        super::warn(&loaded.warnings);
+        let store = Store::open(&settings_jobs::database_url(&loaded, database.database_url)).await?;
+        if let Some(job) = &job {
+            let known = store.result_jobs().await?;
+            if !known.contains(job) {
+                let hint = if known.is_empty() {
+                    "no job has results yet (`slipway results ingest` reads JUnit files)".to_owned()
+                } else {
+                    format!("jobs with results: {}", known.join(", "))
+                };
+                return Err(UsageError(format!("no results for job `{job}`; {hint}")).into());
+            }
+        }
+        anyhow::Ok(store.failures(since, job.as_deref()).await?)
+    })?;
+    let (failures, origins): (Vec<Failure>, Vec<Stored>) = stored
+        .into_iter()
+        .map(|failure| {
+            let origin = Stored { job: failure.job, build_id: failure.build_id };
+            let clustered = Failure {
+                test: failure.test,
+                build: format!("{}/{}", origin.job, origin.build_id),
+                started: failure.started,
+                text: failure.message,
+            };
+            (clustered, origin)
+        })
+        .unzip();
+    let clustering = slipway_triage::cluster(&failures, &[], &options);
+    let shown = if limit == 0 { clustering.clusters.len() } else { limit.min(clustering.clusters.len()) };
+    let clusters: Vec<ClusterReport<'_>> =
+        clustering.clusters[..shown].iter().map(|cluster| cluster_report(cluster, &failures, &origins)).collect();
+    let report = Report {
+        normalizer: options.normalizer.name(),
+        days,
+        job: job.as_deref(),
+        failures: failures.len(),
+        tests: failures.iter().map(|failure| failure.test.as_str()).collect::<BTreeSet<_>>().len(),
+        total_clusters: clustering.clusters.len(),
+        singletons: clustering.clusters.iter().filter(|cluster| cluster.is_singleton()).count(),
+        clusters,
+    };
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        Format::Json => crate::output::json_with_schema(&mut stdout, SCHEMA, &report)?,
+        Format::Text => text(&mut stdout, &report)?,
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn cluster_report<'a>(
+    cluster: &'a slipway_triage::Cluster,
+    failures: &'a [Failure],
+    origins: &'a [Stored],
+) -> ClusterReport<'a> {
+    let tests = cluster
+        .tests
+        .iter()
+        .map(|test| {
+            let mut jobs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for &failure in &test.failures {
+                let origin = &origins[failure];
+                jobs.entry(origin.job.as_str()).or_default().push(origin.build_id.as_str());
+            }
+            for builds in jobs.values_mut() {
+                builds.sort_unstable_by(|a, b| b.cmp(a));
+                builds.dedup();
+            }
+            TestReport { name: &test.name, failures: test.failures.len(), jobs }
+        })
+        .collect();
+    ClusterReport {
+        id: &cluster.id,
+        key: &cluster.key,
+        failures: cluster.size(),
+        singleton: cluster.is_singleton(),
+        text: &failures[cluster.tests[0].failures[0]].text,
+        tests,
+    }
+}
+
+/// Biggest clusters first: counts, tests, jobs, and the normalized text.
+fn text(out: &mut dyn Write, report: &Report<'_>) -> std::io::Result<()> {
+    const LINES: usize = 6;
+    const WIDTH: usize = 160;
+    let window = if report.days == 0 { "every build".to_owned() } else { format!("the last {} days", report.days) };
+    let mut stderr = std::io::stderr().lock();
+    writeln!(
+        stderr,
+        "{} of {} in {} ({} of a single failure), {window}{}",
+        plural(report.failures, "failure"),
+        plural(report.tests, "test"),
+        plural(report.total_clusters, "cluster"),
+        report.singletons,
+        if report.clusters.len() < report.total_clusters {
+            format!("; the {} biggest:", report.clusters.len())
+        } else {
+            String::new()
+        },
+    )?;
+    for cluster in &report.clusters {
+        let singleton = if cluster.singleton { "  singleton" } else { "" };
+        writeln!(out, "{}  id {}{singleton}", plural(cluster.failures, "failure"), cluster.id)?;
+        let tests: Vec<String> =
+            cluster.tests.iter().map(|test| format!("{} ({})", test.name, test.failures)).collect();
+        writeln!(out, "  tests ({}): {}", tests.len(), tests.join(", "))?;
+        let mut jobs: BTreeMap<&str, usize> = BTreeMap::new();
+        for test in &cluster.tests {
+            for (job, builds) in &test.jobs {
+                *jobs.entry(job).or_default() += builds.len();
+            }
+        }
+        let jobs: Vec<String> =
+            jobs.iter().map(|(job, builds)| format!("{job} ({})", plural(*builds, "build"))).collect();
+        writeln!(out, "  jobs ({}): {}", jobs.len(), jobs.join(", "))?;
+        let lines: Vec<&str> = cluster.key.lines().collect();
+        for line in lines.iter().take(LINES) {
+            let shown: String = line.chars().take(WIDTH).collect();
+            let cut = if shown.len() < line.len() { "…" } else { "" };
+            writeln!(out, "  | {shown}{cut}")?;
+        }
+        if lines.len() > LINES {
+            writeln!(out, "  | … ({} more lines)", lines.len() - LINES)?;
+        }
+        if cluster.key.is_empty() {
+            writeln!(out, "  | (empty failure text)")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }

@@ -11,5 +11,6 @@ mod prow_run;
 mod results_ingest;
 mod results_views;
 mod support;
+mod triage;
 mod verify;
 mod verify_registry;
