@@ -21,6 +21,7 @@ pub use runs::{Run, RunState, Trigger};
 pub struct Store {
     pool: AnyPool,
     url: String,
+    sqlite: bool,
 }
 
 /// Why the store cannot be used.
@@ -102,8 +103,10 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|source| Error::Connect { url: url.to_owned(), source })?;
-        let store = Store { pool, url: url.to_owned() };
-        migrations::apply(&store.pool).await.map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+        let store = Store { pool, url: url.to_owned(), sqlite: is_sqlite };
+        migrations::apply(&store.pool, is_sqlite)
+            .await
+            .map_err(|source| Error::Connect { url: url.to_owned(), source })?;
         Ok(store)
     }
 
@@ -116,10 +119,25 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that will write: see [`begin_write`].
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        begin_write(&self.pool, self.sqlite).await
+    }
+
     /// Closes every connection (waits for queries in flight).
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Begins a transaction that reads and then writes. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so it waits for other writers (the busy timeout) instead of failing
+/// with SQLITE_BUSY when it upgrades from reading to writing while another process wrote.
+pub(crate) async fn begin_write(
+    pool: &AnyPool,
+    sqlite: bool,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if sqlite { pool.begin_with("BEGIN IMMEDIATE").await } else { pool.begin().await }
 }
 
 fn fs_create(path: &Path) -> Result<(), Error> {

@@ -67,36 +67,53 @@ const STEPS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-pub(crate) async fn apply(pool: &AnyPool) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS slipway_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await?;
-    let applied: Vec<i64> = sqlx::query("SELECT version FROM slipway_migrations")
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| row.try_get::<i64, _>(0))
-        .collect::<Result<_, _>>()?;
+/// Applies the steps not applied yet. Readers of an up-to-date database only read: the
+/// migrations table is created only when it is missing, and each step runs in a write
+/// transaction (`BEGIN IMMEDIATE` on SQLite) that checks again that no other process applied it.
+pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), sqlx::Error> {
+    let applied = match applied(pool).await {
+        Ok(applied) => applied,
+        Err(_) => {
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS slipway_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
+            )
+            .execute(pool)
+            .await?;
+            applied(pool).await?
+        }
+    };
     for (version, description, sql) in STEPS {
         if applied.contains(version) {
             continue;
         }
-        let mut transaction = pool.begin().await?;
+        let mut transaction = crate::begin_write(pool, sqlite).await?;
+        let done = sqlx::query("SELECT version FROM slipway_migrations WHERE version = $1")
+            .bind(*version)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .is_some();
+        if done {
+            transaction.rollback().await?;
+            continue;
+        }
         for statement in sql.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
             sqlx::query(statement).execute(&mut *transaction).await?;
         }
-        let inserted = sqlx::query("INSERT INTO slipway_migrations (version, description) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO slipway_migrations (version, description) VALUES ($1, $2)")
             .bind(*version)
             .bind(*description)
             .execute(&mut *transaction)
-            .await;
-        match inserted {
-            Ok(_) => transaction.commit().await?,
-            // Another process applied the same step first.
-            Err(_) => transaction.rollback().await?,
-        }
+            .await?;
+        transaction.commit().await?;
     }
     Ok(())
+}
+
+async fn applied(pool: &AnyPool) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query("SELECT version FROM slipway_migrations")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64, _>(0))
+        .collect()
 }

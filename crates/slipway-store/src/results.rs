@@ -41,7 +41,7 @@ impl Store {
                 return Ok(Replaced::Unchanged);
             }
         }
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("DELETE FROM result_tests WHERE job = $1 AND build_id = $2")
             .bind(&build.job)
             .bind(&build.build_id)

@@ -159,7 +159,7 @@ impl Store {
     /// earlier life of this one) already did. A taken tick is never taken again, so a restart
     /// does not repeat it.
     pub async fn take_tick(&self, schedule_key: &str, due_at: i64) -> Result<bool, Error> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let previous: Option<i64> = sqlx::query("SELECT last_due FROM schedule_state WHERE job = $1")
             .bind(schedule_key)
             .fetch_optional(&mut *transaction)
@@ -177,7 +177,7 @@ impl Store {
 
     /// Records that the tick `due_at` of a job was skipped (its previous run was still going).
     pub async fn skip_tick(&self, schedule_key: &str, due_at: i64) -> Result<(), Error> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let exists = sqlx::query("SELECT last_due FROM schedule_state WHERE job = $1")
             .bind(schedule_key)
             .fetch_optional(&mut *transaction)

@@ -69,6 +69,10 @@ pub enum Event {
         build_id: String,
         description: String,
     },
+    /// A pass failed (the store was unreachable or busy); the next pass tries again.
+    Failed {
+        message: String,
+    },
 }
 
 /// The scheduler over a set of jobs.
@@ -171,16 +175,32 @@ impl Service {
         clock: &dyn Clock,
         stop: tokio_util::sync::CancellationToken,
         report: &(dyn Fn(&Event) + Send + Sync),
-    ) -> Result<(), slipway_store::Error> {
+    ) {
         while !stop.is_cancelled() {
-            let (events, next) = self.tick(clock.now()).await?;
-            events.iter().for_each(report);
+            // A store that fails for a moment (a lock, a restart) fails one pass, not the
+            // scheduler. The next pass redoes what this one did not get to; a tick taken before
+            // the failure is never taken again.
+            let next = match self.tick(clock.now()).await {
+                Ok((events, next)) => {
+                    events.iter().for_each(report);
+                    next
+                }
+                Err(error) => {
+                    let mut message = error.to_string();
+                    let mut source = std::error::Error::source(&error);
+                    while let Some(cause) = source {
+                        message = format!("{message}: {cause}");
+                        source = cause.source();
+                    }
+                    report(&Event::Failed { message });
+                    None
+                }
+            };
             tokio::select! {
                 () = clock.sleep(next, Duration::from_secs(1)) => {}
                 () = stop.cancelled() => break,
             }
         }
-        Ok(())
     }
 }
 

@@ -73,7 +73,7 @@ pub(super) fn run(args: ScheduleArgs, config: Option<&Path>) -> anyhow::Result<u
                     }
                 })
             };
-            service.run(&SystemClock, stop.clone(), &report).await?;
+            service.run(&SystemClock, stop.clone(), &report).await;
             on_signal.abort();
             interrupted = stop.is_cancelled();
             if interrupted {
@@ -92,6 +92,7 @@ fn describe(event: &Event) -> String {
         Event::Started { job, due, runs } => format!("started {job} for {due} ({runs} run(s))"),
         Event::Skipped { job, due, reason } => format!("skipped {job} at {due}: {reason}"),
         Event::Lost { job, build_id, description } => format!("marked {job}/{build_id} as error: {description}"),
+        Event::Failed { message } => format!("error: this pass failed, retrying: {message}"),
     }
 }
 

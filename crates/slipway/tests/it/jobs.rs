@@ -384,7 +384,17 @@ fn the_scheduler_runs_on_time_until_interrupted() {
         if list["runs"].as_array().is_some_and(|runs| runs.len() >= 3) {
             break;
         }
-        assert!(Instant::now() < deadline, "the scheduler did not run the job three times: {list}");
+        if Instant::now() > deadline {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(i32::try_from(scheduler.id()).expect("pid")),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let output = scheduler.wait_with_output().expect("the scheduler ends");
+            panic!(
+                "the scheduler did not run the job three times: {list}\nscheduler stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
     let pid = nix::unistd::Pid::from_raw(i32::try_from(scheduler.id()).expect("pid"));
