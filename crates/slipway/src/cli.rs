@@ -421,16 +421,6 @@ pub(crate) enum MarkerCommand {
     Publish(MarkerPublishArgs),
 }
 
-/// Where markers live, for the marker commands.
-#[derive(Debug, Args)]
-pub(crate) struct MarkerStorageArgs {
-    /// The storage: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
-    /// az://CONTAINER/PREFIX (default: `artifacts.storage`, else .slipway/artifacts). S3 reads
-    /// AWS_ENDPOINT_URL, AWS_REGION and credentials from the environment.
-    #[arg(long, value_name = "URL", env = "SLIPWAY_ARTIFACTS")]
-    pub(crate) storage: Option<String>,
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct MarkerGetArgs {
     /// The marker, like stable-1.31.txt or markers/master/latest-ci.txt.
@@ -438,7 +428,7 @@ pub(crate) struct MarkerGetArgs {
     pub(crate) name: String,
 
     #[command(flatten)]
-    pub(crate) storage: MarkerStorageArgs,
+    pub(crate) storage: crate::cli_jobs::StorageArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
@@ -465,7 +455,7 @@ pub(crate) struct MarkerPublishArgs {
     pub(crate) expect: Option<String>,
 
     #[command(flatten)]
-    pub(crate) storage: MarkerStorageArgs,
+    pub(crate) storage: crate::cli_jobs::StorageArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]

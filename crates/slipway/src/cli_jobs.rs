@@ -7,18 +7,34 @@ use clap::{Args, Subcommand};
 
 use crate::cli::Format;
 
-/// Where run state and artifacts live; shared by every command that reads or writes runs.
+/// Where state lives (runs, scheduler state, test results); shared by every command that uses
+/// the store.
 #[derive(Debug, Clone, Args)]
-pub(crate) struct StateArgs {
+pub(crate) struct DatabaseArgs {
     /// The store: sqlite:PATH or postgres://... (default: `store.url`, else
     /// sqlite:.slipway/state.db in the project).
     #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
     pub(crate) database_url: Option<String>,
+}
 
-    /// Artifact storage: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
-    /// az://CONTAINER/PREFIX (default: `artifacts.storage`, else .slipway/artifacts).
+/// Where artifacts and markers live; shared by every command that uses the artifact storage.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StorageArgs {
+    /// The artifact storage: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
+    /// az://CONTAINER/PREFIX (default: `artifacts.storage`, else .slipway/artifacts). S3 reads
+    /// AWS_ENDPOINT_URL, AWS_REGION and credentials from the environment.
     #[arg(long, value_name = "URL", env = "SLIPWAY_ARTIFACTS")]
     pub(crate) storage: Option<String>,
+}
+
+/// The store and the artifact storage, for commands that run jobs.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StateArgs {
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
 }
 
 #[derive(Debug, Clone, Copy, Args)]
@@ -113,8 +129,8 @@ pub(crate) struct RunsListArgs {
     #[arg(long, default_value_t = 20)]
     pub(crate) limit: u32,
 
-    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
-    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
 
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
     pub(crate) format: Format,
@@ -125,8 +141,8 @@ pub(crate) struct RunsShowArgs {
     #[arg(value_name = "RUN")]
     pub(crate) run: String,
 
-    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
-    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
 
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
     pub(crate) format: Format,
@@ -141,8 +157,8 @@ pub(crate) struct RunsLogsArgs {
     #[arg(long, short = 'f')]
     pub(crate) follow: bool,
 
-    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
-    pub(crate) database_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {

@@ -6,15 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::cli::Format;
-
-/// Where the test history lives; shared by every results command.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct DatabaseArgs {
-    /// The store: sqlite:PATH or postgres://... (default: `store.url`, else
-    /// sqlite:.slipway/state.db in the project).
-    #[arg(long, value_name = "URL", env = "SLIPWAY_DATABASE_URL")]
-    pub(crate) database_url: Option<String>,
-}
+use crate::cli_jobs::DatabaseArgs;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ResultsCommand {

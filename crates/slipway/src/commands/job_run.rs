@@ -37,8 +37,9 @@ pub(super) fn run(args: JobRunArgs, config: Option<&Path>) -> anyhow::Result<u8>
     };
     let runtime = super::runtime()?;
     let outcome = runtime.block_on(async {
-        let store = Store::open(&settings_jobs::database_url(&loaded, state.database_url.clone())).await?;
-        let storage = slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.clone()))?;
+        let store = Store::open(&settings_jobs::database_url(&loaded, state.database.database_url.clone())).await?;
+        let storage =
+            slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.storage.clone()))?;
         let context = Context { store, storage, host: settings_jobs::host() };
         let executor = exec::for_run(&job.run)?;
         let cancel = CancellationToken::new();
@@ -91,8 +92,8 @@ pub(super) fn run(args: JobRunArgs, config: Option<&Path>) -> anyhow::Result<u8>
                 }
                 Err(RunError::Exec { report, source }) => {
                     print_notes(&report);
-                    reports.push(*report);
-                    failure = Some(RunError::Exec { report: Box::new(reports[reports.len() - 1].clone()), source });
+                    reports.push((*report).clone());
+                    failure = Some(RunError::Exec { report, source });
                     break;
                 }
                 Err(error) => {

@@ -7,7 +7,8 @@ use serde::Serialize;
 use slipway_artifacts::{Markers, Published, Storage};
 use slipway_core::exit;
 
-use crate::cli::{Format, MarkerGetArgs, MarkerPublishArgs, MarkerStorageArgs};
+use crate::cli::{Format, MarkerGetArgs, MarkerPublishArgs};
+use crate::cli_jobs::StorageArgs;
 use crate::{config_file, output, settings_jobs};
 
 /// The JSON output of both marker commands: `schema` is `slipway.marker/v1`; `value` is what
@@ -25,8 +26,8 @@ struct Report<'a> {
 
 const SCHEMA: &str = "slipway.marker/v1";
 
-fn markers(config: Option<&Path>, storage: MarkerStorageArgs) -> anyhow::Result<Markers> {
-    let MarkerStorageArgs { storage } = storage;
+fn markers(config: Option<&Path>, storage: StorageArgs) -> anyhow::Result<Markers> {
+    let StorageArgs { storage } = storage;
     let loaded = config_file::load(config, Path::new("."))?;
     super::warn(&loaded.warnings);
     Ok(Markers::new(Storage::open(&settings_jobs::storage_url(&loaded, storage))?))

@@ -85,6 +85,17 @@ fn warn(warnings: &[String]) {
     }
 }
 
+/// Loads the configuration and opens the store that `--database-url` (or the file) names.
+async fn open_store(
+    config: Option<&std::path::Path>,
+    database: crate::cli_jobs::DatabaseArgs,
+) -> anyhow::Result<slipway_store::Store> {
+    let loaded = crate::config_file::load(config, std::path::Path::new("."))?;
+    warn(&loaded.warnings);
+    let crate::cli_jobs::DatabaseArgs { database_url } = database;
+    Ok(slipway_store::Store::open(&crate::settings_jobs::database_url(&loaded, database_url)).await?)
+}
+
 /// The async runtime commands that talk to registries run on.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     use anyhow::Context;

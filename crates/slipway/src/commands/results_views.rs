@@ -14,16 +14,10 @@ use slipway_store::Store;
 use crate::cli::Format;
 use crate::cli_results::{AlertsArgs, FlakesArgs, GridArgs};
 use crate::errors::UsageError;
-use crate::{config_file, output, settings_jobs};
+use crate::output;
 
 /// How long a webhook may take to answer.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(30);
-
-async fn open(config: Option<&Path>, flag: Option<String>) -> anyhow::Result<Store> {
-    let loaded = config_file::load(config, Path::new("."))?;
-    super::warn(&loaded.warnings);
-    Ok(Store::open(&settings_jobs::database_url(&loaded, flag)).await?)
-}
 
 /// The jobs to look at: `job` if the store has results for it, else every job with results.
 async fn jobs(store: &Store, job: Option<String>) -> anyhow::Result<Vec<String>> {
@@ -65,7 +59,7 @@ fn colour() -> bool {
 pub(super) fn grid(args: GridArgs, config: Option<&Path>) -> anyhow::Result<u8> {
     let GridArgs { job, html: html_file, builds, database, format } = args;
     let view = super::runtime()?.block_on(async {
-        let store = open(config, database.database_url).await?;
+        let store = super::open_store(config, database).await?;
         let job = jobs(&store, Some(job)).await?.remove(0);
         grid_of(&store, &job, builds, None).await
     })?;
@@ -88,7 +82,7 @@ pub(super) fn flakes(args: FlakesArgs, config: Option<&Path>) -> anyhow::Result<
     let FlakesArgs { job, days, database, format } = args;
     let since = (days > 0).then(|| now() - i64::from(days) * 86_400);
     let report = super::runtime()?.block_on(async {
-        let store = open(config, database.database_url).await?;
+        let store = super::open_store(config, database).await?;
         let mut grids = Vec::new();
         for job in jobs(&store, job).await? {
             grids.push(grid_of(&store, &job, 0, since).await?);
@@ -109,7 +103,7 @@ pub(super) fn alerts(args: AlertsArgs, config: Option<&Path>) -> anyhow::Result<
     let thresholds = Thresholds { failures_to_open: failures, passes_to_close: passes };
     let runtime = super::runtime()?;
     let report = runtime.block_on(async {
-        let store = open(config, database.database_url).await?;
+        let store = super::open_store(config, database).await?;
         let mut grids = Vec::new();
         for job in jobs(&store, job).await? {
             grids.push(grid_of(&store, &job, builds, None).await?);

@@ -11,21 +11,15 @@ use slipway_store::{Run, RunState, Store};
 use crate::cli::Format;
 use crate::cli_jobs::{RunsListArgs, RunsLogsArgs, RunsShowArgs};
 use crate::errors::UsageError;
-use crate::{config_file, output, settings_jobs};
+use crate::output;
 
 /// The JSON schema of `runs list` and `runs show`.
 pub(super) const SCHEMA: &str = "slipway.runs/v1";
 
-async fn open(config: Option<&Path>, flag: Option<String>) -> anyhow::Result<Store> {
-    let loaded = config_file::load(config, Path::new("."))?;
-    super::warn(&loaded.warnings);
-    Ok(Store::open(&settings_jobs::database_url(&loaded, flag)).await?)
-}
-
 pub(super) fn list(args: RunsListArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let RunsListArgs { job, state, limit, database_url, format } = args;
+    let RunsListArgs { job, state, limit, database, format } = args;
     let runs = super::runtime()?.block_on(async {
-        let store = open(config, database_url).await?;
+        let store = super::open_store(config, database).await?;
         let filter = Filter { job, state: state.as_deref().and_then(RunState::parse), limit };
         anyhow::Ok(store.list_runs(&filter).await?)
     })?;
@@ -65,9 +59,9 @@ async fn find(store: &Store, key: &str) -> anyhow::Result<Run> {
 }
 
 pub(super) fn show(args: RunsShowArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let RunsShowArgs { run, database_url, format } = args;
+    let RunsShowArgs { run, database, format } = args;
     let run = super::runtime()?.block_on(async {
-        let store = open(config, database_url).await?;
+        let store = super::open_store(config, database).await?;
         find(&store, &run).await
     })?;
     let mut stdout = std::io::stdout().lock();
@@ -92,9 +86,9 @@ pub(super) fn show(args: RunsShowArgs, config: Option<&Path>) -> anyhow::Result<
 }
 
 pub(super) fn logs(args: RunsLogsArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let RunsLogsArgs { run, follow, database_url } = args;
+    let RunsLogsArgs { run, follow, database } = args;
     super::runtime()?.block_on(async {
-        let store = open(config, database_url).await?;
+        let store = super::open_store(config, database).await?;
         let mut current = find(&store, &run).await?;
         let mut file = std::fs::File::open(&current.log_path).map_err(|error| {
             UsageError(format!(

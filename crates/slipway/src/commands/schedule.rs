@@ -30,8 +30,9 @@ pub(super) fn run(args: ScheduleArgs, config: Option<&Path>) -> anyhow::Result<u
         .into());
     }
     super::runtime()?.block_on(async {
-        let store = Store::open(&settings_jobs::database_url(&loaded, state.database_url.clone())).await?;
-        let storage = slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.clone()))?;
+        let store = Store::open(&settings_jobs::database_url(&loaded, state.database.database_url.clone())).await?;
+        let storage =
+            slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.storage.clone()))?;
         let host = settings_jobs::host();
         let runs_stop = CancellationToken::new();
         let launcher = Arc::new(RunLauncher {
