@@ -37,10 +37,22 @@ pub enum FindingKind {
     ChartAppVersion,
     /// The image tag a Helm chart deploys by default (`values.yaml` `tag`, or the `appVersion`).
     HelmImageTag,
-    /// A `?ref=` kustomize remote link in docs or manifests.
+    /// A `?ref=` kustomize remote link to a release tag, in docs or manifests.
     RefLink,
+    /// A `?ref=` kustomize remote link to a release branch (`release-1.36`).
+    RefBranchLink,
+    /// A link into a repository that has the project's name under another owner (a fork).
+    ForeignLink,
+    /// An image reference to one of the project's images in a document (README, docs).
+    MarkdownImage,
+    /// A GitHub Actions workflow input, matrix or env value that names a version of the project.
+    WorkflowValue,
+    /// A Makefile variable that names a version of the project (`VERSION ?= v0.31.0`).
+    MakefileVariable,
     /// A version file named in the configuration.
     VersionFile,
+    /// An image given with `--image` or `release.images` that nothing references.
+    UnusedImage,
     /// The version tag does not exist in the registry.
     RegistryTagMissing,
     /// The version tag is a single-platform manifest, not an index.
@@ -59,6 +71,101 @@ pub enum FindingKind {
     BinaryMissing,
     /// The entrypoint is not an ELF binary (a script, or another format).
     BinaryNotElf,
+    /// A release tag points at another commit (or tag object) than when the release was recorded.
+    TagMoved,
+    /// A recorded release tag no longer exists.
+    TagDeleted,
+    /// A registry tag points at another digest than the one recorded.
+    RegistryTagMoved,
+    /// A platform recorded in a release image is gone, or its digest changed.
+    RegistryPlatformChanged,
+    /// An overlay or chart at the release tag renders other images than when recorded.
+    RenderedImagesChanged,
+    /// The promoter manifest maps the release tag to another digest than the one built.
+    PromoterDigest,
+    /// A release-ledger entry that is missing, corrupt or of an unknown schema.
+    LedgerEntry,
+}
+
+impl FindingKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [FindingKind] = &[
+        FindingKind::ImageTag,
+        FindingKind::FloatingImageTag,
+        FindingKind::ImageDigest,
+        FindingKind::KustomizeNewTag,
+        FindingKind::OverlayImage,
+        FindingKind::ChartVersion,
+        FindingKind::ChartAppVersion,
+        FindingKind::HelmImageTag,
+        FindingKind::RefLink,
+        FindingKind::RefBranchLink,
+        FindingKind::ForeignLink,
+        FindingKind::MarkdownImage,
+        FindingKind::WorkflowValue,
+        FindingKind::MakefileVariable,
+        FindingKind::VersionFile,
+        FindingKind::UnusedImage,
+        FindingKind::RegistryTagMissing,
+        FindingKind::RegistryNotIndex,
+        FindingKind::RegistryPlatformMissing,
+        FindingKind::RegistryConfigPlatform,
+        FindingKind::RegistryRevision,
+        FindingKind::RegistryRevisionMissing,
+        FindingKind::BinaryArchitecture,
+        FindingKind::BinaryMissing,
+        FindingKind::BinaryNotElf,
+        FindingKind::TagMoved,
+        FindingKind::TagDeleted,
+        FindingKind::RegistryTagMoved,
+        FindingKind::RegistryPlatformChanged,
+        FindingKind::RenderedImagesChanged,
+        FindingKind::PromoterDigest,
+        FindingKind::LedgerEntry,
+    ];
+
+    /// The kind's name, as JSON and configuration spell it (`ref-branch-link`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::ImageTag => "image-tag",
+            FindingKind::FloatingImageTag => "floating-image-tag",
+            FindingKind::ImageDigest => "image-digest",
+            FindingKind::KustomizeNewTag => "kustomize-new-tag",
+            FindingKind::OverlayImage => "overlay-image",
+            FindingKind::ChartVersion => "chart-version",
+            FindingKind::ChartAppVersion => "chart-app-version",
+            FindingKind::HelmImageTag => "helm-image-tag",
+            FindingKind::RefLink => "ref-link",
+            FindingKind::RefBranchLink => "ref-branch-link",
+            FindingKind::ForeignLink => "foreign-link",
+            FindingKind::MarkdownImage => "markdown-image",
+            FindingKind::WorkflowValue => "workflow-value",
+            FindingKind::MakefileVariable => "makefile-variable",
+            FindingKind::VersionFile => "version-file",
+            FindingKind::UnusedImage => "unused-image",
+            FindingKind::RegistryTagMissing => "registry-tag-missing",
+            FindingKind::RegistryNotIndex => "registry-not-index",
+            FindingKind::RegistryPlatformMissing => "registry-platform-missing",
+            FindingKind::RegistryConfigPlatform => "registry-config-platform",
+            FindingKind::RegistryRevision => "registry-revision",
+            FindingKind::RegistryRevisionMissing => "registry-revision-missing",
+            FindingKind::BinaryArchitecture => "binary-architecture",
+            FindingKind::BinaryMissing => "binary-missing",
+            FindingKind::BinaryNotElf => "binary-not-elf",
+            FindingKind::TagMoved => "tag-moved",
+            FindingKind::TagDeleted => "tag-deleted",
+            FindingKind::RegistryTagMoved => "registry-tag-moved",
+            FindingKind::RegistryPlatformChanged => "registry-platform-changed",
+            FindingKind::RenderedImagesChanged => "rendered-images-changed",
+            FindingKind::PromoterDigest => "promoter-digest",
+            FindingKind::LedgerEntry => "ledger-entry",
+        }
+    }
+
+    /// The kind with this name, if there is one.
+    pub fn from_name(name: &str) -> Option<FindingKind> {
+        FindingKind::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
 }
 
 /// One disagreement (or notable fact) found by a check.
@@ -185,6 +292,16 @@ mod tests {
             "arm64".into(),
         );
         assert_eq!(in_registry.location(), "r.io/app:v1.0.0 [linux/arm64]");
+    }
+
+    #[test]
+    fn names_are_the_json_names() {
+        for kind in FindingKind::ALL {
+            let json = serde_json::to_value(kind).expect("serializes");
+            assert_eq!(json.as_str(), Some(kind.name()), "{kind:?}");
+            assert_eq!(FindingKind::from_name(kind.name()), Some(*kind));
+        }
+        assert_eq!(FindingKind::from_name("no-such-kind"), None);
     }
 
     #[test]

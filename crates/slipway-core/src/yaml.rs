@@ -5,11 +5,23 @@
 //! deserialisation loses both, so this module builds a small tree from the parser's spanned
 //! events. Aliases are expanded to copies of their anchored node, keeping the anchor's spans,
 //! so an edit through an alias lands on the one place the value is written.
+//!
+//! The tree is bounded, so a few hundred hostile bytes cannot cost gigabytes or minutes: aliases
+//! may copy at most [`MAX_ALIAS_NODES`] nodes in all (a "billion laughs" nests anchors so each
+//! level multiplies the last), and collections may nest at most [`MAX_DEPTH`] deep. Past either
+//! limit parsing stops with an error at the alias or collection that crossed it.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
 use granit_parser::{Event, Options, Parser, ScalarStyle};
+
+/// How many nodes aliases may copy into one stream's tree, in all. Real files copy a few
+/// thousand (Prow job templates, Helm values); an alias bomb copies billions.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// How deeply collections may nest. Kubernetes objects nest about a dozen levels.
+pub const MAX_DEPTH: usize = 256;
 
 /// A node of a YAML document.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +109,15 @@ impl Node {
         }
     }
 
+    /// How many nodes this one holds, itself included.
+    pub fn size(&self) -> usize {
+        match &self.value {
+            Value::Scalar(..) => 1,
+            Value::Sequence(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
+            Value::Mapping(entries) => 1 + entries.iter().map(|(key, value)| key.size() + value.size()).sum::<usize>(),
+        }
+    }
+
     /// Whether this is a mapping.
     pub fn is_mapping(&self) -> bool {
         matches!(self.value, Value::Mapping(_))
@@ -145,7 +166,8 @@ pub fn parse(source: &str) -> Result<Vec<Node>, YamlError> {
             message: error.info(),
         })?;
         let range = span.byte_range().unwrap_or(span.start.index()..span.end.index());
-        builder.push(event, range, span.start.line());
+        let (line, column) = (span.start.line(), span.start.col() + 1);
+        builder.push(event, range, line).map_err(|limit| YamlError { line, column, message: limit.message() })?;
     }
     Ok(builder.documents)
 }
@@ -154,7 +176,27 @@ pub fn parse(source: &str) -> Result<Vec<Node>, YamlError> {
 struct Builder {
     documents: Vec<Node>,
     stack: Vec<Open>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, with how many nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied through aliases so far.
+    alias_nodes: usize,
+}
+
+/// A bound the tree would cross.
+enum Limit {
+    Aliases,
+    Depth,
+}
+
+impl Limit {
+    fn message(&self) -> String {
+        match self {
+            Limit::Aliases => format!(
+                "aliases here would expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?); slipway stops reading"
+            ),
+            Limit::Depth => format!("collections nest more than {MAX_DEPTH} levels deep; slipway stops reading"),
+        }
+    }
 }
 
 struct Open {
@@ -164,7 +206,7 @@ struct Open {
 }
 
 impl Builder {
-    fn push(&mut self, event: Event<'_>, span: Range<usize>, line: usize) {
+    fn push(&mut self, event: Event<'_>, span: Range<usize>, line: usize) -> Result<(), Limit> {
         match event {
             Event::DocumentStart(..) => self.anchors.clear(),
             Event::Scalar(text, style, anchor, _) => {
@@ -177,29 +219,39 @@ impl Builder {
                 let node = Node { value: Value::Scalar(text.into_owned(), style), span, line };
                 self.complete(node, anchor);
             }
-            Event::SequenceStart(_, anchor, _) => self.open(Value::Sequence(Vec::new()), span, line, anchor),
-            Event::MappingStart(_, anchor, _) => self.open(Value::Mapping(Vec::new()), span, line, anchor),
+            Event::SequenceStart(_, anchor, _) => self.open(Value::Sequence(Vec::new()), span, line, anchor)?,
+            Event::MappingStart(_, anchor, _) => self.open(Value::Mapping(Vec::new()), span, line, anchor)?,
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
                     self.complete(open.node, open.anchor);
                 }
             }
             Event::Alias(anchor) => {
-                if let Some(node) = self.anchors.get(&anchor).cloned() {
+                if let Some((node, size)) = self.anchors.get(&anchor) {
+                    self.alias_nodes = self.alias_nodes.saturating_add(*size);
+                    if self.alias_nodes > MAX_ALIAS_NODES {
+                        return Err(Limit::Aliases);
+                    }
+                    let node = node.clone();
                     self.complete(node, 0);
                 }
             }
             _ => {}
         }
+        Ok(())
     }
 
-    fn open(&mut self, value: Value, span: Range<usize>, line: usize, anchor: usize) {
+    fn open(&mut self, value: Value, span: Range<usize>, line: usize, anchor: usize) -> Result<(), Limit> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Limit::Depth);
+        }
         self.stack.push(Open { node: Node { value, span, line }, anchor, pending_key: None });
+        Ok(())
     }
 
     fn complete(&mut self, node: Node, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), node.size()));
         }
         let Some(parent) = self.stack.last_mut() else {
             let empty = matches!(&node.value, Value::Scalar(text, Style::Plain) if text.is_empty() || text == "~" || text == "null");
@@ -269,6 +321,36 @@ mod tests {
         assert!(error.line >= 2, "{error:?}");
         let error = parse("key: value\n  bad: indent\n").expect_err("invalid");
         assert_eq!(error.line, 2, "{error:?}");
+    }
+
+    #[test]
+    fn an_alias_bomb_stops_at_the_alias_that_crosses_the_limit() {
+        let mut source = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..=9 {
+            let previous = level - 1;
+            let items = vec![format!("*a{previous}"); 9].join(", ");
+            source.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        assert!(source.len() < 600, "a few hundred bytes: {}", source.len());
+        let error = parse(&source).expect_err("the bomb is refused");
+        assert!(error.message.contains("alias bomb"), "{error:?}");
+        assert!((7..=10).contains(&error.line), "at the level that crosses the limit: {error:?}");
+    }
+
+    #[test]
+    fn ordinary_aliases_are_expanded() {
+        let source = "base: &base {image: app:v1, args: [a, b]}\none: *base\ntwo: *base\n";
+        let root = parse(source).expect("valid").remove(0);
+        assert_eq!(root.get("two").and_then(|two| two.get("image")).and_then(Node::as_str), Some("app:v1"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let source = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        // The parser has a recursion limit of its own; either limit gives an error, never a crash.
+        assert!(parse(&source).is_err());
+        let fine = format!("{}x{}", "[".repeat(100), "]".repeat(100));
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]

@@ -53,6 +53,17 @@ pub struct Git {
     prefix: String,
 }
 
+/// A tag and what it points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRef {
+    /// The tag's name.
+    pub name: String,
+    /// The commit it names (through the tag object, for annotated tags).
+    pub commit: String,
+    /// The tag object's id, for annotated tags.
+    pub tag_object: Option<String>,
+}
+
 /// One entry of a tree listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TreeEntry {
@@ -158,8 +169,101 @@ impl Git {
 
     /// The URL of the `origin` remote, if there is one.
     pub fn origin_url(&self) -> Result<Option<String>, Error> {
-        let output = run_raw(&self.directory, &["remote", "get-url", "origin"])?;
+        self.remote_url("origin")
+    }
+
+    /// The URL of the remote `name`, if there is one.
+    pub fn remote_url(&self, name: &str) -> Result<Option<String>, Error> {
+        let output = run_raw(&self.directory, &["remote", "get-url", name])?;
         Ok(output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()))
+    }
+
+    /// The absolute path of the git directory (`.git`, or a worktree's own).
+    pub fn git_directory(&self) -> Result<PathBuf, Error> {
+        Ok(PathBuf::from(self.run(&["rev-parse", "--absolute-git-dir"])?.trim()))
+    }
+
+    /// Every tag, with the object it names and, for annotated tags, the commit behind it.
+    pub fn tags(&self) -> Result<Vec<TagRef>, Error> {
+        let stdout = self.run(&[
+            "for-each-ref",
+            "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objectname)",
+            "refs/tags",
+        ])?;
+        Ok(stdout
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\0');
+                let (name, kind, object, peeled) = (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+                let annotated = kind == "tag";
+                Some(TagRef {
+                    name: name.to_owned(),
+                    commit: if annotated { peeled.to_owned() } else { object.to_owned() },
+                    tag_object: annotated.then(|| object.to_owned()),
+                })
+            })
+            .collect())
+    }
+
+    /// One tag, as [`Git::tags`] describes it, or `None` when it does not exist.
+    pub fn tag(&self, name: &str) -> Result<Option<TagRef>, Error> {
+        let reference = format!("refs/tags/{name}");
+        let output = run_raw(&self.directory, &["rev-parse", "--verify", "--quiet", &reference])?;
+        if !output.status.success() {
+            return Ok(None);
+        }
+        let object = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let Some(commit) = self.tag_commit(name)? else {
+            return Ok(None);
+        };
+        let tag_object = (object != commit).then_some(object);
+        Ok(Some(TagRef { name: name.to_owned(), commit, tag_object }))
+    }
+
+    /// The names of local branches and of remote-tracking branches without their remote
+    /// (`origin/release-1.36` is `release-1.36`), deduplicated.
+    pub fn branches(&self) -> Result<Vec<String>, Error> {
+        let stdout = self.run(&["for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes"])?;
+        let mut names: Vec<String> = stdout
+            .lines()
+            .filter_map(|reference| {
+                if let Some(name) = reference.strip_prefix("refs/heads/") {
+                    return Some(name.to_owned());
+                }
+                let (_, name) = reference.strip_prefix("refs/remotes/")?.split_once('/')?;
+                (name != "HEAD").then(|| name.to_owned())
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// The full id of the commit that `revision` names: a tag, a branch, or a commit id,
+    /// abbreviated to a unique prefix or whole. `Ok(None)` when nothing matches; an ambiguous
+    /// prefix is an error that says so.
+    pub fn resolve_commit(&self, revision: &str) -> Result<Option<String>, Error> {
+        let spec = format!("{revision}^{{commit}}");
+        let output = run_raw(&self.directory, &["rev-parse", "--verify", "--quiet", "--end-of-options", &spec])?;
+        if output.status.success() {
+            return Ok(Some(String::from_utf8_lossy(&output.stdout).trim().to_owned()));
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("ambiguous") {
+            return Err(git_error(&self.directory, &["rev-parse", revision], &output.stderr));
+        }
+        Ok(None)
+    }
+
+    /// Who git says is committing here: `Name <email>`, if an identity is configured.
+    pub fn committer(&self) -> Result<Option<String>, Error> {
+        let output = run_raw(&self.directory, &["var", "GIT_COMMITTER_IDENT"])?;
+        if !output.status.success() {
+            return Ok(None);
+        }
+        let ident = String::from_utf8_lossy(&output.stdout);
+        // `Name <email> 1700000000 +0000`: drop the time and zone.
+        Ok(ident.trim().rsplitn(3, ' ').nth(2).map(str::to_owned))
     }
 
     /// Every file under the scan root in `commit`'s tree, with paths relative to the scan root.
@@ -352,5 +456,34 @@ mod tests {
         let described = repo.describe("v").expect("describe").expect("a description");
         assert!(described.starts_with("v1.2.0-1-g"), "{described}");
         assert_eq!(repo.commit_time(&head).expect("log"), 1_700_000_000);
+    }
+
+    #[test]
+    fn tags_branches_and_abbreviated_commits() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path();
+        git(path, &["init", "--quiet", "--initial-branch=main"]);
+        fs_err::write(path.join("a.txt"), "one\n").expect("write");
+        git(path, &["add", "a.txt"]);
+        git(path, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "one"]);
+        git(path, &["tag", "v1.0.0"]);
+        git(path, &["-c", "user.name=t", "-c", "user.email=t@t", "tag", "-a", "v1.1.0", "-m", "annotated"]);
+        git(path, &["branch", "release-1.0"]);
+        git(path, &["update-ref", "refs/remotes/origin/release-1.1", "HEAD"]);
+        git(path, &["update-ref", "refs/remotes/origin/release-1.0", "HEAD"]);
+        let repo = Git::discover(path).expect("git runs").expect("a repository");
+        let head = repo.head_commit().expect("rev-parse").expect("a commit");
+        let tags = repo.tags().expect("tags");
+        assert_eq!(tags.len(), 2);
+        assert_eq!(tags[0], TagRef { name: "v1.0.0".into(), commit: head.clone(), tag_object: None });
+        assert_eq!(tags[1].commit, head);
+        assert!(tags[1].tag_object.as_ref().is_some_and(|object| object != &head), "{:?}", tags[1]);
+        assert_eq!(repo.tag("v1.1.0").expect("tag"), Some(tags[1].clone()));
+        assert_eq!(repo.tag("v9.9.9").expect("tag"), None);
+        assert_eq!(repo.branches().expect("branches"), ["main", "release-1.0", "release-1.1"]);
+        assert_eq!(repo.resolve_commit(&head[..7]).expect("resolves"), Some(head.clone()));
+        assert_eq!(repo.resolve_commit("v1.1.0").expect("resolves"), Some(head));
+        assert_eq!(repo.resolve_commit("0000000").expect("nothing"), None);
+        assert!(repo.git_directory().expect("git dir").ends_with(".git"));
     }
 }

@@ -8,7 +8,7 @@ use slipway_core::Version;
 use crate::check::{self, Checked, Expected};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::project::Project;
+use crate::project::{Project, RepositoryFacts};
 use crate::render::{self, Overlay, RenderNote};
 use crate::scan::{self, Scan};
 use crate::source::FileSet;
@@ -55,6 +55,50 @@ impl Directory {
     pub fn name(&self) -> String {
         self.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
     }
+
+    /// What git knows that tells who the project is: remotes, branches and release tags.
+    pub fn facts(&self, settings: &Settings) -> Result<RepositoryFacts, Error> {
+        let Some(git) = &self.git else {
+            return Ok(RepositoryFacts::default());
+        };
+        let tags = git.tags()?;
+        Ok(RepositoryFacts {
+            origin: git.remote_url("origin")?,
+            upstream: git.remote_url("upstream")?,
+            branches: git.branches()?,
+            tagged_versions: tags.iter().filter_map(|tag| Version::from_tag(&tag.name, &settings.tag_prefix)).collect(),
+        })
+    }
+
+    /// Where a bump stages its files: the git directory, else `.slipway/` in the project.
+    pub fn staging(&self) -> Result<crate::bump::write::Staging, Error> {
+        let git_directory = match &self.git {
+            Some(git) => Some(git.git_directory()?),
+            None => None,
+        };
+        Ok(crate::bump::write::Staging::new(&self.path, git_directory.as_deref()))
+    }
+
+    /// Finishes a bump that was interrupted (see [`crate::bump::write::recover`]) and says so.
+    pub fn recover(&self) -> Result<Vec<String>, Error> {
+        let recovered = crate::bump::write::recover(&self.staging()?)?;
+        let mut notes = Vec::new();
+        if !recovered.completed.is_empty() {
+            let files: Vec<String> = recovered
+                .completed
+                .iter()
+                .map(|path| path.strip_prefix(&self.path).unwrap_or(path).display().to_string())
+                .collect();
+            notes.push(format!(
+                "an earlier bump was interrupted after its files were written; completed it: {}",
+                files.join(", ")
+            ));
+        }
+        if recovered.swept > 0 {
+            notes.push(format!("removed {} temporary files of an interrupted bump", recovered.swept));
+        }
+        Ok(notes)
+    }
 }
 
 /// Everything known about a file set.
@@ -75,13 +119,21 @@ pub struct Analysis {
 impl Analysis {
     /// Scans and renders `files`.
     pub fn of(files: FileSet, settings: &Settings, directory: &Directory) -> Result<Analysis, Error> {
+        let facts = directory.facts(settings)?;
+        Analysis::with_facts(files, settings, &directory.name(), &facts)
+    }
+
+    /// Scans and renders `files`, with what git knows given (a re-check of edited files reuses
+    /// it rather than asking git again).
+    pub fn with_facts(
+        files: FileSet,
+        settings: &Settings,
+        directory_name: &str,
+        facts: &RepositoryFacts,
+    ) -> Result<Analysis, Error> {
         let scan = scan::scan(&files, settings)?;
         let (overlays, render_notes) = render::overlays(&scan, &files)?;
-        let origin = match &directory.git {
-            Some(git) => git.origin_url()?,
-            None => None,
-        };
-        let project = Project::identify(settings, &scan, &overlays, &directory.name(), origin.as_deref());
+        let project = Project::identify(settings, &scan, &overlays, directory_name, facts);
         Ok(Analysis { files, scan, overlays, render_notes, project })
     }
 
@@ -90,11 +142,9 @@ impl Analysis {
         check::check(&self.files, &self.scan, &self.overlays, &self.project, expected, settings)
     }
 
-    /// The highest version the references name, and how many references name a version.
-    pub fn highest_version(&self, settings: &Settings) -> Option<(Version, usize)> {
-        let versions = check::observed_versions(&self.scan, &self.overlays, &self.project, settings);
-        let count = versions.len();
-        versions.into_iter().max().map(|version| (version, count))
+    /// The highest version the project's references name.
+    pub fn highest_version(&self, settings: &Settings) -> Option<Version> {
+        check::observed_versions(&self.scan, &self.overlays, &self.project, settings).into_iter().max()
     }
 
     /// Notes for the report: skipped files and what the renderer could not follow.

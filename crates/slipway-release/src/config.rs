@@ -4,11 +4,14 @@
 //! loader); [`Settings`] is what the commands run on, with defaults applied, patterns compiled
 //! and values validated, so no command ever sees a half-valid configuration.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use regex::Regex;
 use serde::Deserialize;
-use slipway_core::{ImageReference, Platform, platform};
+use slipway_core::{FindingKind, ImageReference, Platform, platform};
 
+use crate::branches::BranchPattern;
 use crate::error::Error;
 
 /// `project:` in `slipway.yaml`: who the project is.
@@ -17,7 +20,8 @@ use crate::error::Error;
 pub struct ProjectSection {
     /// Short name (`descheduler`); used to recognise the project's images and links.
     pub name: Option<String>,
-    /// Where the source lives (`github.com/kubernetes-sigs/descheduler`); recognises `?ref=` links.
+    /// Where the upstream source lives (`github.com/kubernetes-sigs/descheduler`); recognises
+    /// `?ref=` links. Inferred from the repository when not set.
     pub repository: Option<String>,
 }
 
@@ -42,6 +46,14 @@ pub struct ReleaseSection {
     /// The message of the commit `release bump --commit` makes; `{version}` and `{tag}` are
     /// replaced.
     pub commit_message: Option<String>,
+    /// Release branch names, with `{major}` and `{minor}` (`release-1.{minor}` for
+    /// descheduler); inferred from the repository's branches when not set.
+    pub branch_pattern: Option<String>,
+    /// Reference kinds to check or not, by name (`makefile-variable: false`); all are on.
+    pub checks: BTreeMap<String, bool>,
+    /// A kubernetes/k8s.io-style promoter `images.yaml` (a path in the repository or a URL)
+    /// whose digests the release's images must match.
+    pub promoter_manifest: Option<String>,
 }
 
 /// One `release.version_files` entry.
@@ -91,7 +103,31 @@ pub struct Settings {
     pub exclude: Exclude,
     /// Commit message template.
     pub commit_message: String,
+    /// The configured release branch pattern, if any.
+    pub branch_pattern: Option<BranchPattern>,
+    /// Reference kinds turned off in `release.checks`.
+    pub disabled: BTreeSet<FindingKind>,
+    /// The promoter manifest, if configured.
+    pub promoter_manifest: Option<String>,
 }
+
+/// The kinds `release.checks` can turn off: the references found in files.
+pub const CHECKABLE: &[FindingKind] = &[
+    FindingKind::ImageTag,
+    FindingKind::FloatingImageTag,
+    FindingKind::KustomizeNewTag,
+    FindingKind::OverlayImage,
+    FindingKind::ChartVersion,
+    FindingKind::ChartAppVersion,
+    FindingKind::HelmImageTag,
+    FindingKind::RefLink,
+    FindingKind::RefBranchLink,
+    FindingKind::ForeignLink,
+    FindingKind::MarkdownImage,
+    FindingKind::WorkflowValue,
+    FindingKind::MakefileVariable,
+    FindingKind::VersionFile,
+];
 
 /// A configured version file.
 #[derive(Debug, Clone)]
@@ -171,6 +207,30 @@ impl Settings {
                 .build()
                 .map_err(|error| Error::Config { key: "release.exclude".to_owned(), message: error.to_string() })?,
         };
+        let branch_pattern = release
+            .branch_pattern
+            .as_deref()
+            .map(|pattern| {
+                BranchPattern::parse(pattern).map_err(|error| Error::Config {
+                    key: "release.branch_pattern".to_owned(),
+                    message: error.to_string(),
+                })
+            })
+            .transpose()?;
+        let mut disabled = BTreeSet::new();
+        for (name, enabled) in &release.checks {
+            let kind =
+                FindingKind::from_name(name).filter(|kind| CHECKABLE.contains(kind)).ok_or_else(|| Error::Config {
+                    key: format!("release.checks.{name}"),
+                    message: format!(
+                        "`{name}` is not a reference kind; the kinds are {}",
+                        CHECKABLE.iter().map(|kind| kind.name()).collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
+            if !enabled {
+                disabled.insert(kind);
+            }
+        }
         Ok(Settings {
             project_name: project.name.clone().filter(|name| !name.is_empty()),
             project_repository: project.repository.clone().filter(|repository| !repository.is_empty()),
@@ -182,6 +242,9 @@ impl Settings {
             version_files,
             exclude,
             commit_message: release.commit_message.clone().unwrap_or_else(|| "Release {tag}".to_owned()),
+            branch_pattern,
+            disabled,
+            promoter_manifest: release.promoter_manifest.clone().filter(|manifest| !manifest.is_empty()),
         })
     }
 }
@@ -254,6 +317,26 @@ mod tests {
         let release = ReleaseSection { images: vec!["Not An Image".into()], ..ReleaseSection::default() };
         let error = Settings::resolve(&ProjectSection::default(), &release).expect_err("bad image");
         assert!(error.to_string().starts_with("invalid `release.images[0]`"), "{error}");
+
+        let release = ReleaseSection { branch_pattern: Some("release-branch".into()), ..ReleaseSection::default() };
+        let error = Settings::resolve(&ProjectSection::default(), &release).expect_err("bad pattern");
+        assert!(error.to_string().starts_with("invalid `release.branch_pattern`"), "{error}");
+
+        let release =
+            ReleaseSection { checks: [("makefile-variables".into(), false)].into(), ..ReleaseSection::default() };
+        let error = Settings::resolve(&ProjectSection::default(), &release).expect_err("bad kind");
+        assert!(error.to_string().starts_with("invalid `release.checks.makefile-variables`"), "{error}");
+        assert!(error.to_string().contains("makefile-variable,"), "{error}");
+    }
+
+    #[test]
+    fn checks_turn_kinds_off() {
+        let release = ReleaseSection {
+            checks: [("makefile-variable".into(), false), ("ref-link".into(), true)].into(),
+            ..ReleaseSection::default()
+        };
+        let settings = Settings::resolve(&ProjectSection::default(), &release).expect("valid");
+        assert_eq!(settings.disabled, BTreeSet::from([FindingKind::MakefileVariable]));
     }
 
     #[test]

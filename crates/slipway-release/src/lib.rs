@@ -7,6 +7,7 @@
 //! [`bump`] act on the result (registry checks; atomic edits, commit and tag).
 
 pub mod analysis;
+pub mod branches;
 pub mod bump;
 pub mod check;
 pub mod config;

@@ -98,6 +98,7 @@ pub fn overlays(scan: &Scan, files: &FileSet) -> Result<(Vec<Overlay>, Vec<Rende
         stack: Vec::new(),
         notes: BTreeSet::new(),
     };
+    find_cycles(&scan.kustomizations, &renderer.by_directory)?;
     let mut included = BTreeSet::new();
     for kustomization in &scan.kustomizations {
         for entry in kustomization.resources.iter().chain(&kustomization.components) {
@@ -133,6 +134,57 @@ pub fn overlays(scan: &Scan, files: &FileSet) -> Result<(Vec<Overlay>, Vec<Rende
         });
     }
     Ok((result, renderer.notes.into_iter().collect()))
+}
+
+/// Refuses any cycle among kustomizations, as `kubectl kustomize` does ("cycle detected"). Only
+/// rendering overlays is not enough: in a cycle every kustomization is included by another, so
+/// none would be rendered and the cycle's references would silently go unchecked.
+fn find_cycles(kustomizations: &[Kustomization], by_directory: &HashMap<String, &Kustomization>) -> Result<(), Error> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Open,
+        Done,
+    }
+    fn visit(
+        directory: &str,
+        by_directory: &HashMap<String, &Kustomization>,
+        states: &mut HashMap<String, State>,
+        path: &mut Vec<(String, String, usize)>,
+    ) -> Result<(), Error> {
+        match states.get(directory) {
+            Some(State::Done) => return Ok(()),
+            Some(State::Open) => {
+                let start = path.iter().position(|(open, _, _)| open == directory).unwrap_or(0);
+                let mut chain: Vec<String> = path[start..].iter().map(|(open, _, _)| display_directory(open)).collect();
+                chain.push(display_directory(directory));
+                let (_, file, line) = path.last().cloned().unwrap_or_default();
+                return Err(Error::KustomizeCycle { file, line, chain: chain.join(" -> ") });
+            }
+            None => {}
+        }
+        states.insert(directory.to_owned(), State::Open);
+        let kustomization = by_directory[directory];
+        for entry in kustomization.resources.iter().chain(&kustomization.components) {
+            if is_remote(&entry.value) {
+                continue;
+            }
+            let Some(target) = join(&kustomization.directory, &entry.value) else {
+                continue;
+            };
+            if by_directory.contains_key(&target) {
+                path.push((directory.to_owned(), kustomization.file.clone(), entry.line));
+                visit(&target, by_directory, states, path)?;
+                path.pop();
+            }
+        }
+        states.insert(directory.to_owned(), State::Done);
+        Ok(())
+    }
+    let mut states = HashMap::new();
+    for kustomization in kustomizations {
+        visit(&kustomization.directory, by_directory, &mut states, &mut Vec::new())?;
+    }
+    Ok(())
 }
 
 impl PartialOrd for RenderNote {
@@ -555,6 +607,44 @@ mod tests {
         assert_eq!(split_image("localhost:5000/app"), ("localhost:5000/app", "", ""));
         assert_eq!(split_image(&format!("r.io/app:v1@{digest}")), ("r.io/app", "v1", digest));
         assert_eq!(split_image(&format!("r.io/app@{digest}")), ("r.io/app", "", digest));
+    }
+
+    fn render_all(files: &[(&str, &str)]) -> Result<Vec<Overlay>, Error> {
+        let files = FileSet::from_files(files.iter().copied());
+        let scan = crate::scan::scan(&files, &crate::config::Settings::default())?;
+        overlays(&scan, &files).map(|(overlays, _)| overlays)
+    }
+
+    #[test]
+    fn every_cycle_is_an_error_naming_its_chain() {
+        let two_steps = render_all(&[
+            ("config/default/kustomization.yaml", "resources:\n- ../cyc\n"),
+            ("config/cyc/kustomization.yaml", "resources:\n- ../default\n"),
+        ])
+        .expect_err("a cycle");
+        assert_eq!(
+            two_steps.to_string(),
+            "kustomization cycle at `config/default/kustomization.yaml` line 2: config/cyc -> config/default -> config/cyc"
+        );
+        let itself = render_all(&[("config/default/kustomization.yaml", "resources:\n- deployment.yaml\n- .\n")])
+            .expect_err("a cycle");
+        assert_eq!(
+            itself.to_string(),
+            "kustomization cycle at `config/default/kustomization.yaml` line 3: config/default -> config/default"
+        );
+        let component = render_all(&[
+            ("a/kustomization.yaml", "components:\n- ../b\n"),
+            ("b/kustomization.yaml", "resources:\n- ../c\n"),
+            ("c/kustomization.yaml", "resources:\n- ../a\n"),
+        ])
+        .expect_err("a cycle");
+        assert!(component.to_string().ends_with("a -> b -> c -> a"), "{component}");
+        let shared_base = render_all(&[
+            ("base/kustomization.yaml", "resources: []\n"),
+            ("one/kustomization.yaml", "resources:\n- ../base\n"),
+            ("two/kustomization.yaml", "resources:\n- ../base\n- ../one\n"),
+        ]);
+        assert!(shared_base.is_ok(), "a diamond is not a cycle: {shared_base:?}");
     }
 
     #[test]

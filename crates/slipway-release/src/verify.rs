@@ -15,7 +15,7 @@ use slipway_oci::verify::{ImageCheck, ImageReport, verify_image};
 use slipway_oci::{Registry, RegistryOptions};
 
 use crate::analysis::{Analysis, Directory};
-use crate::check::{Checked, DigestPin, Expected, Reference};
+use crate::check::{Checked, DigestPin, Expected, Reference, SkippedReference};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::project::Project;
@@ -94,6 +94,8 @@ pub struct Summary {
     pub errors: usize,
     /// Warning findings.
     pub warnings: usize,
+    /// Values that looked like references and were not checked.
+    pub skipped: usize,
 }
 
 /// Everything `verify` found: the stable JSON output of `release verify --format json`.
@@ -107,8 +109,8 @@ pub struct VerifyReport {
     pub source: SourceInfo,
     /// The release checked.
     pub expected: Expected,
-    /// How the version was chosen: `--tag`, `--version`, `the tag at HEAD`,
-    /// `the highest of N references` or `the one reference that names a version`.
+    /// How the version was chosen: `--tag`, `--version`, `the tag at HEAD`, or
+    /// `the highest version the N references name`.
     pub version_from: String,
     /// The project.
     pub project: Project,
@@ -120,6 +122,8 @@ pub struct VerifyReport {
     pub references: Vec<Reference>,
     /// Disagreements and warnings.
     pub findings: Vec<Finding>,
+    /// What looked like a reference and was not checked, with why.
+    pub skipped: Vec<SkippedReference>,
     /// What was skipped or assumed.
     pub notes: Vec<String>,
     /// Counts.
@@ -146,10 +150,19 @@ pub async fn verify(
     progress: &dyn Progress,
 ) -> Result<VerifyReport, Error> {
     let directory = Directory::open(&options.directory)?;
-    let (analysis, expected, source, version_from) = resolve(&directory, &options.target, settings)?;
+    let recovered = directory.recover()?;
+    let (analysis, expected, source, mut version_from) = resolve(&directory, &options.target, settings)?;
     let checked = analysis.check(&expected, settings);
-    let Checked { references, digest_pins, notes: check_notes } = checked;
+    let Checked { references, findings: other_findings, skipped, digest_pins, notes: check_notes } = checked;
+    if version_from == INFERRED {
+        version_from = format!(
+            "the highest version the {} {} name",
+            references.len(),
+            if references.len() == 1 { "reference" } else { "references" }
+        );
+    }
     let mut findings: Vec<Finding> = references.iter().filter_map(Reference::finding).collect();
+    findings.extend(other_findings);
 
     let registry = if options.offline {
         RegistrySection { checked: false, images: Vec::new(), errors: Vec::new() }
@@ -164,7 +177,8 @@ pub async fn verify(
     };
     finding::sort(&mut findings);
 
-    let mut notes = analysis.notes();
+    let mut notes = recovered;
+    notes.extend(analysis.notes());
     notes.extend(check_notes);
     if source.commit.is_none() && !options.offline {
         notes.push(format!(
@@ -177,6 +191,7 @@ pub async fn verify(
         agreeing: references.iter().filter(|reference| reference.agrees).count(),
         errors: findings.iter().filter(|finding| finding.severity == Severity::Error).count(),
         warnings: findings.iter().filter(|finding| finding.severity == Severity::Warning).count(),
+        skipped: skipped.len(),
     };
     Ok(VerifyReport {
         schema: SCHEMA,
@@ -189,10 +204,15 @@ pub async fn verify(
         registry,
         references,
         findings,
+        skipped,
         notes,
         summary,
     })
 }
+
+/// The placeholder `resolve` returns for an inferred version; the count of references is only
+/// known after the check.
+const INFERRED: &str = "inferred";
 
 fn resolve(
     directory: &Directory,
@@ -243,7 +263,7 @@ fn resolve(
             }
             let files = worktree::load(&directory.path, settings)?;
             let analysis = Analysis::of(files, settings, directory)?;
-            let Some((version, count)) = analysis.highest_version(settings) else {
+            let Some(version) = analysis.highest_version(settings) else {
                 return Err(Error::NothingToInferFrom { directory: directory.path.clone() });
             };
             let expected = Expected::new(version, settings);
@@ -252,12 +272,7 @@ fn resolve(
                 None => None,
             };
             let source = SourceInfo { kind: "worktree", tag: None, commit };
-            let from = if count == 1 {
-                "the one reference that names a version".to_owned()
-            } else {
-                format!("the highest of {count} references")
-            };
-            Ok((analysis, expected, source, from))
+            Ok((analysis, expected, source, INFERRED.to_owned()))
         }
     }
 }

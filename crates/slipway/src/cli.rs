@@ -20,6 +20,11 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "SLIPWAY_CONFIG")]
     pub(crate) config: Option<PathBuf>,
 
+    /// The project directory (default: the nearest directory at or above the current one that
+    /// has a slipway.yaml, else the git repository's top level).
+    #[arg(long, global = true, value_name = "DIR", env = "SLIPWAY_REPO")]
+    pub(crate) repo: Option<PathBuf>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -180,10 +185,6 @@ pub(crate) enum Output {
 
 #[derive(Debug, Args)]
 pub(crate) struct ImageBuildArgs {
-    /// The project directory (default: where slipway.yaml is).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub(crate) repo: PathBuf,
-
     /// Build only the image with this name (repeatable; default: all).
     #[arg(long = "image", value_name = "NAME")]
     pub(crate) images: Vec<String>,
@@ -251,10 +252,6 @@ pub(crate) struct ImageVerifyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ImageDockerfileArgs {
-    /// The project directory (default: where slipway.yaml is).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub(crate) repo: PathBuf,
-
     /// The image (needed when slipway.yaml has several).
     #[arg(long = "image", value_name = "NAME")]
     pub(crate) image: Option<String>,
@@ -262,10 +259,6 @@ pub(crate) struct ImageDockerfileArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ImageCloudbuildArgs {
-    /// The project directory (default: where slipway.yaml is).
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub(crate) repo: PathBuf,
-
     /// Where each image's generated Dockerfile is; `{name}` is the image's name.
     #[arg(long, value_name = "PATH", default_value = "Dockerfile")]
     pub(crate) dockerfile: String,
@@ -311,10 +304,6 @@ pub(crate) enum Format {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The project directory.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub(crate) repo: PathBuf,
-
     /// Check the files at this git tag, read through git rather than from the work tree.
     #[arg(long, value_name = "TAG", conflicts_with = "version")]
     pub(crate) tag: Option<String>,
@@ -337,6 +326,11 @@ pub(crate) struct VerifyArgs {
     /// Do not contact registries; check files only.
     #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
     pub(crate) offline: bool,
+
+    /// Also list what looked like a reference and was not checked, with why (the JSON output
+    /// always has it, as `skipped`).
+    #[arg(long, short = 'v')]
+    pub(crate) verbose: bool,
 
     #[command(flatten)]
     pub(crate) registries: RegistryArgs,
@@ -365,10 +359,6 @@ pub(crate) struct BumpArgs {
     #[arg(value_name = "VERSION", value_parser = parse_version)]
     pub(crate) version: Version,
 
-    /// The project directory.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub(crate) repo: PathBuf,
-
     /// Show the diff; write nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -388,6 +378,10 @@ pub(crate) struct BumpArgs {
     /// A project image repository (repeatable; default: release.images, else inferred).
     #[arg(long = "image", value_name = "REPO", env = "SLIPWAY_RELEASE_IMAGES", value_delimiter = ',', value_parser = parse_image)]
     pub(crate) images: Vec<ImageReference>,
+
+    /// Also list what looked like a reference and was not bumped, with why.
+    #[arg(long, short = 'v')]
+    pub(crate) verbose: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]

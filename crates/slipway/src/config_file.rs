@@ -1,8 +1,11 @@
 //! Finding and reading `slipway.yaml`, composing the sections each crate owns.
 //!
-//! The file is found by walking up from the project directory (or named by `--config`).
-//! Unknown keys are warnings that name the file, line and key, never silent and never fatal;
-//! malformed YAML is an error that names the file and line.
+//! The file is found by walking up from `--repo` or the current directory, no further than the
+//! top of the git repository (or named by `--config`). The project's root is the directory of
+//! that file; without one it is `--repo` as given, else the git repository's top level, so every
+//! command works the same from any subdirectory. Unknown keys are warnings that name the file,
+//! line and key, never silent and never fatal; malformed YAML is an error that names the file
+//! and line.
 
 use std::path::{Path, PathBuf};
 
@@ -31,10 +34,22 @@ pub(crate) struct ConfigFile {
     pub(crate) artifacts: slipway_artifacts::ArtifactsSection,
 }
 
+/// The options every command takes: `--config` and `--repo`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Globals {
+    /// `--config FILE`.
+    pub(crate) config: Option<PathBuf>,
+    /// `--repo DIR`.
+    pub(crate) repo: Option<PathBuf>,
+}
+
 /// A loaded configuration and what was odd about it.
 #[derive(Debug, Default)]
 pub(crate) struct Loaded {
-    /// The directory of the file read, if any: the project's root.
+    /// The project's root: the directory of the file read, else `--repo`, else the git
+    /// repository's top level, else the current directory.
+    pub(crate) root: PathBuf,
+    /// The directory of the file read, if any.
     pub(crate) directory: Option<PathBuf>,
     /// Its content (defaults when there is no file).
     pub(crate) file: ConfigFile,
@@ -82,6 +97,8 @@ pub(crate) enum ConfigError {
     InvalidKey { path: PathBuf, line: u64, key: String, message: String },
     #[error("invalid environment variable `{variable}`: {message}")]
     Environment { variable: &'static str, message: String },
+    #[error("`{}` (--repo) is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
 }
 
 /// The environment variables that set file keys (flags have their own, in `cli.rs`). Each
@@ -134,12 +151,34 @@ pub(crate) fn apply_environment(
     Ok(applied)
 }
 
-/// Loads `explicit`, or the nearest `slipway.yaml` at or above `start`, then the environment.
-pub(crate) fn load(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigError> {
-    let mut loaded = load_file(explicit, start)?;
+/// Loads `--config`, or the nearest `slipway.yaml` at or above `--repo` (or the current
+/// directory), then the environment, and works out the project's root.
+pub(crate) fn load(globals: &Globals) -> Result<Loaded, ConfigError> {
+    let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let start = match &globals.repo {
+        Some(repo) => {
+            if !repo.is_dir() {
+                return Err(ConfigError::NotADirectory { path: repo.clone() });
+            }
+            repo.canonicalize().unwrap_or_else(|_| repo.clone())
+        }
+        None => current.canonicalize().unwrap_or(current),
+    };
+    let mut loaded = load_file(globals.config.as_deref(), &start)?;
+    loaded.root = match (&loaded.directory, &globals.repo) {
+        (Some(directory), _) if globals.config.is_none() => directory.clone(),
+        (_, Some(_)) => start,
+        _ => git_toplevel(&start).unwrap_or(start),
+    };
     loaded.from_environment =
         apply_environment(&mut loaded.file, |name| std::env::var(name).ok().filter(|value| !value.is_empty()))?;
     Ok(loaded)
+}
+
+/// The nearest directory at or above `start` that holds `.git` (a directory, or a file in a
+/// worktree or submodule).
+fn git_toplevel(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|directory| directory.join(".git").exists()).map(Path::to_path_buf)
 }
 
 fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigError> {
@@ -191,12 +230,23 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
             format!("{}{line}: unknown key `{key}` is ignored", path.display())
         })
         .collect();
-    Ok(Loaded { directory, file, warnings, path: Some(path), from_environment: Vec::new() })
+    Ok(Loaded { root: PathBuf::new(), directory, file, warnings, path: Some(path), from_environment: Vec::new() })
 }
 
+/// The nearest `slipway.yaml` at or above `start`, looking no higher than the git repository's
+/// top level (a stray file in a home directory is not this project's).
 fn find(start: &Path) -> Option<PathBuf> {
     let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
-    start.ancestors().map(|directory| directory.join(FILE_NAME)).find(|candidate| candidate.is_file())
+    for directory in start.ancestors() {
+        let candidate = directory.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if directory.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 /// The first line of a deserializer message, without the location it repeats.

@@ -57,6 +57,6 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
 
 /// Prints `error: <message>: <cause>: ...` on stderr.
 pub(crate) fn report(error: &anyhow::Error) {
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     let _ = writeln!(stderr, "error: {error:#}");
 }

@@ -1,5 +1,10 @@
 //! Rendering reports: text for people, JSON for scripts. stdout carries the result; notes and
 //! warnings for people go to stderr.
+//!
+//! Commands write through [`stdout`] and [`stderr`], never `std::io::stdout()`: a reader that
+//! stops reading (`slipway release verify | head`) closes the pipe, and the exit code must still
+//! be the check's result, not an I/O error and not a pass. Once a stream's reader is gone, what
+//! is written to it is dropped and the command carries on to its real exit code.
 
 use std::io::{self, Write};
 
@@ -8,7 +13,67 @@ use slipway_core::{Finding, Severity};
 use slipway_oci::build::BuildReport;
 use slipway_oci::verify::ImageReport;
 use slipway_release::bump::BumpReport;
+use slipway_release::check::SkippedReference;
 use slipway_release::verify::VerifyReport;
+
+/// One of the process's output streams, which treats a reader that went away as "nothing more
+/// to show" rather than as an error.
+pub(crate) struct Stream {
+    inner: Box<dyn Write + Send>,
+    closed: bool,
+}
+
+impl Write for Stream {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buffer.len());
+        }
+        match self.inner.write(buffer) {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buffer.len())
+            }
+            result => result,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            result => result,
+        }
+    }
+}
+
+/// The process's stdout, for data.
+#[expect(clippy::disallowed_methods, reason = "the one place stdout is opened")]
+pub(crate) fn stdout() -> Stream {
+    Stream { inner: Box::new(io::stdout()), closed: false }
+}
+
+/// The process's stderr, for people.
+#[expect(clippy::disallowed_methods, reason = "the one place stderr is opened")]
+pub(crate) fn stderr() -> Stream {
+    Stream { inner: Box::new(io::stderr()), closed: false }
+}
+
+/// Whether stdout is a terminal (colour and layout decisions).
+#[expect(clippy::disallowed_methods, reason = "asks, does not write")]
+pub(crate) fn stdout_is_terminal() -> bool {
+    io::IsTerminal::is_terminal(&io::stdout())
+}
+
+/// Whether stderr is a terminal (progress bars).
+#[expect(clippy::disallowed_methods, reason = "asks, does not write")]
+pub(crate) fn stderr_is_terminal() -> bool {
+    io::IsTerminal::is_terminal(&io::stderr())
+}
 
 /// Writes `value` as pretty JSON and a newline.
 pub(crate) fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
@@ -52,14 +117,32 @@ pub(crate) fn finding(out: &mut dyn Write, finding: &Finding) -> io::Result<()> 
     Ok(())
 }
 
-/// The text report of `release verify`.
-pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Result<()> {
+/// What was not checked, one line each: `file:line: kind: `text`: reason`.
+pub(crate) fn skipped(out: &mut dyn Write, skipped: &[SkippedReference]) -> io::Result<()> {
+    for item in skipped {
+        let place = match item.line {
+            Some(line) => format!("{}:{line}", item.file),
+            None => item.file.clone(),
+        };
+        let kind = item.kind.map(|kind| format!("{}: ", kind.name())).unwrap_or_default();
+        let text = if item.text.is_empty() { String::new() } else { format!("`{}`: ", item.text) };
+        writeln!(out, "skipped: {place}: {kind}{text}{}", item.reason)?;
+    }
+    Ok(())
+}
+
+/// The text report of `release verify`; `verbose` lists what was not checked.
+pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport, verbose: bool) -> io::Result<()> {
     let expected = &report.expected;
     let source = match (report.source.kind, &report.source.tag, &report.source.commit) {
         ("tag", Some(tag), Some(commit)) => format!("files at tag `{tag}` ({})", short(commit)),
         _ => format!("work tree of `{}`", report.directory),
     };
     writeln!(out, "release {} (from {}): {source}", expected.git_tag, report.version_from)?;
+    let project = &report.project;
+    if let Some(repository) = &project.repository {
+        writeln!(out, "project repository: {repository} (from {})", project.repository_source)?;
+    }
     if report.project.images.is_empty() {
         writeln!(out, "project images: none found (pass --image or set release.images)")?;
     }
@@ -72,6 +155,10 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Res
     }
     for item in &report.findings {
         finding(out, item)?;
+    }
+    if verbose && !report.skipped.is_empty() {
+        writeln!(out)?;
+        skipped(out, &report.skipped)?;
     }
     writeln!(out)?;
     let registry = if !report.registry.checked {
@@ -89,13 +176,14 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport) -> io::Res
     let summary = &report.summary;
     writeln!(
         out,
-        "{} {}, {} {}: {} of {} references agree; {registry}",
+        "{} {}, {} {}: {} of {} references agree, {} skipped; {registry}",
         summary.errors,
         plural(summary.errors, "error", "errors"),
         summary.warnings,
         plural(summary.warnings, "warning", "warnings"),
         summary.agreeing,
-        summary.references
+        summary.references,
+        summary.skipped,
     )
 }
 
@@ -107,8 +195,14 @@ pub(crate) fn notes(err: &mut dyn Write, notes: &[String]) -> io::Result<()> {
     Ok(())
 }
 
-/// The text report of `release bump`: the diff on `out`, the story on `err`.
-pub(crate) fn bump_text(out: &mut dyn Write, err: &mut dyn Write, report: &BumpReport) -> io::Result<()> {
+/// The text report of `release bump`: the diff on `out`, the story on `err`; `verbose` lists
+/// what was not bumped.
+pub(crate) fn bump_text(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    report: &BumpReport,
+    verbose: bool,
+) -> io::Result<()> {
     write!(out, "{}", report.diff)?;
     let from = report.from.as_ref().map_or_else(|| "(no version found)".to_owned(), ToString::to_string);
     let files = report.files.len();
@@ -138,6 +232,16 @@ pub(crate) fn bump_text(out: &mut dyn Write, err: &mut dyn Write, report: &BumpR
     }
     for item in &report.remaining {
         finding(err, item)?;
+    }
+    if verbose {
+        skipped(err, &report.skipped)?;
+    } else if !report.skipped.is_empty() {
+        writeln!(
+            err,
+            "note: {} {} like a reference and not bumped; --verbose lists them with why",
+            report.skipped.len(),
+            if report.skipped.len() == 1 { "value looks" } else { "values look" }
+        )?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! Prow, GitHub Actions and most others do) so a long build shows it is alive in the job log,
 //! and nothing otherwise, so pipes and scripts see only what they asked for.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -11,10 +11,10 @@ use slipway_release::verify::{Progress, Quiet};
 
 /// The progress display for this process's stderr.
 pub(crate) fn for_stderr() -> Box<dyn Progress> {
-    if std::io::stderr().is_terminal() {
+    if crate::output::stderr_is_terminal() {
         Box::new(Terminal { bar: Mutex::new(None) })
     } else if std::env::var_os("CI").is_some_and(|value| !value.is_empty() && value != "false") {
-        Box::new(Lines::new(Box::new(std::io::stderr())))
+        Box::new(Lines::new(Box::new(crate::output::stderr())))
     } else {
         Box::new(Quiet)
     }

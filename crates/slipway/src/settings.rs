@@ -33,6 +33,7 @@ pub(crate) struct VerifySettings {
     pub(crate) options: VerifyOptions,
     pub(crate) release: Settings,
     pub(crate) format: Format,
+    pub(crate) verbose: bool,
 }
 
 /// Everything `release bump` runs on.
@@ -40,10 +41,11 @@ pub(crate) struct BumpSettings {
     pub(crate) options: BumpOptions,
     pub(crate) release: Settings,
     pub(crate) format: Format,
+    pub(crate) verbose: bool,
 }
 
 pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<VerifySettings> {
-    let VerifyArgs { repo, tag, version, images, platforms, offline, registries, format } = args;
+    let VerifyArgs { tag, version, images, platforms, offline, registries, format, verbose } = args;
     let mut release = release(loaded)?;
     if !images.is_empty() {
         release.images = images;
@@ -57,20 +59,27 @@ pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<Verify
         (None, None) => Target::Infer,
     };
     Ok(VerifySettings {
-        options: VerifyOptions { directory: repo, target, offline, registry: registry_options(loaded, registries) },
+        options: VerifyOptions {
+            directory: loaded.root.clone(),
+            target,
+            offline,
+            registry: registry_options(loaded, registries),
+        },
+        verbose,
         release,
         format,
     })
 }
 
 pub(crate) fn bump(args: BumpArgs, loaded: &Loaded) -> anyhow::Result<BumpSettings> {
-    let BumpArgs { version, repo, dry_run, commit, tag, allow_downgrade, images, format } = args;
+    let BumpArgs { version, dry_run, commit, tag, allow_downgrade, images, format, verbose } = args;
     let mut release = release(loaded)?;
     if !images.is_empty() {
         release.images = images;
     }
     Ok(BumpSettings {
-        options: BumpOptions { directory: repo, version, dry_run, commit, tag, allow_downgrade },
+        options: BumpOptions { directory: loaded.root.clone(), version, dry_run, commit, tag, allow_downgrade },
+        verbose,
         release,
         format,
     })
@@ -111,9 +120,9 @@ pub(crate) fn images(loaded: &Loaded, selected: &[String]) -> anyhow::Result<(Ve
 }
 
 pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Result<ImageBuildSettings> {
-    let ImageBuildArgs { repo, images: selected, push, output, tags, force, registries, format } = args;
+    let ImageBuildArgs { images: selected, push, output, tags, force, registries, format } = args;
     let (specs, release) = images(loaded, &selected)?;
-    let directory = loaded.directory.clone().unwrap_or(repo);
+    let directory = loaded.root.clone();
     let destination = match (push, output) {
         (true, _) => Destination::Push { force },
         (false, Some(Output::Layout(path))) => Destination::Layout(path),

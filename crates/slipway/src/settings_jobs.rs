@@ -9,9 +9,9 @@ use slipway_jobs::markers::MarkerSource;
 use crate::config_file::Loaded;
 use crate::errors::UsageError;
 
-/// The project directory: where slipway.yaml is, else the current directory.
+/// The project directory (see [`crate::config_file::load`]).
 pub(crate) fn project(loaded: &Loaded) -> PathBuf {
-    loaded.directory.clone().unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+    loaded.root.clone()
 }
 
 /// The jobs of slipway.yaml, checked; the first problem is reported at its line.

@@ -17,7 +17,7 @@ use serde::Serialize;
 use slipway_core::{Finding, FindingKind, Severity, Version, exit};
 
 use crate::analysis::{Analysis, Directory};
-use crate::check::{Edit, Expected, Fix, Reference};
+use crate::check::{Edit, Expected, Fix, Reference, SkippedReference};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::project::Project;
@@ -82,6 +82,8 @@ pub struct BumpReport {
     pub diff: String,
     /// Problems the bump cannot fix, as `verify` would report them afterwards.
     pub remaining: Vec<Finding>,
+    /// What looked like a reference and was not bumped, with why.
+    pub skipped: Vec<SkippedReference>,
     /// Whether files were written.
     pub written: bool,
     /// The commit made, if any.
@@ -106,6 +108,7 @@ impl BumpReport {
 /// Plans and (unless a dry run) applies the bump.
 pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Error> {
     let directory = Directory::open(&options.directory)?;
+    let recovered = directory.recover()?;
     let committing = options.commit || options.tag;
     let git = if committing { Some(directory.require_git("committing and tagging a bump")?) } else { None };
     let expected = Expected::new(options.version.clone(), settings);
@@ -117,8 +120,9 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
     }
 
     let files = worktree::load(&directory.path, settings)?;
-    let analysis = Analysis::of(files, settings, &directory)?;
-    let current = analysis.highest_version(settings).map(|(version, _)| version);
+    let facts = directory.facts(settings)?;
+    let analysis = Analysis::with_facts(files, settings, &directory.name(), &facts)?;
+    let current = analysis.highest_version(settings);
     if let Some(current) = &current
         && options.version < *current
         && !options.allow_downgrade
@@ -127,7 +131,8 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
     }
 
     let checked = analysis.check(&expected, settings);
-    let mut notes = analysis.notes();
+    let mut notes = recovered;
+    notes.extend(analysis.notes());
     notes.extend(checked.notes.iter().cloned());
     let (edits, changes) = collect_edits(&checked.references);
     let file_changes = apply_edits(&analysis, &edits)?;
@@ -137,12 +142,22 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
     for change in &file_changes {
         after.replace(&change.path, change.after.clone());
     }
-    let recheck = Analysis::of(after, settings, &directory)?;
-    let remaining: Vec<Finding> =
-        recheck.check(&expected, settings).references.iter().filter_map(Reference::finding).collect();
+    let recheck = Analysis::with_facts(after, settings, &directory.name(), &facts)?;
+    let rechecked = recheck.check(&expected, settings);
+    let mut remaining: Vec<Finding> = rechecked.references.iter().filter_map(Reference::finding).collect();
+    remaining.extend(rechecked.findings);
     let blocking = remaining.iter().any(|finding| finding.severity == Severity::Error);
 
     let diff = file_changes.iter().map(|change| diff::unified(&change.path, &change.before, &change.after)).collect();
+    // What goes to disk: the same texts, with any byte-order mark they had put back.
+    let disk_changes: Vec<FileChange> = file_changes
+        .iter()
+        .map(|change| FileChange {
+            path: change.path.clone(),
+            before: analysis.files.on_disk(&change.path, &change.before),
+            after: analysis.files.on_disk(&change.path, &change.after),
+        })
+        .collect();
     let mut report = BumpReport {
         schema: SCHEMA,
         directory: directory.path.display().to_string(),
@@ -153,6 +168,7 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
         files: file_changes.iter().map(|change| change.path.clone()).collect(),
         diff,
         remaining,
+        skipped: checked.skipped,
         written: false,
         commit: None,
         tag: None,
@@ -182,8 +198,9 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
             return Err(Error::DirtyFiles { files: dirty.join(", ") });
         }
     }
-    if !file_changes.is_empty() {
-        write::write_all(&directory.path, &file_changes)?;
+    let staging = directory.staging()?;
+    if !disk_changes.is_empty() {
+        write::write_all(&directory.path, &staging, &disk_changes)?;
         report.written = true;
     }
     let Some(git) = git else {
@@ -206,7 +223,7 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
                 commit
             }
             Err(error) => {
-                write::restore(&directory.path, &file_changes)?;
+                write::restore(&directory.path, &staging, &disk_changes)?;
                 report.written = false;
                 return Err(error.into());
             }

@@ -17,6 +17,8 @@ pub struct Chart {
     pub directory: String,
     /// `name`.
     pub name: Option<String>,
+    /// `home` and `sources`: where the chart says its project lives.
+    pub homes: Vec<String>,
     /// `version`.
     pub version: Option<Located>,
     /// `appVersion`.
@@ -125,6 +127,13 @@ pub fn read_chart(path: &str, source: &str, root: Option<&Node>, files: &FileSet
         file: path.to_owned(),
         directory,
         name: root.and_then(|root| root.get("name")).and_then(Node::as_str).map(str::to_owned),
+        homes: root
+            .map(|root| {
+                let home = root.get("home").and_then(Node::as_non_null_str).map(str::to_owned);
+                let sources = root.get("sources").map(Node::items).unwrap_or_default().iter();
+                home.into_iter().chain(sources.filter_map(Node::as_non_null_str).map(str::to_owned)).collect()
+            })
+            .unwrap_or_default(),
         version,
         app_version: field("appVersion"),
         insert_app_version_at,

@@ -1,15 +1,19 @@
 //! `?ref=` kustomize remote links (`kubectl apply -k github.com/org/repo/deploy?ref=v1.2.0`) in
-//! documentation and manifests. Only refs that look like version tags are kept; branch and commit
-//! refs say nothing about a release.
+//! documentation and manifests. Every ref is kept, whatever it names (a version tag, a release
+//! branch, `master`, a commit): what it means is [`crate::check`]'s decision, and a ref that is
+//! not checked is reported as skipped, never dropped silently.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
-use slipway_core::Version;
 
 use super::Located;
+use super::text::LineIndex;
 
-/// A link with a version-like `ref`.
+/// How far back from `?ref=` the start of a URL is looked for.
+const MAX_URL_LENGTH: usize = 2048;
+
+/// A kustomize remote link and its `ref`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefLink {
     /// The ref value, located.
@@ -30,8 +34,8 @@ pub fn is_history_file(name: &str) -> bool {
         .any(|prefix| upper.starts_with(prefix))
 }
 
-/// Every link in `text` whose ref is `tag_prefix` + a version (or a bare `v`-version).
-pub fn find(path: &str, text: &str, tag_prefix: &str) -> Vec<RefLink> {
+/// Every link in `text` that has a `ref`, whatever the ref names.
+pub fn find(path: &str, text: &str, lines: &LineIndex) -> Vec<RefLink> {
     if !text.contains("ref=") {
         return Vec::new();
     }
@@ -41,21 +45,24 @@ pub fn find(path: &str, text: &str, tag_prefix: &str) -> Vec<RefLink> {
             continue;
         };
         let reference = value.as_str().trim_end_matches(['.', '/']);
-        if Version::from_tag(reference, tag_prefix).is_none() && Version::parse(reference).is_err() {
+        if reference.is_empty() {
             continue;
         }
-        let start = text[..whole.start()]
+        let mut window_start = whole.start().saturating_sub(MAX_URL_LENGTH);
+        while !text.is_char_boundary(window_start) {
+            window_start += 1;
+        }
+        let start = text[window_start..whole.start()]
             .rfind(|c: char| c.is_whitespace() || "\"'`()<>[]{},=".contains(c))
-            .map_or(0, |index| index + 1);
+            .map_or(window_start, |index| window_start + index + 1);
         let url = &text[start..whole.start()];
         if url.is_empty() {
             continue;
         }
-        let line = text[..value.start()].bytes().filter(|&b| b == b'\n').count() + 1;
         links.push(RefLink {
             value: Located {
                 file: path.to_owned(),
-                line,
+                line: lines.line(value.start()),
                 text: reference.to_owned(),
                 range: Some(value.start()..value.start() + reference.len()),
             },
@@ -100,16 +107,21 @@ pub fn repository_of(url: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn find_in(path: &str, text: &str) -> Vec<RefLink> {
+        find(path, text, &LineIndex::new(text))
+    }
+
     #[test]
-    fn finds_version_refs_only() {
+    fn finds_every_ref() {
         let text = "Install:\n\n    kubectl apply -k 'github.com/kubernetes-sigs/descheduler/kubernetes/cronjob?ref=v0.29.0'\n\nor the [main branch](https://github.com/kubernetes-sigs/descheduler/kubernetes/base?ref=master).\nSee https://github.com/org/other//deploy?ref=v1.0.0.\n";
-        let links = find("README.md", text, "v");
+        let links = find_in("README.md", text);
         let summary: Vec<_> =
             links.iter().map(|l| (l.value.line, l.value.text.as_str(), l.repository.as_deref())).collect();
         assert_eq!(
             summary,
             [
                 (3, "v0.29.0", Some("github.com/kubernetes-sigs/descheduler")),
+                (5, "master", Some("github.com/kubernetes-sigs/descheduler")),
                 (6, "v1.0.0", Some("github.com/org/other"))
             ]
         );
@@ -120,10 +132,9 @@ mod tests {
 
     #[test]
     fn prefixed_tags() {
-        let links = find(
+        let links = find_in(
             "docs/install.md",
             "helm: https://github.com/kubernetes/autoscaler/cluster-autoscaler?ref=cluster-autoscaler-1.36.1",
-            "cluster-autoscaler-",
         );
         assert_eq!(links.len(), 1);
         assert_eq!(links[0].value.text, "cluster-autoscaler-1.36.1");

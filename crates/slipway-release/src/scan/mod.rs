@@ -2,22 +2,33 @@
 //!
 //! [`scan`] reads a [`FileSet`] and returns a [`Scan`]: container images of Kubernetes workloads,
 //! kustomizations (their `images:` entries and resources, for overlay rendering), Helm charts,
-//! `?ref=` kustomize remote links and configured version files. Each value comes with its file,
-//! line and, when it can be rewritten in place, its exact byte range. Nothing here decides which
-//! values are wrong; that is [`crate::check`]'s job.
+//! `?ref=` kustomize remote links, image references in documents, GitHub Actions workflow
+//! values, Makefile variables, the Go module path and configured version files. Each value
+//! comes with its file, line and, when it can be rewritten in place, its exact byte range.
+//! Nothing here decides which values are references or wrong; that is [`crate::check`]'s job.
+//!
+//! Every scanner is linear in the size of its file: positions come from a [`text::LineIndex`].
 
+pub mod docs;
+pub mod gomod;
 pub mod helm;
 pub mod kustomize;
 pub mod links;
+pub mod makefiles;
+pub mod text;
 pub mod version_files;
+pub mod workflows;
 pub mod workloads;
 
 use std::ops::Range;
 
+pub use docs::DocImage;
 pub use helm::{Chart, TagDefault, ValuesImage};
 pub use kustomize::{ImageEntry, Kustomization, ResourceEntry};
 pub use links::RefLink;
+pub use makefiles::MakeVariable;
 pub use version_files::VersionFileMatch;
+pub use workflows::WorkflowValue;
 pub use workloads::WorkloadImage;
 
 use crate::config::Settings;
@@ -60,8 +71,16 @@ pub struct Scan {
     pub kustomizations: Vec<Kustomization>,
     /// Helm charts.
     pub charts: Vec<Chart>,
-    /// `?ref=` links with version-like refs.
+    /// `?ref=` kustomize remote links, whatever their refs.
     pub ref_links: Vec<RefLink>,
+    /// Registry-qualified image references with version-like tags in documents.
+    pub doc_images: Vec<DocImage>,
+    /// `env`, `with` and matrix values of GitHub Actions workflows.
+    pub workflow_values: Vec<WorkflowValue>,
+    /// One-word Makefile variables.
+    pub make_variables: Vec<MakeVariable>,
+    /// The module path of the `go.mod` at the root, if any.
+    pub go_module: Option<Located>,
     /// Configured version files.
     pub version_files: Vec<VersionFileMatch>,
     /// Files that were not read or not understood, and why.
@@ -78,7 +97,11 @@ pub fn scan(files: &FileSet, settings: &Settings) -> Result<Scan, Error> {
         .collect();
     for (path, text) in files.iter() {
         let name = file_name(path);
-        if is_yaml(name) || name == "Kustomization" {
+        let lines = text::LineIndex::new(text);
+        if path.starts_with(crate::source::WORKFLOWS) {
+            let documents = parse_yaml(path, text)?;
+            result.workflow_values.extend(workflows::read(path, text, &documents));
+        } else if is_yaml(name) || name == "Kustomization" {
             if kustomize::is_kustomization_file(name) {
                 let documents = parse_yaml(path, text)?;
                 if let Some(kustomization) = kustomize::read(path, text, &documents) {
@@ -99,8 +122,17 @@ pub fn scan(files: &FileSet, settings: &Settings) -> Result<Scan, Error> {
                 }
             }
         }
+        if makefiles::is_makefile(name) {
+            result.make_variables.extend(makefiles::find(path, text, &lines));
+        }
+        if path == "go.mod" {
+            result.go_module = gomod::module(path, text);
+        }
         if !links::is_history_file(name) {
-            result.ref_links.extend(links::find(path, text, &settings.tag_prefix));
+            result.ref_links.extend(links::find(path, text, &lines));
+            if docs::is_document(name) {
+                result.doc_images.extend(docs::find(path, text, &lines));
+            }
         }
     }
     result.version_files = version_files::read(files, &settings.version_files);

@@ -1,6 +1,7 @@
 //! Configured version files: a path and a regex whose one capture group is the version.
 
 use super::Located;
+use super::text::LineIndex;
 use crate::config::VersionFile;
 use crate::source::FileSet;
 
@@ -30,13 +31,14 @@ pub fn read(files: &FileSet, configured: &[VersionFile]) -> Vec<VersionFileMatch
                     exists: false,
                 };
             };
+            let lines = LineIndex::new(text);
             let values = file
                 .pattern
                 .captures_iter(text)
                 .filter_map(|captures| captures.get(1))
                 .map(|group| Located {
                     file: file.path.clone(),
-                    line: text[..group.start()].bytes().filter(|&b| b == b'\n').count() + 1,
+                    line: lines.line(group.start()),
                     text: group.as_str().to_owned(),
                     range: Some(group.range()),
                 })

@@ -2,20 +2,33 @@
 //!
 //! A [`FileSet`] comes either from the work tree ([`worktree`]) or from a commit's tree through
 //! git ([`git_tree`]); everything downstream (scanning, kustomize rendering, bump planning) is a
-//! pure function of it. Only files that can hold a reference are loaded: YAML, documentation and
-//! the configured version files, outside vendored, hidden and test-data directories.
+//! pure function of it. Only files that can hold a reference are loaded: YAML, documentation,
+//! Makefiles, GitHub Actions workflows, `go.mod` and the configured version files, outside
+//! vendored, hidden and test-data directories. A file over [`MAX_FILE_SIZE`] is skipped with a
+//! note, so no single file can make slipway read gigabytes.
 
 pub mod git_tree;
 pub mod worktree;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Settings;
 
+/// The largest file slipway reads. Manifests and docs are kilobytes; a generated file of
+/// 100,000 objects is about 20 MiB.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// The UTF-8 byte-order mark some Windows editors put first.
+const BOM: &str = "\u{feff}";
+
 /// Repository-relative paths (with `/`) and their text.
+///
+/// Text is held without a leading byte-order mark, so offsets and parsers never see one; the
+/// files that had one are remembered, and [`FileSet::on_disk`] puts it back for writing.
 #[derive(Debug, Clone, Default)]
 pub struct FileSet {
     files: BTreeMap<String, String>,
+    with_bom: BTreeSet<String>,
     /// What was left out, and why, for the report.
     pub skipped: Vec<Skipped>,
 }
@@ -37,10 +50,16 @@ impl FileSet {
         P: Into<String>,
         T: Into<String>,
     {
-        FileSet {
-            files: files.into_iter().map(|(path, text)| (path.into(), text.into())).collect(),
-            skipped: Vec::new(),
+        let mut set = FileSet::default();
+        for (path, text) in files {
+            set.insert(path.into(), text.into().into_bytes());
         }
+        set
+    }
+
+    /// `text` as the file holds it on disk: with its byte-order mark, if it had one.
+    pub fn on_disk(&self, path: &str, text: &str) -> String {
+        if self.with_bom.contains(path) { format!("{BOM}{text}") } else { text.to_owned() }
     }
 
     /// The text of a file.
@@ -69,8 +88,17 @@ impl FileSet {
     }
 
     fn insert(&mut self, path: String, bytes: Vec<u8>) {
+        if bytes.len() as u64 > MAX_FILE_SIZE {
+            let reason = format!("larger than {} MiB", MAX_FILE_SIZE / (1024 * 1024));
+            self.skipped.push(Skipped { path, reason });
+            return;
+        }
         match into_text(bytes) {
-            Ok(text) => {
+            Ok(mut text) => {
+                if text.starts_with(BOM) {
+                    text.drain(..BOM.len());
+                    self.with_bom.insert(path.clone());
+                }
                 self.files.insert(path, text);
             }
             Err(reason) => self.skipped.push(Skipped { path, reason: reason.to_owned() }),
@@ -82,7 +110,13 @@ impl FileSet {
 const SKIPPED_DIRECTORIES: &[&str] = &["vendor", "node_modules", "third_party", "testdata", "_output"];
 
 /// Extensions of files that can hold references.
-const EXTENSIONS: &[&str] = &["yaml", "yml", "md", "markdown", "rst", "adoc", "txt"];
+const EXTENSIONS: &[&str] = &["yaml", "yml", "md", "markdown", "rst", "adoc", "txt", "mk"];
+
+/// File names that can hold references whatever their extension.
+const NAMES: &[&str] = &["Kustomization", "Makefile", "makefile", "GNUmakefile", "go.mod"];
+
+/// The one hidden directory read: GitHub Actions workflows name versions in their inputs.
+pub const WORKFLOWS: &str = ".github/workflows/";
 
 /// Whether a repository-relative path should be read.
 pub fn wanted(path: &str, settings: &Settings) -> bool {
@@ -91,6 +125,10 @@ pub fn wanted(path: &str, settings: &Settings) -> bool {
     }
     if settings.exclude.matches(path) {
         return false;
+    }
+    if let Some(name) = path.strip_prefix(WORKFLOWS) {
+        let lower = name.to_ascii_lowercase();
+        return !name.contains('/') && (lower.ends_with(".yml") || lower.ends_with(".yaml"));
     }
     let mut components = path.split('/').peekable();
     while let Some(component) = components.next() {
@@ -102,7 +140,7 @@ pub fn wanted(path: &str, settings: &Settings) -> bool {
             if component.starts_with('.') {
                 return false;
             }
-            if component == "Kustomization" {
+            if NAMES.contains(&component) {
                 return true;
             }
             return component
@@ -115,6 +153,9 @@ pub fn wanted(path: &str, settings: &Settings) -> bool {
 
 /// Whether a directory (repository-relative) should be descended into.
 pub fn wanted_directory(path: &str, settings: &Settings) -> bool {
+    if path == ".github" || format!("{path}/") == WORKFLOWS {
+        return !settings.exclude.matches(path);
+    }
     let name = path.rsplit('/').next().unwrap_or(path);
     !(name.starts_with('.') || SKIPPED_DIRECTORIES.contains(&name) || settings.exclude.matches(path))
 }
@@ -124,11 +165,7 @@ fn into_text(bytes: Vec<u8>) -> Result<String, &'static str> {
     if head.contains(&0) {
         return Err("binary file");
     }
-    let mut text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text")?;
-    if text.starts_with('\u{feff}') {
-        text.drain(..3);
-    }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text")
 }
 
 #[cfg(test)]
@@ -138,13 +175,24 @@ mod tests {
     #[test]
     fn selects_reference_holders() {
         let settings = Settings::default();
-        for path in ["deploy/app.yaml", "README.md", "kustomize/Kustomization", "docs/guide.rst", "a.YML"] {
+        for path in [
+            "deploy/app.yaml",
+            "README.md",
+            "kustomize/Kustomization",
+            "docs/guide.rst",
+            "a.YML",
+            ".github/workflows/ci.yml",
+            "Makefile",
+            "hack/versions.mk",
+            "go.mod",
+        ] {
             assert!(wanted(path, &settings), "{path}");
         }
         for path in [
             "main.go",
             "vendor/x/y.yaml",
-            ".github/workflows/ci.yml",
+            ".github/dependabot.yml",
+            ".github/workflows/scripts/x.yaml",
             "pkg/testdata/bad.yaml",
             ".hidden.yaml",
             "image.png",
@@ -160,6 +208,8 @@ mod tests {
         files.insert("b.yaml".into(), vec![0xff, 0xfe, b'a']);
         files.insert("c.yaml".into(), "\u{feff}kind: X\n".as_bytes().to_vec());
         assert_eq!(files.get("c.yaml"), Some("kind: X\n"));
+        assert_eq!(files.on_disk("c.yaml", "kind: Y\n"), "\u{feff}kind: Y\n", "the mark is put back");
+        assert_eq!(files.on_disk("d.yaml", "kind: Y\n"), "kind: Y\n");
         let reasons: Vec<_> = files.skipped.iter().map(|s| (s.path.as_str(), s.reason.as_str())).collect();
         assert_eq!(reasons, [("a.yaml", "binary file"), ("b.yaml", "not UTF-8 text")]);
     }

@@ -64,6 +64,13 @@ pub fn load(root: &Path, settings: &Settings) -> Result<FileSet, Error> {
         if !kind.is_file() {
             continue;
         }
+        if let Ok(metadata) = entry.metadata()
+            && metadata.len() > super::MAX_FILE_SIZE
+        {
+            let reason = format!("larger than {} MiB", super::MAX_FILE_SIZE / (1024 * 1024));
+            files.skipped.push(Skipped { path, reason });
+            continue;
+        }
         let bytes = fs_err::read(entry.path()).map_err(|source| Error::Read { path: path.clone(), source })?;
         files.insert(path, bytes);
     }

@@ -1,17 +1,17 @@
 //! `slipway image build`.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::Context;
 use slipway_core::exit;
 use slipway_oci::build::build;
 
 use crate::cli::{Format, ImageBuildArgs};
+use crate::config_file::Globals;
 use crate::{config_file, output, progress, settings};
 
-pub(super) fn run(args: ImageBuildArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let loaded = config_file::load(config, &args.repo)?;
+pub(super) fn run(args: ImageBuildArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let settings = settings::image_build(args, &loaded)?;
     let runtime = super::runtime()?;
@@ -23,10 +23,11 @@ pub(super) fn run(args: ImageBuildArgs, config: Option<&Path>) -> anyhow::Result
         }
     });
     let Some(report) = report.context("image build stopped")? else {
-        let _ = writeln!(std::io::stderr(), "interrupted; tags are pushed last, so no tag names an incomplete image");
+        let _ =
+            writeln!(crate::output::stderr(), "interrupted; tags are pushed last, so no tag names an incomplete image");
         return Ok(exit::INTERRUPTED);
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match settings.format {
         Format::Text => output::image_build_text(&mut stdout, &report)?,
         Format::Json => output::json(&mut stdout, &report)?,

@@ -1,17 +1,17 @@
 //! `slipway image dockerfile` and `slipway image cloudbuild`.
 
 use std::io::Write;
-use std::path::Path;
 
 use slipway_oci::dockerfile;
 
 use crate::cli::{ImageCloudbuildArgs, ImageDockerfileArgs};
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::{config_file, settings};
 
-pub(super) fn dockerfile(args: ImageDockerfileArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let ImageDockerfileArgs { repo, image } = args;
-    let loaded = config_file::load(config, &repo)?;
+pub(super) fn dockerfile(args: ImageDockerfileArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let ImageDockerfileArgs { image } = args;
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let selected: Vec<String> = image.into_iter().collect();
     let (specs, _) = settings::images(&loaded, &selected)?;
@@ -23,13 +23,13 @@ pub(super) fn dockerfile(args: ImageDockerfileArgs, config: Option<&Path>) -> an
         ))
         .into());
     };
-    write!(std::io::stdout().lock(), "{}", dockerfile::dockerfile(spec)?)?;
+    write!(crate::output::stdout(), "{}", dockerfile::dockerfile(spec)?)?;
     Ok(slipway_core::exit::SUCCESS)
 }
 
-pub(super) fn cloudbuild(args: ImageCloudbuildArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let ImageCloudbuildArgs { repo, dockerfile: pattern } = args;
-    let loaded = config_file::load(config, &repo)?;
+pub(super) fn cloudbuild(args: ImageCloudbuildArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let ImageCloudbuildArgs { dockerfile: pattern } = args;
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let (specs, _) = settings::images(&loaded, &[])?;
     for spec in &specs {
@@ -37,6 +37,6 @@ pub(super) fn cloudbuild(args: ImageCloudbuildArgs, config: Option<&Path>) -> an
         dockerfile::dockerfile(spec)?;
     }
     let text = dockerfile::cloudbuild(&specs, |spec| pattern.replace("{name}", &spec.name));
-    write!(std::io::stdout().lock(), "{text}")?;
+    write!(crate::output::stdout(), "{text}")?;
     Ok(slipway_core::exit::SUCCESS)
 }

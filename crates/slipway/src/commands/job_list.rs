@@ -1,7 +1,6 @@
 //! `slipway job list`.
 
 use std::io::Write;
-use std::path::Path;
 
 use serde::Serialize;
 use slipway_core::exit;
@@ -9,6 +8,7 @@ use slipway_jobs::job::Run;
 
 use crate::cli::Format;
 use crate::cli_jobs::JobListArgs;
+use crate::config_file::Globals;
 use crate::{config_file, output, settings_jobs};
 
 /// The JSON schema of `job list`.
@@ -27,9 +27,9 @@ struct Listed {
     matrix: Vec<String>,
 }
 
-pub(super) fn run(args: JobListArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn run(args: JobListArgs, globals: &Globals) -> anyhow::Result<u8> {
     let JobListArgs { format } = args;
-    let loaded = config_file::load(config, Path::new("."))?;
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let jobs = settings_jobs::jobs(&loaded)?;
     let now = jiff::Timestamp::now();
@@ -57,11 +57,11 @@ pub(super) fn run(args: JobListArgs, config: Option<&Path>) -> anyhow::Result<u8
             }
         })
         .collect();
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &serde_json::json!({ "jobs": listed }))?,
         Format::Text if listed.is_empty() => {
-            writeln!(std::io::stderr(), "no jobs: add a `jobs:` section to slipway.yaml (see the README)")?;
+            writeln!(crate::output::stderr(), "no jobs: add a `jobs:` section to slipway.yaml (see the README)")?;
         }
         Format::Text => {
             for job in &listed {

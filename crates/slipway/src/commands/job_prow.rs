@@ -1,7 +1,7 @@
 //! `slipway job import-prow` and `slipway job lint`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -9,6 +9,7 @@ use slipway_core::exit;
 use slipway_jobs::JobSpec;
 
 use crate::cli::Format;
+use crate::config_file::Globals;
 use crate::config_file::{self, ConfigError};
 use crate::errors::UsageError;
 use crate::output;
@@ -97,7 +98,7 @@ pub(super) fn import(args: ImportProwArgs) -> anyhow::Result<u8> {
         }
     }
 
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         ImportFormat::Yaml => {
             #[derive(Serialize)]
@@ -126,7 +127,7 @@ pub(super) fn import(args: ImportProwArgs) -> anyhow::Result<u8> {
             )?;
         }
     }
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     for note in &notes {
         writeln!(stderr, "note: {}", note.text())?;
     }
@@ -138,10 +139,10 @@ pub(super) fn import(args: ImportProwArgs) -> anyhow::Result<u8> {
 }
 
 /// `job lint`: Prow job config with --prow-config, else the jobs of slipway.yaml.
-pub(super) fn lint(args: JobLintArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn lint(args: JobLintArgs, globals: &Globals) -> anyhow::Result<u8> {
     let JobLintArgs { prow_config, format } = args;
-    let findings = if prow_config.is_empty() { lint_slipway(config)? } else { lint_prow(&prow_config)? };
-    let mut stdout = std::io::stdout().lock();
+    let findings = if prow_config.is_empty() { lint_slipway(globals)? } else { lint_prow(&prow_config)? };
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Text => {
             for finding in &findings {
@@ -162,7 +163,7 @@ pub(super) fn lint(args: JobLintArgs, config: Option<&Path>) -> anyhow::Result<u
 fn lint_prow(paths: &[PathBuf]) -> anyhow::Result<Vec<Located>> {
     let config = slipway_prow::load(paths)?;
     let findings = slipway_prow::lint(&config);
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     let presets = if config.presets.is_empty() && !config.files.iter().any(|file| file.core) {
         " (no presets: give Prow's config.yaml too to check them)"
     } else {
@@ -190,8 +191,8 @@ fn lint_prow(paths: &[PathBuf]) -> anyhow::Result<Vec<Located>> {
 
 /// The problems `slipway_jobs::resolve_all` finds in slipway.yaml's jobs, each at its line; the
 /// rule is the field at fault (`cron`, `timeout`, `matrix`).
-fn lint_slipway(config: Option<&Path>) -> anyhow::Result<Vec<Located>> {
-    let loaded = config_file::load(config, Path::new("."))?;
+fn lint_slipway(globals: &Globals) -> anyhow::Result<Vec<Located>> {
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let Some(path) = loaded.path.clone() else {
         return Err(UsageError(

@@ -1,7 +1,7 @@
 //! `slipway job run`: one job (each of its matrix entries) now, recorded like CI.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use slipway_core::exit;
 use slipway_jobs::Job;
@@ -12,15 +12,16 @@ use slipway_store::{RunState, Store, Trigger};
 
 use crate::cli::Format;
 use crate::cli_jobs::JobRunArgs;
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::{config_file, output, settings_jobs};
 
 /// The JSON schema of `job run`.
 const SCHEMA: &str = "slipway.job.run/v1";
 
-pub(super) fn run(args: JobRunArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
     let JobRunArgs { job: name, prow_config, follow, matrix, env, volumes, refs, base_ref, state, format } = args;
-    let loaded = config_file::load(config, Path::new("."))?;
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let (job, notes) = if prow_config.is_empty() {
         (slipway_job(&loaded, &name)?, Vec::new())
@@ -47,7 +48,8 @@ pub(super) fn run(args: JobRunArgs, config: Option<&Path>) -> anyhow::Result<u8>
             let cancel = cancel.clone();
             tokio::spawn(async move {
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    let _ = writeln!(std::io::stderr(), "interrupted: stopping the job (it is recorded as aborted)");
+                    let _ =
+                        writeln!(crate::output::stderr(), "interrupted: stopping the job (it is recorded as aborted)");
                     cancel.cancel();
                 }
             })
@@ -66,7 +68,7 @@ pub(super) fn run(args: JobRunArgs, config: Option<&Path>) -> anyhow::Result<u8>
                     let resolved = markers.resolve(&client, entry).await?;
                     if resolved.source != "given" {
                         let _ = writeln!(
-                            std::io::stderr(),
+                            crate::output::stderr(),
                             "{}: {entry} is {} ({})",
                             job.name,
                             resolved.version,
@@ -81,8 +83,10 @@ pub(super) fn run(args: JobRunArgs, config: Option<&Path>) -> anyhow::Result<u8>
             }
             if !follow {
                 let name = runner::layout_name(&job.name, entry.as_deref());
-                let _ =
-                    writeln!(std::io::stderr(), "running {name}; follow it with `slipway runs logs {name} --follow`");
+                let _ = writeln!(
+                    crate::output::stderr(),
+                    "running {name}; follow it with `slipway runs logs {name} --follow`"
+                );
             }
             let request = request(&loaded, &job, resolved, overrides.clone(), follow);
             match runner::execute(&context, request, executor.as_ref(), cancel.clone()).await {
@@ -107,7 +111,7 @@ pub(super) fn run(args: JobRunArgs, config: Option<&Path>) -> anyhow::Result<u8>
         anyhow::Ok((reports, failure, cancel.is_cancelled()))
     })?;
     let (reports, failure, interrupted) = outcome;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     let runs: Vec<&slipway_store::Run> = reports.iter().map(|report| &report.run).collect();
     match format {
         Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &serde_json::json!({ "runs": runs }))?,
@@ -141,7 +145,7 @@ async fn wait_for_a_slot(store: &Store, job: &Job, cancel: &CancellationToken) -
         }
         if !said {
             let _ = writeln!(
-                std::io::stderr(),
+                crate::output::stderr(),
                 "waiting: {running} run(s) of {} are going (max_concurrency {})",
                 job.name,
                 job.max_concurrency
@@ -175,7 +179,7 @@ fn request<'a>(
 }
 
 fn print_notes(report: &Report) {
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     for note in &report.notes {
         let _ = writeln!(stderr, "note: {}/{}: {note}", report.run.job, report.run.build_id);
     }

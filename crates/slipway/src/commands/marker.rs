@@ -1,7 +1,6 @@
 //! `slipway marker get` and `slipway marker publish`: version markers in the artifact storage.
 
 use std::io::Write;
-use std::path::Path;
 
 use serde::Serialize;
 use slipway_artifacts::{Markers, Published, Storage};
@@ -9,6 +8,7 @@ use slipway_core::exit;
 
 use crate::cli::{Format, MarkerGetArgs, MarkerPublishArgs};
 use crate::cli_jobs::StorageArgs;
+use crate::config_file::Globals;
 use crate::{config_file, output, settings_jobs};
 
 /// The JSON output of both marker commands: `schema` is `slipway.marker/v1`; `value` is what
@@ -26,20 +26,20 @@ struct Report<'a> {
 
 const SCHEMA: &str = "slipway.marker/v1";
 
-fn markers(config: Option<&Path>, storage: StorageArgs) -> anyhow::Result<Markers> {
+fn markers(globals: &Globals, storage: StorageArgs) -> anyhow::Result<Markers> {
     let StorageArgs { storage } = storage;
-    let loaded = config_file::load(config, Path::new("."))?;
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     Ok(Markers::new(Storage::open(&settings_jobs::storage_url(&loaded, storage))?))
 }
 
-pub(super) fn get(args: MarkerGetArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn get(args: MarkerGetArgs, globals: &Globals) -> anyhow::Result<u8> {
     let MarkerGetArgs { name, storage, format } = args;
     let name = Markers::normalize(&name)?;
-    let markers = markers(config, storage)?;
+    let markers = markers(globals, storage)?;
     let value = super::runtime()?.block_on(markers.get(&name))?;
     let url = markers.url(&name)?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match (format, &value) {
         (Format::Json, _) => {
             let report = Report { schema: SCHEMA, name: &name, value: value.as_deref(), url: &url, published: None };
@@ -49,16 +49,17 @@ pub(super) fn get(args: MarkerGetArgs, config: Option<&Path>) -> anyhow::Result<
         (Format::Text, None) => {}
     }
     if value.is_none() {
-        let _ = writeln!(std::io::stderr(), "error: there is no marker `{name}` in `{}`", markers.storage().url());
+        let _ =
+            writeln!(crate::output::stderr(), "error: there is no marker `{name}` in `{}`", markers.storage().url());
         return Ok(exit::CHECK_FAILED);
     }
     Ok(exit::SUCCESS)
 }
 
-pub(super) fn publish(args: MarkerPublishArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn publish(args: MarkerPublishArgs, globals: &Globals) -> anyhow::Result<u8> {
     let MarkerPublishArgs { name, value, if_newer, expect, storage, format } = args;
     let name = Markers::normalize(&name)?;
-    let markers = markers(config, storage)?;
+    let markers = markers(globals, storage)?;
     let published = super::runtime()?.block_on(async {
         match &expect {
             Some(expected) => markers.publish_expecting(&name, Some(expected), &value, if_newer).await,
@@ -78,10 +79,10 @@ pub(super) fn publish(args: MarkerPublishArgs, config: Option<&Path>) -> anyhow:
         Format::Json => {
             let report =
                 Report { schema: SCHEMA, name: &name, value: Some(now), url: &url, published: Some(&published) };
-            output::json(&mut std::io::stdout().lock(), &report)?;
+            output::json(&mut crate::output::stdout(), &report)?;
         }
         Format::Text => {
-            let _ = writeln!(std::io::stderr(), "marker `{name}` {story} ({url})");
+            let _ = writeln!(crate::output::stderr(), "marker `{name}` {story} ({url})");
         }
     }
     Ok(exit::SUCCESS)

@@ -25,6 +25,7 @@ use slipway_core::exit;
 use crate::cli::{Cli, Command, ImageCommand, JobCommand, MarkerCommand, ReleaseCommand};
 use crate::cli_jobs::RunsCommand;
 use crate::cli_results::ResultsCommand;
+use crate::config_file::Globals;
 use crate::errors;
 
 /// Runs the command line and returns the process exit code.
@@ -36,34 +37,36 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             return if error.use_stderr() { exit::USAGE } else { exit::SUCCESS };
         }
     };
+    let globals = Globals { config: cli.config, repo: cli.repo };
     let result = match cli.command {
-        Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(args, cli.config.as_deref()),
-        Command::Release(ReleaseCommand::Bump(args)) => release_bump::run(args, cli.config.as_deref()),
-        Command::Image(ImageCommand::Build(args)) => image_build::run(args, cli.config.as_deref()),
-        Command::Image(ImageCommand::Inspect(args)) => image_inspect::inspect(args, cli.config.as_deref()),
-        Command::Image(ImageCommand::Verify(args)) => image_inspect::verify(args, cli.config.as_deref()),
-        Command::Image(ImageCommand::Dockerfile(args)) => image_dockerfile::dockerfile(args, cli.config.as_deref()),
-        Command::Image(ImageCommand::Cloudbuild(args)) => image_dockerfile::cloudbuild(args, cli.config.as_deref()),
-        Command::Job(JobCommand::List(args)) => job_list::run(args, cli.config.as_deref()),
-        Command::Job(JobCommand::Run(args)) => job_run::run(args, cli.config.as_deref()),
+        Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(args, &globals),
+        Command::Release(ReleaseCommand::Bump(args)) => release_bump::run(args, &globals),
+        Command::Image(ImageCommand::Build(args)) => image_build::run(args, &globals),
+        Command::Image(ImageCommand::Inspect(args)) => image_inspect::inspect(args, &globals),
+        Command::Image(ImageCommand::Verify(args)) => image_inspect::verify(args, &globals),
+        Command::Image(ImageCommand::Dockerfile(args)) => image_dockerfile::dockerfile(args, &globals),
+        Command::Image(ImageCommand::Cloudbuild(args)) => image_dockerfile::cloudbuild(args, &globals),
+        Command::Job(JobCommand::List(args)) => job_list::run(args, &globals),
+        Command::Job(JobCommand::Run(args)) => job_run::run(args, &globals),
         Command::Job(JobCommand::ImportProw(args)) => job_prow::import(args),
-        Command::Job(JobCommand::Lint(args)) => job_prow::lint(args, cli.config.as_deref()),
-        Command::Schedule(args) => schedule::run(args, cli.config.as_deref()),
-        Command::Runs(RunsCommand::List(args)) => runs::list(args, cli.config.as_deref()),
-        Command::Runs(RunsCommand::Show(args)) => runs::show(args, cli.config.as_deref()),
-        Command::Runs(RunsCommand::Logs(args)) => runs::logs(args, cli.config.as_deref()),
-        Command::Results(ResultsCommand::Ingest(args)) => results_ingest::run(args, cli.config.as_deref()),
-        Command::Results(ResultsCommand::Grid(args)) => results_views::grid(args, cli.config.as_deref()),
-        Command::Results(ResultsCommand::Flakes(args)) => results_views::flakes(args, cli.config.as_deref()),
-        Command::Results(ResultsCommand::Alerts(args)) => results_views::alerts(args, cli.config.as_deref()),
-        Command::Results(ResultsCommand::Clusters(args)) => triage::clusters(args, cli.config.as_deref()),
-        Command::Triage(args) => triage::triage(args, cli.config.as_deref()),
-        Command::Marker(MarkerCommand::Get(args)) => marker::get(args, cli.config.as_deref()),
-        Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, cli.config.as_deref()),
+        Command::Job(JobCommand::Lint(args)) => job_prow::lint(args, &globals),
+        Command::Schedule(args) => schedule::run(args, &globals),
+        Command::Runs(RunsCommand::List(args)) => runs::list(args, &globals),
+        Command::Runs(RunsCommand::Show(args)) => runs::show(args, &globals),
+        Command::Runs(RunsCommand::Logs(args)) => runs::logs(args, &globals),
+        Command::Results(ResultsCommand::Ingest(args)) => results_ingest::run(args, &globals),
+        Command::Results(ResultsCommand::Grid(args)) => results_views::grid(args, &globals),
+        Command::Results(ResultsCommand::Flakes(args)) => results_views::flakes(args, &globals),
+        Command::Results(ResultsCommand::Alerts(args)) => results_views::alerts(args, &globals),
+        Command::Results(ResultsCommand::Clusters(args)) => triage::clusters(args, &globals),
+        Command::Triage(args) => triage::triage(args, &globals),
+        Command::Marker(MarkerCommand::Get(args)) => marker::get(args, &globals),
+        Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, &globals),
     };
+    // Output goes through `output::stdout`/`stderr`, which swallow a closed pipe, so the code
+    // here is always the command's own result.
     match result {
         Ok(code) => code,
-        Err(error) if is_broken_pipe(&error) => exit::SUCCESS,
         Err(error) => {
             errors::report(&error);
             errors::exit_code(&error)
@@ -71,15 +74,9 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     }
 }
 
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
 /// Prints warnings for people on stderr.
 fn warn(warnings: &[String]) {
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     for warning in warnings {
         let _ = writeln!(stderr, "warning: {warning}");
     }
@@ -87,10 +84,10 @@ fn warn(warnings: &[String]) {
 
 /// Loads the configuration and opens the store that `--database-url` (or the file) names.
 async fn open_store(
-    config: Option<&std::path::Path>,
+    globals: &Globals,
     database: crate::cli_jobs::DatabaseArgs,
 ) -> anyhow::Result<slipway_store::Store> {
-    let loaded = crate::config_file::load(config, std::path::Path::new("."))?;
+    let loaded = crate::config_file::load(globals)?;
     warn(&loaded.warnings);
     let crate::cli_jobs::DatabaseArgs { database_url } = database;
     Ok(slipway_store::Store::open(&crate::settings_jobs::database_url(&loaded, database_url)).await?)

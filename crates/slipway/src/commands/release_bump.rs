@@ -1,17 +1,17 @@
 //! `slipway release bump`.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::Context;
 use slipway_core::exit;
 use slipway_release::bump::bump;
 
 use crate::cli::{BumpArgs, Format};
+use crate::config_file::Globals;
 use crate::{config_file, output, settings};
 
-pub(super) fn run(args: BumpArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let loaded = config_file::load(config, &args.repo)?;
+pub(super) fn run(args: BumpArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let settings = settings::bump(args, &loaded)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -30,12 +30,12 @@ pub(super) fn run(args: BumpArgs, config: Option<&Path>) -> anyhow::Result<u8> {
         }
     });
     let report = result.context("the bump stopped unexpectedly")??;
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    let mut stdout = crate::output::stdout();
+    let mut stderr = crate::output::stderr();
     match settings.format {
         Format::Text => {
             output::notes(&mut stderr, &report.notes)?;
-            output::bump_text(&mut stdout, &mut stderr, &report)?;
+            output::bump_text(&mut stdout, &mut stderr, &report, settings.verbose)?;
         }
         Format::Json => output::json(&mut stdout, &report)?,
     }

@@ -1,16 +1,16 @@
 //! `slipway release verify`.
 
 use std::io::Write;
-use std::path::Path;
 
 use slipway_core::exit;
 use slipway_release::verify::verify;
 
 use crate::cli::{Format, VerifyArgs};
+use crate::config_file::Globals;
 use crate::{config_file, output, progress, settings};
 
-pub(super) fn run(args: VerifyArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let loaded = config_file::load(config, &args.repo)?;
+pub(super) fn run(args: VerifyArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let settings = settings::verify(args, &loaded)?;
     let runtime = super::runtime()?;
@@ -22,15 +22,24 @@ pub(super) fn run(args: VerifyArgs, config: Option<&Path>) -> anyhow::Result<u8>
         }
     })?;
     let Some(report) = report else {
-        let _ = writeln!(std::io::stderr(), "interrupted");
+        let _ = writeln!(crate::output::stderr(), "interrupted");
         return Ok(exit::INTERRUPTED);
     };
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    let mut stdout = crate::output::stdout();
+    let mut stderr = crate::output::stderr();
     match settings.format {
         Format::Text => {
             output::notes(&mut stderr, &report.notes)?;
-            output::verify_text(&mut stdout, &report)?;
+            output::verify_text(&mut stdout, &report, settings.verbose)?;
+            if !settings.verbose && !report.skipped.is_empty() {
+                let count = report.skipped.len();
+                let what = if count == 1 { "value looks" } else { "values look" };
+                writeln!(
+                    stderr,
+                    "note: {count} {what} like a reference and {} not checked; --verbose lists them with why",
+                    if count == 1 { "was" } else { "were" }
+                )?;
+            }
         }
         Format::Json => output::json(&mut stdout, &report)?,
     }

@@ -1,20 +1,20 @@
 //! `slipway results ingest`.
 
 use std::io::Write;
-use std::path::Path;
 
 use slipway_junit::{Options, Report};
 use slipway_store::Store;
 
 use crate::cli::Format;
 use crate::cli_results::IngestArgs;
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::{config_file, output, settings_jobs};
 
 /// The JSON schema of `results ingest`.
 const SCHEMA: &str = "slipway.results.ingest/v1";
 
-pub(super) fn run(args: IngestArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
     let IngestArgs { paths, job, build, database, format } = args;
     if job.trim().is_empty() {
         return Err(UsageError("--job must not be empty".to_owned()).into());
@@ -22,7 +22,7 @@ pub(super) fn run(args: IngestArgs, config: Option<&Path>) -> anyhow::Result<u8>
     if build.as_deref().is_some_and(|build| build.trim().is_empty()) {
         return Err(UsageError("--build must not be empty".to_owned()).into());
     }
-    let loaded = config_file::load(config, Path::new("."))?;
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let url = settings_jobs::database_url(&loaded, database.database_url);
     let now = std::time::SystemTime::now()
@@ -35,11 +35,11 @@ pub(super) fn run(args: IngestArgs, config: Option<&Path>) -> anyhow::Result<u8>
         store.close().await;
         anyhow::Ok(report?)
     })?;
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     for problem in &report.problems {
         writeln!(stderr, "error: {problem}")?;
     }
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &report)?,
         Format::Text => text(&mut stdout, &report)?,

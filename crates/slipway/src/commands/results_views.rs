@@ -1,8 +1,7 @@
 //! `slipway results grid|flakes|alerts`: read jobs' history from the store, hand it to
 //! slipway-results, and write what comes back (stdout, an HTML file, a webhook).
 
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -13,6 +12,7 @@ use slipway_store::Store;
 
 use crate::cli::Format;
 use crate::cli_results::{AlertsArgs, FlakesArgs, GridArgs};
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::output;
 
@@ -51,23 +51,23 @@ async fn grid_of(store: &Store, job: &str, limit: u32, since: Option<i64>) -> an
 
 /// Colour for people at a terminal, unless NO_COLOR (no-color.org) or a dumb terminal says no.
 fn colour() -> bool {
-    std::io::stdout().is_terminal()
+    crate::output::stdout_is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
         && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
 }
 
-pub(super) fn grid(args: GridArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn grid(args: GridArgs, globals: &Globals) -> anyhow::Result<u8> {
     let GridArgs { job, html: html_file, builds, database, format } = args;
     let view = super::runtime()?.block_on(async {
-        let store = super::open_store(config, database).await?;
+        let store = super::open_store(globals, database).await?;
         let job = jobs(&store, Some(job)).await?.remove(0);
         grid_of(&store, &job, builds, None).await
     })?;
     if let Some(path) = &html_file {
         fs_err::write(path, html::page(&view)).context("could not write the HTML grid")?;
-        writeln!(std::io::stderr(), "wrote {}", path.display())?;
+        writeln!(crate::output::stderr(), "wrote {}", path.display())?;
     }
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Json => output::json_with_schema(&mut stdout, grid::SCHEMA, &view)?,
         Format::Text => {
@@ -78,18 +78,18 @@ pub(super) fn grid(args: GridArgs, config: Option<&Path>) -> anyhow::Result<u8> 
     Ok(exit::SUCCESS)
 }
 
-pub(super) fn flakes(args: FlakesArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn flakes(args: FlakesArgs, globals: &Globals) -> anyhow::Result<u8> {
     let FlakesArgs { job, days, database, format } = args;
     let since = (days > 0).then(|| now() - i64::from(days) * 86_400);
     let report = super::runtime()?.block_on(async {
-        let store = super::open_store(config, database).await?;
+        let store = super::open_store(globals, database).await?;
         let mut grids = Vec::new();
         for job in jobs(&store, job).await? {
             grids.push(grid_of(&store, &job, 0, since).await?);
         }
         anyhow::Ok(flakes::analyse(&grids, since))
     })?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Json => output::json_with_schema(&mut stdout, flakes::SCHEMA, &report)?,
         Format::Text => write!(stdout, "{}", flakes::text(&report))?,
@@ -97,13 +97,13 @@ pub(super) fn flakes(args: FlakesArgs, config: Option<&Path>) -> anyhow::Result<
     Ok(exit::SUCCESS)
 }
 
-pub(super) fn alerts(args: AlertsArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn alerts(args: AlertsArgs, globals: &Globals) -> anyhow::Result<u8> {
     let AlertsArgs { job, failures, passes, builds, webhook, database, format } = args;
     let webhook = webhook.as_deref().map(webhook_url).transpose()?;
     let thresholds = Thresholds { failures_to_open: failures, passes_to_close: passes };
     let runtime = super::runtime()?;
     let report = runtime.block_on(async {
-        let store = super::open_store(config, database).await?;
+        let store = super::open_store(globals, database).await?;
         let mut grids = Vec::new();
         for job in jobs(&store, job).await? {
             grids.push(grid_of(&store, &job, builds, None).await?);
@@ -111,7 +111,7 @@ pub(super) fn alerts(args: AlertsArgs, config: Option<&Path>) -> anyhow::Result<
         anyhow::Ok(alerts::find(&grids, thresholds))
     })?;
     {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::output::stdout();
         match format {
             Format::Json => output::json_with_schema(&mut stdout, alerts::SCHEMA, &report)?,
             Format::Text => write!(stdout, "{}", alerts::text(&report))?,
@@ -122,7 +122,7 @@ pub(super) fn alerts(args: AlertsArgs, config: Option<&Path>) -> anyhow::Result<
         && !report.alerts.is_empty()
     {
         runtime.block_on(post(&url, &alerts::webhook_message(&report)))?;
-        writeln!(std::io::stderr(), "posted {} to {}", plural_alerts(report.alerts.len()), shown(&url))?;
+        writeln!(crate::output::stderr(), "posted {} to {}", plural_alerts(report.alerts.len()), shown(&url))?;
     }
     Ok(if report.alerts.is_empty() { exit::SUCCESS } else { exit::CHECK_FAILED })
 }

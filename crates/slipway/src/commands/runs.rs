@@ -1,7 +1,6 @@
 //! `slipway runs list|show|logs`.
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::time::Duration;
 
 use slipway_core::exit;
@@ -10,23 +9,24 @@ use slipway_store::{Run, RunState, Store};
 
 use crate::cli::Format;
 use crate::cli_jobs::{RunsListArgs, RunsLogsArgs, RunsShowArgs};
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::output;
 
 /// The JSON schema of `runs list` and `runs show`.
 pub(super) const SCHEMA: &str = "slipway.runs/v1";
 
-pub(super) fn list(args: RunsListArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn list(args: RunsListArgs, globals: &Globals) -> anyhow::Result<u8> {
     let RunsListArgs { job, state, limit, database, format } = args;
     let runs = super::runtime()?.block_on(async {
-        let store = super::open_store(config, database).await?;
+        let store = super::open_store(globals, database).await?;
         let filter = Filter { job, state: state.as_deref().and_then(RunState::parse), limit };
         anyhow::Ok(store.list_runs(&filter).await?)
     })?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &serde_json::json!({ "runs": runs }))?,
-        Format::Text if runs.is_empty() => writeln!(std::io::stderr(), "no runs yet")?,
+        Format::Text if runs.is_empty() => writeln!(crate::output::stderr(), "no runs yet")?,
         Format::Text => {
             for run in &runs {
                 writeln!(stdout, "{}", line(run))?;
@@ -58,13 +58,13 @@ async fn find(store: &Store, key: &str) -> anyhow::Result<Run> {
     })
 }
 
-pub(super) fn show(args: RunsShowArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn show(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> {
     let RunsShowArgs { run, database, format } = args;
     let run = super::runtime()?.block_on(async {
-        let store = super::open_store(config, database).await?;
+        let store = super::open_store(globals, database).await?;
         find(&store, &run).await
     })?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &serde_json::json!({ "runs": [run] }))?,
         Format::Text => {
@@ -85,10 +85,10 @@ pub(super) fn show(args: RunsShowArgs, config: Option<&Path>) -> anyhow::Result<
     Ok(exit::SUCCESS)
 }
 
-pub(super) fn logs(args: RunsLogsArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn logs(args: RunsLogsArgs, globals: &Globals) -> anyhow::Result<u8> {
     let RunsLogsArgs { run, follow, database } = args;
     super::runtime()?.block_on(async {
-        let store = super::open_store(config, database).await?;
+        let store = super::open_store(globals, database).await?;
         let mut current = find(&store, &run).await?;
         let mut file = std::fs::File::open(&current.log_path).map_err(|error| {
             UsageError(format!(
@@ -96,7 +96,7 @@ pub(super) fn logs(args: RunsLogsArgs, config: Option<&Path>) -> anyhow::Result<
                 current.job, current.build_id, current.log_path
             ))
         })?;
-        let mut stdout = std::io::stdout();
+        let mut stdout = crate::output::stdout();
         let mut buffer = Vec::new();
         loop {
             // Known finished before this read: the read gets the rest of the log.

@@ -1,7 +1,6 @@
 //! `slipway schedule`: the scheduler, in the foreground.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use slipway_core::exit;
@@ -14,12 +13,13 @@ use slipway_store::{Store, Trigger};
 use tokio_util::task::TaskTracker;
 
 use crate::cli_jobs::ScheduleArgs;
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::{config_file, settings_jobs};
 
-pub(super) fn run(args: ScheduleArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
     let ScheduleArgs { once, state } = args;
-    let loaded = config_file::load(config, Path::new("."))?;
+    let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let jobs = settings_jobs::jobs(&loaded)?;
     if !jobs.iter().any(|job| job.schedule.is_some()) {
@@ -45,11 +45,11 @@ pub(super) fn run(args: ScheduleArgs, config: Option<&Path>) -> anyhow::Result<u
         });
         let mut service = Service::new(store.clone(), jobs, launcher.clone());
         let report = |event: &Event| {
-            let _ = writeln!(std::io::stderr(), "{}", describe(event));
+            let _ = writeln!(crate::output::stderr(), "{}", describe(event));
         };
         let now = jiff::Timestamp::now();
         service.recover(&host, now).await?.iter().for_each(report);
-        let mut stderr = std::io::stderr();
+        let mut stderr = crate::output::stderr();
         let names: Vec<&str> = service.jobs().iter().map(|job| job.name.as_str()).collect();
         let _ = writeln!(stderr, "scheduling {} job(s): {}", names.len(), names.join(", "));
         let mut interrupted = false;
@@ -133,7 +133,7 @@ impl Launcher for RunLauncher {
             self.tasks.spawn(async move {
                 let name = job.name.clone();
                 if let Err(error) = launch_one(&context, &markers, job, entry, due, project, runs_dir, cancel).await {
-                    let _ = writeln!(std::io::stderr(), "error: {name}: {error:#}");
+                    let _ = writeln!(crate::output::stderr(), "error: {name}: {error:#}");
                 }
             });
         }
@@ -167,6 +167,6 @@ async fn launch_one(
         follow: false,
     };
     let report = runner::execute(context, request, executor.as_ref(), cancel).await?;
-    let _ = writeln!(std::io::stderr(), "finished {}", super::runs::line(&report.run));
+    let _ = writeln!(crate::output::stderr(), "finished {}", super::runs::line(&report.run));
     Ok(())
 }

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -14,6 +13,7 @@ use slipway_triage::{Clustering, Failure, Normalizer, Options, input};
 
 use crate::cli::Format;
 use crate::cli_results::{ClustersArgs, TriageArgs};
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::{config_file, settings_jobs};
 
@@ -24,8 +24,8 @@ fn normalizer(name: &str) -> anyhow::Result<Normalizer> {
     Normalizer::parse(name).ok_or_else(|| UsageError(format!("unknown normalizer `{name}` (slipway or triage)")).into())
 }
 
-pub(super) fn triage(args: TriageArgs, config: Option<&Path>) -> anyhow::Result<u8> {
-    let _ = config;
+pub(super) fn triage(args: TriageArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let _ = globals;
     let TriageArgs {
         builds,
         tests,
@@ -64,7 +64,7 @@ pub(super) fn triage(args: TriageArgs, config: Option<&Path>) -> anyhow::Result<
         Ok::<_, slipway_triage::Error>((clustering, files))
     })?;
     output::write_all(&files)?;
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     let tests = failures.iter().map(|failure| failure.test.as_str()).collect::<BTreeSet<_>>().len();
     writeln!(
         stderr,
@@ -141,7 +141,7 @@ struct Stored {
     build_id: String,
 }
 
-pub(super) fn clusters(args: ClustersArgs, config: Option<&Path>) -> anyhow::Result<u8> {
+pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<u8> {
     let ClustersArgs { job, days, limit, normalizer: rules, database, format } = args;
     let options = Options { normalizer: normalizer(&rules)?, ..Options::default() };
     let since = if days == 0 {
@@ -151,7 +151,7 @@ pub(super) fn clusters(args: ClustersArgs, config: Option<&Path>) -> anyhow::Res
         i64::try_from(now).unwrap_or(i64::MAX) - i64::from(days) * 24 * 60 * 60
     };
     let stored = super::runtime()?.block_on(async {
-        let loaded = config_file::load(config, Path::new("."))?;
+        let loaded = config_file::load(globals)?;
         super::warn(&loaded.warnings);
         let store = Store::open(&settings_jobs::database_url(&loaded, database.database_url)).await?;
         if let Some(job) = &job {
@@ -194,7 +194,7 @@ pub(super) fn clusters(args: ClustersArgs, config: Option<&Path>) -> anyhow::Res
         singletons: clustering.clusters.iter().filter(|cluster| cluster.is_singleton()).count(),
         clusters,
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout();
     match format {
         Format::Json => crate::output::json_with_schema(&mut stdout, SCHEMA, &report)?,
         Format::Text => text(&mut stdout, &report)?,
@@ -238,7 +238,7 @@ fn text(out: &mut dyn Write, report: &Report<'_>) -> std::io::Result<()> {
     const LINES: usize = 6;
     const WIDTH: usize = 160;
     let window = if report.days == 0 { "every build".to_owned() } else { format!("the last {} days", report.days) };
-    let mut stderr = std::io::stderr().lock();
+    let mut stderr = crate::output::stderr();
     writeln!(
         stderr,
         "{} of {} in {} ({} of a single failure), {window}{}",

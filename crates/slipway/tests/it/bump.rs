@@ -108,13 +108,8 @@ fn outside_git_a_bump_cannot_commit() {
 #[test]
 fn a_failed_write_leaves_the_tree_as_it_was() {
     let repo = example_repo();
-    // The temporary file for this name is longer than the file system allows, so the second
-    // file's write fails after others were prepared.
-    let long = format!("config/base/{}.yaml", "z".repeat(243));
-    repo.write(
-        &long,
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: long\nspec:\n  containers:\n  - name: c\n    image: ghcr.io/example-org/hello-operator:v0.4.0\n",
-    );
+    // The staging directory in .git cannot be made: a file is in its way.
+    fs_err::write(repo.path().join(".git/slipway"), "in the way").expect("write");
     let before = tree(&repo);
     let run = slipway(repo.path(), &["release", "bump", "0.5.0"]);
     assert_eq!(run.code, 3, "{}", run.render(&[]));
