@@ -9,6 +9,7 @@
 //! storage URL and map to slipway's exit codes through [`Error::exit_code`].
 
 mod build_id;
+mod documents;
 mod error;
 mod layout;
 mod local;
@@ -18,6 +19,7 @@ mod storage;
 mod version_order;
 
 pub use build_id::{allocate_build_id, latest_build, snowflake};
+pub use documents::Versioned;
 pub use error::{Error, Result};
 pub use layout::{BuildDir, FinishReport, Finished, JobResult, ProwJob, ProwJobState, Started, list_builds};
 pub use marker::{MarkerState, Markers, Published};

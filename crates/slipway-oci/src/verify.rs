@@ -278,11 +278,13 @@ fn platform_list(platforms: &[Platform]) -> String {
     platforms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// Whether a revision names the commit (full, or an abbreviation of at least 7 characters).
+/// Whether two commit ids name the same commit: equal, or one an abbreviation (of at least 7
+/// characters) of the other.
 fn same_commit(found: &str, commit: &str) -> bool {
     let found = found.trim().to_ascii_lowercase();
     let commit = commit.trim().to_ascii_lowercase();
-    found == commit || (found.len() >= 7 && commit.starts_with(&found))
+    let (short, long) = if found.len() <= commit.len() { (&found, &commit) } else { (&commit, &found) };
+    found == commit || (short.len() >= 7 && long.starts_with(short.as_str()))
 }
 
 #[cfg(test)]
@@ -294,6 +296,7 @@ mod tests {
         let commit = "045fbb6a0411d492824d0830fdaf98b179f055d5";
         assert!(same_commit(commit, commit));
         assert!(same_commit("045fbb6", commit));
+        assert!(same_commit(commit, "045fbb6a04"), "either side may be the abbreviation");
         assert!(!same_commit("045fb", commit));
         assert!(!same_commit("1f4d20dd6b7c7fc6bbd8ee4b320a9cc299a33ca6", commit));
     }

@@ -55,12 +55,49 @@ impl Error {
     }
 }
 
+/// The file path of a SQLite URL (`sqlite:path?opts`, `sqlite://path`), if it is one.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(path.split('?').next().unwrap_or(path))
+}
+
 /// The default database of a project: `sqlite:<project>/.slipway/state.db`.
 pub fn default_url(project: &Path) -> String {
     format!("sqlite:{}", project.join(".slipway").join("state.db").display())
 }
 
+/// A store opened only to read.
+#[derive(Debug)]
+pub enum ForReading {
+    /// The database exists.
+    Existing(Store),
+    /// There is no SQLite file yet: an empty store in memory, so readers see "nothing yet" and
+    /// nothing is created on disk.
+    Missing(Store),
+}
+
+impl ForReading {
+    /// The store, either way.
+    pub fn store(&self) -> &Store {
+        match self {
+            ForReading::Existing(store) | ForReading::Missing(store) => store,
+        }
+    }
+}
+
 impl Store {
+    /// Opens the database at `url` for commands that only read: a SQLite file that does not
+    /// exist is not created (nor its directory); an empty in-memory store stands in for it.
+    pub async fn open_for_reading(url: &str) -> Result<ForReading, Error> {
+        if let Some(path) = sqlite_path(url)
+            && path != ":memory:"
+            && !Path::new(path).exists()
+        {
+            return Ok(ForReading::Missing(Store::open("sqlite::memory:").await?));
+        }
+        Ok(ForReading::Existing(Store::open(url).await?))
+    }
+
     /// Opens (creating if needed) the database at `url` and brings its tables up to date.
     pub async fn open(url: &str) -> Result<Store, Error> {
         sqlx::any::install_default_drivers();
@@ -69,9 +106,9 @@ impl Store {
             return Err(Error::Url { url: url.to_owned() });
         }
         let mut connect_url = url.to_owned();
+        let in_memory = sqlite_path(url) == Some(":memory:");
         if is_sqlite {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-            let path = path.split('?').next().unwrap_or(path);
+            let path = sqlite_path(url).unwrap_or_default();
             if path != ":memory:"
                 && let Some(parent) = Path::new(path).parent().filter(|parent| !parent.as_os_str().is_empty())
             {
@@ -89,7 +126,14 @@ impl Store {
         let probe = options.connect().await.map_err(|source| Error::Connect { url: url.to_owned(), source })?;
         let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
-            .max_connections(if is_sqlite { 4 } else { 8 })
+            // Every connection to `:memory:` is a database of its own: keep one.
+            .max_connections(if in_memory {
+                1
+            } else if is_sqlite {
+                4
+            } else {
+                8
+            })
             .acquire_timeout(std::time::Duration::from_secs(10))
             .after_connect(move |connection, _| {
                 Box::pin(async move {

@@ -186,3 +186,24 @@ async fn a_build_is_replaced_whole_and_ingesting_twice_changes_nothing(store: St
     let order: Vec<String> = store.builds("e2e", 0).await.expect("builds").into_iter().map(|b| b.build_id).collect();
     assert_eq!(order, ["2", "1", "0"], "a build without a start time is the oldest, on every engine");
 }
+
+#[tokio::test]
+async fn reading_a_store_that_does_not_exist_creates_nothing() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join(".slipway/state.db");
+    let url = format!("sqlite:{}", path.display());
+    let opened = Store::open_for_reading(&url).await.expect("opens");
+    assert!(matches!(opened, slipway_store::ForReading::Missing(_)), "{opened:?}");
+    let runs = opened.store().list_runs(&Filter { limit: 10, ..Filter::default() }).await.expect("lists");
+    assert!(runs.is_empty());
+    assert!(opened.store().result_jobs().await.expect("lists").is_empty());
+    assert!(!directory.path().join(".slipway").exists(), "nothing was created on disk");
+
+    let store = Store::open(&url).await.expect("creates");
+    store.insert_run(&run("r1", "unit", "1", 100)).await.expect("inserts");
+    store.close().await;
+    let opened = Store::open_for_reading(&url).await.expect("opens");
+    assert!(matches!(opened, slipway_store::ForReading::Existing(_)));
+    let runs = opened.store().list_runs(&Filter { limit: 10, ..Filter::default() }).await.expect("lists");
+    assert_eq!(runs.len(), 1);
+}

@@ -361,6 +361,42 @@ pub(crate) fn image_text(out: &mut dyn Write, report: &ImageReport) -> io::Resul
     Ok(())
 }
 
+/// The last line of `image verify`: one verdict for people and CI logs.
+pub(crate) fn image_verdict(
+    out: &mut dyn Write,
+    report: &ImageReport,
+    check: &slipway_oci::verify::ImageCheck,
+) -> io::Result<()> {
+    let errors = report.findings.iter().filter(|finding| finding.severity == Severity::Error).count();
+    let warnings = report.findings.len() - errors;
+    let platforms: Vec<String> = check.platforms.iter().map(ToString::to_string).collect();
+    if errors > 0 {
+        writeln!(
+            out,
+            "\nverdict: FAIL {}: {errors} {}, {warnings} {}",
+            report.image,
+            plural(errors, "error", "errors"),
+            plural(warnings, "warning", "warnings")
+        )
+    } else {
+        let revision = match &check.revision {
+            Some(commit) => format!(", built from {}", short(commit)),
+            None => String::new(),
+        };
+        let cautions = if warnings > 0 {
+            format!(" ({warnings} {})", plural(warnings, "warning", "warnings"))
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "\nverdict: ok {}: {} present, each binary built for its platform{revision}{cautions}",
+            report.image,
+            if platforms.is_empty() { "every platform".to_owned() } else { platforms.join(", ") }
+        )
+    }
+}
+
 fn size(bytes: u64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "sizes are shown to one decimal")]
     let value = bytes as f64;

@@ -10,7 +10,7 @@
 mod diff;
 pub mod write;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -135,7 +135,7 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
     notes.extend(analysis.notes());
     notes.extend(checked.notes.iter().cloned());
     let (edits, changes) = collect_edits(&checked.references);
-    let file_changes = apply_edits(&analysis, &edits)?;
+    let (file_changes, diffs) = apply_edits(&analysis, &edits)?;
 
     // The result must pass the same check before anything is written.
     let mut after = analysis.files.clone();
@@ -148,7 +148,7 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
     remaining.extend(rechecked.findings);
     let blocking = remaining.iter().any(|finding| finding.severity == Severity::Error);
 
-    let diff = file_changes.iter().map(|change| diff::unified(&change.path, &change.before, &change.after)).collect();
+    let diff = diffs.concat();
     // What goes to disk: the same texts, with any byte-order mark they had put back.
     let disk_changes: Vec<FileChange> = file_changes
         .iter()
@@ -238,6 +238,7 @@ pub fn bump(options: &BumpOptions, settings: &Settings) -> Result<BumpReport, Er
 
 fn collect_edits(references: &[Reference]) -> (Vec<Edit>, Vec<Change>) {
     let mut edits: Vec<Edit> = Vec::new();
+    let mut seen: HashSet<(&str, usize, usize)> = HashSet::new();
     let mut changes = Vec::new();
     for reference in references {
         let Fix::Edits(reference_edits) = &reference.fix else {
@@ -245,7 +246,7 @@ fn collect_edits(references: &[Reference]) -> (Vec<Edit>, Vec<Change>) {
         };
         let mut new = false;
         for edit in reference_edits {
-            if !edits.contains(edit) {
+            if seen.insert((edit.file.as_str(), edit.range.start, edit.range.end)) {
                 edits.push(edit.clone());
                 new = true;
             }
@@ -267,18 +268,20 @@ fn collect_edits(references: &[Reference]) -> (Vec<Edit>, Vec<Change>) {
     (edits, changes)
 }
 
-fn apply_edits(analysis: &Analysis, edits: &[Edit]) -> Result<Vec<FileChange>, Error> {
+/// Applies the edits to each file's text, giving the changed files and each one's diff.
+fn apply_edits(analysis: &Analysis, edits: &[Edit]) -> Result<(Vec<FileChange>, Vec<String>), Error> {
     let mut by_file: BTreeMap<&str, Vec<&Edit>> = BTreeMap::new();
     for edit in edits {
         by_file.entry(edit.file.as_str()).or_default().push(edit);
     }
     let mut changes = Vec::new();
+    let mut diffs = Vec::new();
     for (file, mut file_edits) in by_file {
         let before = analysis.files.get(file).unwrap_or_default().to_owned();
         file_edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
         let mut after = String::with_capacity(before.len());
         let mut position = 0;
-        for edit in file_edits {
+        for edit in &file_edits {
             if edit.range.start < position || before.get(edit.range.clone()).is_none() {
                 let line = before[..edit.range.start.min(before.len())].matches('\n').count() + 1;
                 return Err(Error::NotEditable {
@@ -293,8 +296,9 @@ fn apply_edits(analysis: &Analysis, edits: &[Edit]) -> Result<Vec<FileChange>, E
         }
         after.push_str(&before[position..]);
         if after != before {
+            diffs.push(diff::unified(file, &before, &file_edits));
             changes.push(FileChange { path: file.to_owned(), before, after });
         }
     }
-    Ok(changes)
+    Ok((changes, diffs))
 }

@@ -82,15 +82,28 @@ fn warn(warnings: &[String]) {
     }
 }
 
-/// Loads the configuration and opens the store that `--database-url` (or the file) names.
-async fn open_store(
+/// Loads the configuration and opens the store that `--database-url` (or the file) names, for
+/// a command that only reads: a store that does not exist yet is not created, and the command
+/// sees an empty one (and says so).
+async fn open_store_for_reading(
     globals: &Globals,
     database: crate::cli_jobs::DatabaseArgs,
 ) -> anyhow::Result<slipway_store::Store> {
     let loaded = crate::config_file::load(globals)?;
     warn(&loaded.warnings);
     let crate::cli_jobs::DatabaseArgs { database_url } = database;
-    Ok(slipway_store::Store::open(&crate::settings_jobs::database_url(&loaded, database_url)).await?)
+    let url = crate::settings_jobs::database_url(&loaded, database_url);
+    match slipway_store::Store::open_for_reading(&url).await? {
+        slipway_store::ForReading::Existing(store) => Ok(store),
+        slipway_store::ForReading::Missing(store) => {
+            let shown = url.strip_prefix("sqlite:").unwrap_or(&url);
+            let _ = writeln!(
+                crate::output::stderr(),
+                "note: there is no store at {shown} yet, so nothing has been recorded (`slipway job run` and `slipway results ingest` record)"
+            );
+            Ok(store)
+        }
+    }
 }
 
 /// The async runtime commands that talk to registries run on.

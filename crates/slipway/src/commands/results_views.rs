@@ -59,7 +59,7 @@ fn colour() -> bool {
 pub(super) fn grid(args: GridArgs, globals: &Globals) -> anyhow::Result<u8> {
     let GridArgs { job, html: html_file, builds, database, format } = args;
     let view = super::runtime()?.block_on(async {
-        let store = super::open_store(globals, database).await?;
+        let store = super::open_store_for_reading(globals, database).await?;
         let job = jobs(&store, Some(job)).await?.remove(0);
         grid_of(&store, &job, builds, None).await
     })?;
@@ -82,7 +82,7 @@ pub(super) fn flakes(args: FlakesArgs, globals: &Globals) -> anyhow::Result<u8> 
     let FlakesArgs { job, days, database, format } = args;
     let since = (days > 0).then(|| now() - i64::from(days) * 86_400);
     let report = super::runtime()?.block_on(async {
-        let store = super::open_store(globals, database).await?;
+        let store = super::open_store_for_reading(globals, database).await?;
         let mut grids = Vec::new();
         for job in jobs(&store, job).await? {
             grids.push(grid_of(&store, &job, 0, since).await?);
@@ -103,7 +103,7 @@ pub(super) fn alerts(args: AlertsArgs, globals: &Globals) -> anyhow::Result<u8> 
     let thresholds = Thresholds { failures_to_open: failures, passes_to_close: passes };
     let runtime = super::runtime()?;
     let report = runtime.block_on(async {
-        let store = super::open_store(globals, database).await?;
+        let store = super::open_store_for_reading(globals, database).await?;
         let mut grids = Vec::new();
         for job in jobs(&store, job).await? {
             grids.push(grid_of(&store, &job, builds, None).await?);

@@ -19,7 +19,7 @@ pub(super) const SCHEMA: &str = "slipway.runs/v1";
 pub(super) fn list(args: RunsListArgs, globals: &Globals) -> anyhow::Result<u8> {
     let RunsListArgs { job, state, limit, database, format } = args;
     let runs = super::runtime()?.block_on(async {
-        let store = super::open_store(globals, database).await?;
+        let store = super::open_store_for_reading(globals, database).await?;
         let filter = Filter { job, state: state.as_deref().and_then(RunState::parse), limit };
         anyhow::Ok(store.list_runs(&filter).await?)
     })?;
@@ -61,7 +61,7 @@ async fn find(store: &Store, key: &str) -> anyhow::Result<Run> {
 pub(super) fn show(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> {
     let RunsShowArgs { run, database, format } = args;
     let run = super::runtime()?.block_on(async {
-        let store = super::open_store(globals, database).await?;
+        let store = super::open_store_for_reading(globals, database).await?;
         find(&store, &run).await
     })?;
     let mut stdout = crate::output::stdout();
@@ -88,7 +88,7 @@ pub(super) fn show(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> 
 pub(super) fn logs(args: RunsLogsArgs, globals: &Globals) -> anyhow::Result<u8> {
     let RunsLogsArgs { run, follow, database } = args;
     super::runtime()?.block_on(async {
-        let store = super::open_store(globals, database).await?;
+        let store = super::open_store_for_reading(globals, database).await?;
         let mut current = find(&store, &run).await?;
         let mut file = std::fs::File::open(&current.log_path).map_err(|error| {
             UsageError(format!(

@@ -7,7 +7,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use slipway_core::exit;
-use slipway_store::Store;
 use slipway_triage::output::{self, RenderOptions};
 use slipway_triage::{Clustering, Failure, Normalizer, Options, input};
 
@@ -15,7 +14,6 @@ use crate::cli::Format;
 use crate::cli_results::{ClustersArgs, TriageArgs};
 use crate::config_file::Globals;
 use crate::errors::UsageError;
-use crate::{config_file, settings_jobs};
 
 /// The JSON schema of `results clusters`.
 const SCHEMA: &str = "slipway.results.clusters/v1";
@@ -151,9 +149,7 @@ pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<
         i64::try_from(now).unwrap_or(i64::MAX) - i64::from(days) * 24 * 60 * 60
     };
     let stored = super::runtime()?.block_on(async {
-        let loaded = config_file::load(globals)?;
-        super::warn(&loaded.warnings);
-        let store = Store::open(&settings_jobs::database_url(&loaded, database.database_url)).await?;
+        let store = super::open_store_for_reading(globals, database).await?;
         if let Some(job) = &job {
             let known = store.result_jobs().await?;
             if !known.contains(job) {

@@ -79,6 +79,25 @@ fn a_push_then_an_unchanged_rebuild_uploads_nothing() {
     let foreign = slipway(repo.path(), &["image", "verify", &reference, "--revision", other]);
     assert_eq!(foreign.code, 1, "{}", foreign.stdout);
     assert!(foreign.stdout.contains(other), "{}", foreign.stdout);
+    assert!(foreign.stdout.contains("\nverdict: FAIL "), "one verdict line ends the report: {}", foreign.stdout);
+
+    // In the repository an abbreviated commit (or the tag) is expanded by git.
+    for revision in [&commit[..7], "v0.4.0"] {
+        let short = slipway(repo.path(), &["image", "verify", &reference, "--revision", revision]);
+        assert_eq!(short.code, 0, "--revision {revision}: {}{}", short.stdout, short.stderr);
+        assert!(short.stdout.contains("\nverdict: ok "), "{}", short.stdout);
+    }
+    // Elsewhere, or too short, or unknown, it says why.
+    let elsewhere = tempfile::tempdir().expect("temporary directory");
+    let outside = slipway(elsewhere.path(), &["image", "verify", &reference, "--revision", &commit[..7]]);
+    assert_eq!(outside.code, 2, "{}", outside.stderr);
+    assert!(outside.stderr.contains("is not in a git repository to expand it in"), "{}", outside.stderr);
+    let too_short = slipway(repo.path(), &["image", "verify", &reference, "--revision", &commit[..5]]);
+    assert_eq!(too_short.code, 2, "{}", too_short.stderr);
+    assert!(too_short.stderr.contains("at least 7 hex digits"), "{}", too_short.stderr);
+    let unknown = slipway(repo.path(), &["image", "verify", &reference, "--revision", "0000000"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("names no commit"), "{}", unknown.stderr);
 }
 
 #[test]
