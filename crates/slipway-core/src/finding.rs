@@ -183,6 +183,10 @@ pub struct Finding {
     pub image: Option<String>,
     /// The platform, for per-platform registry findings.
     pub platform: Option<String>,
+    /// What the finding is about when it is in neither a file nor an image: a git tag
+    /// (`tag v0.29.0`), a release-ledger entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// What is there.
     pub found: String,
     /// What should be there.
@@ -201,6 +205,23 @@ impl Finding {
             line: Some(line),
             image: None,
             platform: None,
+            subject: None,
+            found,
+            expected,
+            message: String::new(),
+        }
+    }
+
+    /// An error finding about something that is neither a file nor an image (`tag v0.29.0`).
+    pub fn about(kind: FindingKind, subject: impl Into<String>, found: String, expected: String) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            kind,
+            file: None,
+            line: None,
+            image: None,
+            platform: None,
+            subject: Some(subject.into()),
             found,
             expected,
             message: String::new(),
@@ -222,6 +243,7 @@ impl Finding {
             line: None,
             image: Some(image.to_owned()),
             platform,
+            subject: None,
             found,
             expected,
             message: String::new(),
@@ -247,7 +269,7 @@ impl Finding {
             (Some(file), None, _, _) => file.clone(),
             (None, _, Some(image), Some(platform)) => format!("{image} [{platform}]"),
             (None, _, Some(image), None) => image.clone(),
-            (None, _, None, _) => String::from("(repository)"),
+            (None, _, None, _) => self.subject.clone().unwrap_or_else(|| String::from("(repository)")),
         }
     }
 }
@@ -263,6 +285,7 @@ pub fn sort(findings: &mut [Finding]) {
             finding.line,
             finding.image.clone(),
             finding.platform.clone(),
+            finding.subject.clone(),
             finding.kind,
             finding.found.clone(),
         )

@@ -4,7 +4,8 @@
 //! The flow is parse, resolve, act: [`source`] loads the files (work tree or a tag's tree),
 //! [`scan`] finds references, [`render`] follows kustomize overlays, [`project`] decides which
 //! images are the project's, [`check`] compares everything with the release, and [`verify`] and
-//! [`bump`] act on the result (registry checks; atomic edits, commit and tag).
+//! [`bump`] act on the result (registry checks; atomic edits, commit and tag). The [`ledger`]
+//! records what each release was, so [`ledger::audit`] can tell what changed after it.
 
 pub mod analysis;
 pub mod branches;
@@ -12,7 +13,9 @@ pub mod bump;
 pub mod check;
 pub mod config;
 pub mod error;
+pub mod ledger;
 pub mod project;
+pub mod promoter;
 pub mod render;
 pub mod scan;
 pub mod source;

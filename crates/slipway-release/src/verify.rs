@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use futures_util::future::join_all;
 use serde::Serialize;
-use slipway_core::{Finding, FindingKind, Platform, Severity, Version, exit, finding};
+use slipway_core::{Finding, FindingKind, ImageReference, Platform, Severity, Version, exit, finding};
 use slipway_oci::verify::{ImageCheck, ImageReport, verify_image};
 use slipway_oci::{Registry, RegistryOptions};
 
@@ -18,6 +18,9 @@ use crate::analysis::{Analysis, Directory};
 use crate::check::{Checked, DigestPin, Expected, Reference, SkippedReference};
 use crate::config::Settings;
 use crate::error::Error;
+use crate::ledger::Ledger;
+use crate::ledger::audit::Now;
+use crate::ledger::record::{ImageFacts, PlatformFacts};
 use crate::project::Project;
 use crate::source::{git_tree, worktree};
 
@@ -46,6 +49,8 @@ pub struct VerifyOptions {
     pub offline: bool,
     /// How to reach registries.
     pub registry: RegistryOptions,
+    /// The release ledger, to tell what changed since the release was recorded.
+    pub ledger: Option<Ledger>,
 }
 
 pub use slipway_core::progress::{Progress, Quiet};
@@ -70,6 +75,17 @@ pub struct RegistrySection {
     pub images: Vec<ImageReport>,
     /// Registries that could not be used, and why.
     pub errors: Vec<RegistryProblem>,
+}
+
+/// What the ledger said.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerSection {
+    /// Where the release's record is (or would be).
+    pub record: Option<String>,
+    /// Whether a record was found and compared.
+    pub compared: bool,
+    /// Why the ledger could not be read, if it could not (exit 3).
+    pub error: Option<String>,
 }
 
 /// A registry that could not be used.
@@ -118,6 +134,8 @@ pub struct VerifyReport {
     pub platforms: Vec<String>,
     /// The registry checks.
     pub registry: RegistrySection,
+    /// The release ledger: whether the release is recorded, and storage that failed.
+    pub ledger: LedgerSection,
     /// Every reference found, agreeing or not.
     pub references: Vec<Reference>,
     /// Disagreements and warnings.
@@ -133,7 +151,7 @@ pub struct VerifyReport {
 impl VerifyReport {
     /// The exit code: 3 when a registry could not be used, 1 for any error finding, else 0.
     pub fn exit_code(&self) -> u8 {
-        if !self.registry.errors.is_empty() {
+        if !self.registry.errors.is_empty() || self.ledger.error.is_some() {
             exit::INFRASTRUCTURE
         } else if self.summary.errors > 0 {
             exit::CHECK_FAILED
@@ -175,9 +193,30 @@ pub async fn verify(
         findings.extend(check_digest_pins(&digest_pins, &section, &expected));
         section
     };
+    let mut notes = recovered;
+    if !options.offline
+        && let Some(location) = &settings.promoter_manifest
+    {
+        match crate::promoter::load(location, &directory.path).await {
+            Ok(manifest) => {
+                for report in &registry.images {
+                    if let (Some(digest), Ok(image)) = (&report.digest, ImageReference::parse(&report.image)) {
+                        findings.extend(manifest.check(&image, &expected.image_tag, digest));
+                    }
+                }
+            }
+            Err(error) => notes.push(format!("{error}; the promoter manifest is not checked")),
+        }
+    }
+    let ledger = match (&options.ledger, &source.commit) {
+        (Some(ledger), Some(_)) => compare_with_ledger(ledger, &directory, &expected, &registry, &mut findings).await,
+        (Some(ledger), None) => {
+            LedgerSection { record: Some(ledger.url(&expected.git_tag)), compared: false, error: None }
+        }
+        (None, _) => LedgerSection { record: None, compared: false, error: None },
+    };
     finding::sort(&mut findings);
 
-    let mut notes = recovered;
     notes.extend(analysis.notes());
     notes.extend(check_notes);
     if source.commit.is_none() && !options.offline {
@@ -202,6 +241,7 @@ pub async fn verify(
         project: analysis.project,
         platforms: settings.platforms.iter().map(ToString::to_string).collect(),
         registry,
+        ledger,
         references,
         findings,
         skipped,
@@ -335,6 +375,64 @@ fn check_digest_pins(pins: &[DigestPin], section: &RegistrySection, expected: &E
         }
     }
     findings
+}
+
+/// Compares the release with its record in the ledger, if there is one: a tag that moved since
+/// it was recorded, and (when the registry was read) an image tag pushed over.
+async fn compare_with_ledger(
+    ledger: &Ledger,
+    directory: &Directory,
+    expected: &Expected,
+    registry: &RegistrySection,
+    findings: &mut Vec<Finding>,
+) -> LedgerSection {
+    let url = ledger.url(&expected.git_tag);
+    let record = match ledger.read(&expected.git_tag).await {
+        Ok(None) => return LedgerSection { record: Some(url), compared: false, error: None },
+        Ok(Some(Ok(record))) => record,
+        Ok(Some(Err(problem))) => {
+            findings.push(
+                Finding::about(
+                    FindingKind::LedgerEntry,
+                    format!("release {}", expected.git_tag),
+                    "(unusable)".to_owned(),
+                    url.clone(),
+                )
+                .with_message(problem.to_string()),
+            );
+            return LedgerSection { record: Some(url), compared: false, error: None };
+        }
+        Err(error) => return LedgerSection { record: Some(url), compared: false, error: Some(chain(&error)) },
+    };
+    let git = match directory.git.as_ref().map(|git| crate::ledger::facts::git_facts(git, &expected.git_tag)) {
+        Some(Ok(git)) => git,
+        Some(Err(error)) => return LedgerSection { record: Some(url), compared: false, error: Some(chain(&error)) },
+        None => None,
+    };
+    let images = registry
+        .images
+        .iter()
+        .filter_map(|report| {
+            // A tag missing from the registry is verify's own finding already.
+            let image = ImageReference::parse(&report.image).ok()?;
+            let facts = report.digest.as_ref().map(|digest| ImageFacts {
+                repository: image.name().to_owned(),
+                tag: expected.image_tag.clone(),
+                digest: digest.clone(),
+                platforms: report
+                    .platforms
+                    .iter()
+                    .map(|platform| PlatformFacts {
+                        platform: platform.platform.clone(),
+                        digest: platform.digest.clone(),
+                    })
+                    .collect(),
+            });
+            facts.is_some().then(|| (image.name().to_owned(), expected.image_tag.clone(), facts))
+        })
+        .collect();
+    findings.extend(crate::ledger::audit::compare(&record, &Now { git, rendered: None, images }));
+    LedgerSection { record: Some(url), compared: true, error: None }
 }
 
 /// An error and its causes, joined the way the binary renders them.

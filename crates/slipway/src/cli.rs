@@ -206,6 +206,9 @@ pub(crate) struct ImageBuildArgs {
     pub(crate) force: bool,
 
     #[command(flatten)]
+    pub(crate) storage: crate::cli_jobs::StorageArgs,
+
+    #[command(flatten)]
     pub(crate) registries: RegistryArgs,
 
     /// Output format.
@@ -270,13 +273,18 @@ pub(crate) enum ReleaseCommand {
     ///
     /// Finds, with no configuration, every reference to the project's images and version:
     /// container images in Kubernetes YAML, kustomization `images:` entries and what each
-    /// kustomize overlay really deploys, Helm Chart.yaml and values.yaml, `?ref=` links in docs,
-    /// and configured version files. Unless --offline, it then checks each project image's
-    /// release tag in its registry: an index covering every platform, configs that agree, the
-    /// revision annotation, and the entrypoint binary's real architecture.
+    /// kustomize overlay really deploys, Helm Chart.yaml and values.yaml, `?ref=` links to
+    /// release tags and release branches, the project's images in docs, GitHub Actions workflow
+    /// values, Makefile variables and configured version files. Whatever looks like a reference
+    /// and is not checked (another project's image, a link into another repository, a tool's
+    /// version) is listed with --verbose, and always in the JSON. Unless --offline, it then
+    /// checks each project image's release tag in its registry: an index covering every
+    /// platform, configs that agree, the revision annotation, and the entrypoint binary's real
+    /// architecture. A release in the ledger is compared with its record.
     ///
     /// Exit status: 0 when everything agrees, 1 when anything disagrees, 2 for bad input,
-    /// 3 when a registry is unreachable (the offline findings are still printed).
+    /// 3 when a registry or the ledger's storage is unreachable (the findings from files are
+    /// still printed).
     #[command(
         after_help = "Examples:\n  slipway release verify --tag v0.33.0\n  slipway release verify --version 0.34.0 --offline\n  slipway release verify --image registry.k8s.io/descheduler/descheduler --format json"
     )]
@@ -291,6 +299,35 @@ pub(crate) enum ReleaseCommand {
     /// at manifests that name it. It never moves an existing tag.
     #[command(after_help = "Examples:\n  slipway release bump 0.34.0 --dry-run\n  slipway release bump 0.34.0 --tag")]
     Bump(BumpArgs),
+
+    /// Record a release in the ledger: its tag's commit, its images' digests, what its overlays
+    /// and charts deploy.
+    ///
+    /// `release bump --tag` and `image build --push` of a release record as they go; this
+    /// records a release made some other way (or before slipway), reading the tag, the files at
+    /// the tag and the registries. The record lives in the artifact storage
+    /// (`releases/<tag>.json`, beside the markers) and is never overwritten: facts it lacks are
+    /// added, facts that differ are reported.
+    ///
+    /// Exit status: 0 when recorded, 1 when the release differs from its record, 2 for bad input
+    /// (no such tag), 3 when the storage or a registry is unreachable.
+    #[command(
+        after_help = "Examples:\n  slipway release record 0.36.0\n  slipway release record 0.29.0 --storage s3://my-ci-bucket/descheduler"
+    )]
+    Record(RecordArgs),
+
+    /// Check that recorded releases are still what they were: tags not moved or deleted, image
+    /// tags not pushed over, no platform gone, overlays at the tag deploying what they did.
+    ///
+    /// With no VERSION, every recorded release is audited. When release.promoter_manifest is
+    /// set, each image's recorded digest must be the one the promoter promotes.
+    ///
+    /// Exit status: 0 when every release is unchanged, 1 when any changed (or has no usable
+    /// record), 3 when the storage or a registry is unreachable.
+    #[command(
+        after_help = "Examples:\n  slipway release audit\n  slipway release audit 0.29.0 0.30.0 --format json\n  slipway release audit --offline"
+    )]
+    Audit(AuditArgs),
 }
 
 /// Output formats.
@@ -333,6 +370,9 @@ pub(crate) struct VerifyArgs {
     pub(crate) verbose: bool,
 
     #[command(flatten)]
+    pub(crate) storage: crate::cli_jobs::StorageArgs,
+
+    #[command(flatten)]
     pub(crate) registries: RegistryArgs,
 
     /// Output format.
@@ -354,6 +394,56 @@ pub(crate) struct RegistryArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct RecordArgs {
+    /// The version whose tag to record, such as 0.36.0 or v0.36.0.
+    #[arg(value_name = "VERSION", value_parser = parse_version)]
+    pub(crate) version: Version,
+
+    /// A project image repository (repeatable; default: release.images, else inferred).
+    #[arg(long = "image", value_name = "REPO", env = "SLIPWAY_RELEASE_IMAGES", value_delimiter = ',', value_parser = parse_image)]
+    pub(crate) images: Vec<ImageReference>,
+
+    /// Do not read registries: record the tag and the manifests only.
+    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
+    pub(crate) offline: bool,
+
+    #[command(flatten)]
+    pub(crate) storage: crate::cli_jobs::StorageArgs,
+
+    #[command(flatten)]
+    pub(crate) registries: RegistryArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// The versions to audit (default: every recorded release).
+    #[arg(value_name = "VERSION", value_parser = parse_version)]
+    pub(crate) versions: Vec<Version>,
+
+    /// Audit every recorded release (the default when no VERSION is given).
+    #[arg(long, conflicts_with = "versions")]
+    pub(crate) all: bool,
+
+    /// Do not read registries: check tags and manifests only.
+    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
+    pub(crate) offline: bool,
+
+    #[command(flatten)]
+    pub(crate) storage: crate::cli_jobs::StorageArgs,
+
+    #[command(flatten)]
+    pub(crate) registries: RegistryArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct BumpArgs {
     /// The new version, such as 0.34.0 or v0.34.0.
     #[arg(value_name = "VERSION", value_parser = parse_version)]
@@ -367,7 +457,8 @@ pub(crate) struct BumpArgs {
     #[arg(long)]
     pub(crate) commit: bool,
 
-    /// Commit, then create an annotated tag for the version on that commit.
+    /// Commit, then create an annotated tag for the version on that commit, and record the
+    /// release in the ledger.
     #[arg(long)]
     pub(crate) tag: bool,
 
@@ -382,6 +473,9 @@ pub(crate) struct BumpArgs {
     /// Also list what looked like a reference and was not bumped, with why.
     #[arg(long, short = 'v')]
     pub(crate) verbose: bool,
+
+    #[command(flatten)]
+    pub(crate) storage: crate::cli_jobs::StorageArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]

@@ -15,6 +15,15 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(error) = cause.downcast_ref::<slipway_release::Error>() {
             return error.exit_code();
         }
+        if let Some(error) = cause.downcast_ref::<slipway_release::ledger::LedgerError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_release::ledger::audit::AuditError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_release::promoter::PromoterError>() {
+            return error.exit_code();
+        }
         if let Some(error) = cause.downcast_ref::<slipway_oci::Error>() {
             return error.exit_code();
         }

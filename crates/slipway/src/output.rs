@@ -254,6 +254,37 @@ fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
     if count == 1 { one } else { many }
 }
 
+/// The text report of `release audit`: a verdict per release, its findings under it.
+pub(crate) fn audit_text(out: &mut dyn Write, report: &slipway_release::ledger::audit::AuditReport) -> io::Result<()> {
+    if report.releases.is_empty() {
+        writeln!(out, "no release is recorded in {} (`slipway release record VERSION` records one)", report.storage)?;
+    }
+    for release in &report.releases {
+        let when = release.recorded_at.as_deref().map(|at| format!(", recorded {at}")).unwrap_or_default();
+        writeln!(out, "{}: {}{when}", release.tag, release.verdict)?;
+        for item in &release.findings {
+            let mut text = Vec::new();
+            finding(&mut text, item)?;
+            for line in String::from_utf8_lossy(&text).lines() {
+                writeln!(out, "  {line}")?;
+            }
+        }
+    }
+    let summary = &report.summary;
+    let registry = if report.registry_checked { "" } else { "; registries not checked (offline)" };
+    writeln!(
+        out,
+        "\n{} of {} {} changed: {} {}, {} {}{registry}",
+        summary.changed,
+        summary.releases,
+        plural(summary.releases, "release", "releases"),
+        summary.errors,
+        plural(summary.errors, "error", "errors"),
+        summary.warnings,
+        plural(summary.warnings, "warning", "warnings")
+    )
+}
+
 /// The text report of `image build`.
 pub(crate) fn image_build_text(out: &mut dyn Write, report: &BuildReport) -> io::Result<()> {
     for image in &report.images {

@@ -11,7 +11,10 @@ use slipway_release::Settings;
 use slipway_release::bump::BumpOptions;
 use slipway_release::verify::{Target, VerifyOptions};
 
-use crate::cli::{BumpArgs, Format, ImageBuildArgs, Output, RegistryArgs, VerifyArgs};
+use slipway_release::ledger::{Ledger, Writer};
+
+use crate::cli::{AuditArgs, BumpArgs, Format, ImageBuildArgs, Output, RecordArgs, RegistryArgs, VerifyArgs};
+use crate::cli_jobs::StorageArgs;
 use crate::config_file::Loaded;
 use crate::errors::UsageError;
 
@@ -42,10 +45,82 @@ pub(crate) struct BumpSettings {
     pub(crate) release: Settings,
     pub(crate) format: Format,
     pub(crate) verbose: bool,
+    /// Where `--tag` records the release.
+    pub(crate) ledger: Option<Ledger>,
+}
+
+/// Everything `release record` runs on.
+pub(crate) struct RecordSettings {
+    pub(crate) version: slipway_core::Version,
+    pub(crate) release: Settings,
+    pub(crate) registry: Option<RegistryOptions>,
+    pub(crate) ledger: Ledger,
+    pub(crate) format: Format,
+}
+
+pub(crate) fn record(args: RecordArgs, loaded: &Loaded) -> anyhow::Result<RecordSettings> {
+    let RecordArgs { version, images, offline, storage, registries, format } = args;
+    let mut release = release(loaded)?;
+    if !images.is_empty() {
+        release.images = images;
+    }
+    Ok(RecordSettings {
+        version,
+        release,
+        registry: (!offline).then(|| registry_options(loaded, registries)),
+        ledger: ledger(loaded, storage)?,
+        format,
+    })
+}
+
+/// Everything `release audit` runs on.
+pub(crate) struct AuditSettings {
+    pub(crate) options: slipway_release::ledger::audit::AuditOptions,
+    pub(crate) release: Settings,
+    pub(crate) ledger: Ledger,
+    pub(crate) format: Format,
+}
+
+pub(crate) fn audit(args: AuditArgs, loaded: &Loaded) -> anyhow::Result<AuditSettings> {
+    let AuditArgs { versions, all: _, offline, storage, registries, format } = args;
+    let release = release(loaded)?;
+    let tags = versions.iter().map(|version| version.tag(&release.tag_prefix)).collect();
+    Ok(AuditSettings {
+        options: slipway_release::ledger::audit::AuditOptions {
+            directory: loaded.root.clone(),
+            tags,
+            offline,
+            registry: registry_options(loaded, registries),
+        },
+        release,
+        ledger: ledger(loaded, storage)?,
+        format,
+    })
+}
+
+/// The release ledger in the artifact storage (`--storage`, `artifacts.storage`, else
+/// `.slipway/artifacts` in the project).
+pub(crate) fn ledger(loaded: &Loaded, storage: StorageArgs) -> anyhow::Result<Ledger> {
+    let StorageArgs { storage } = storage;
+    let url = crate::settings_jobs::storage_url(loaded, storage);
+    Ok(Ledger::new(slipway_artifacts::Storage::open(&url)?))
+}
+
+/// Who writes to the ledger: git's committer identity in the project, else the user, and now.
+pub(crate) fn writer(command: &str, loaded: &Loaded) -> Writer {
+    let from_git =
+        slipway_git::Git::discover(&loaded.root).ok().flatten().and_then(|git| git.committer().ok().flatten());
+    let by = from_git
+        .or_else(|| std::env::var("USER").ok().filter(|user| !user.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
+    Writer { command: command.to_owned(), by, at: slipway_core::time::rfc3339_utc(now) }
 }
 
 pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<VerifySettings> {
-    let VerifyArgs { tag, version, images, platforms, offline, registries, format, verbose } = args;
+    let VerifyArgs { tag, version, images, platforms, offline, registries, format, verbose, storage } = args;
     let mut release = release(loaded)?;
     if !images.is_empty() {
         release.images = images;
@@ -64,6 +139,7 @@ pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<Verify
             target,
             offline,
             registry: registry_options(loaded, registries),
+            ledger: Some(ledger(loaded, storage)?),
         },
         verbose,
         release,
@@ -72,7 +148,7 @@ pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<Verify
 }
 
 pub(crate) fn bump(args: BumpArgs, loaded: &Loaded) -> anyhow::Result<BumpSettings> {
-    let BumpArgs { version, dry_run, commit, tag, allow_downgrade, images, format, verbose } = args;
+    let BumpArgs { version, dry_run, commit, tag, allow_downgrade, images, format, verbose, storage } = args;
     let mut release = release(loaded)?;
     if !images.is_empty() {
         release.images = images;
@@ -80,6 +156,7 @@ pub(crate) fn bump(args: BumpArgs, loaded: &Loaded) -> anyhow::Result<BumpSettin
     Ok(BumpSettings {
         options: BumpOptions { directory: loaded.root.clone(), version, dry_run, commit, tag, allow_downgrade },
         verbose,
+        ledger: if tag { Some(ledger(loaded, storage)?) } else { None },
         release,
         format,
     })
@@ -120,7 +197,7 @@ pub(crate) fn images(loaded: &Loaded, selected: &[String]) -> anyhow::Result<(Ve
 }
 
 pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Result<ImageBuildSettings> {
-    let ImageBuildArgs { images: selected, push, output, tags, force, registries, format } = args;
+    let ImageBuildArgs { images: selected, push, output, tags, force, registries, format, storage: _ } = args;
     let (specs, release) = images(loaded, &selected)?;
     let directory = loaded.root.clone();
     let destination = match (push, output) {

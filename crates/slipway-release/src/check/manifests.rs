@@ -9,6 +9,7 @@ use slipway_core::{FindingKind, ImageReference, Severity, Version};
 use super::{Checked, Context, DigestPin, Edit, Fix, Reference, remove_line, replace};
 use crate::config::ChartVersionPolicy;
 use crate::render::Overlay;
+use crate::scan::helm::default_tag;
 use crate::scan::{Chart, Scan, TagDefault, ValuesImage};
 
 /// Why another project's image is not checked.
@@ -345,24 +346,5 @@ impl Context<'_> {
                 });
             }
         }
-    }
-}
-
-fn default_tag(default: TagDefault, app_version: &str) -> String {
-    match default {
-        TagDefault::VPrefixedAppVersion if !app_version.starts_with('v') => format!("v{app_version}"),
-        _ => app_version.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_helm_tag_follows_the_templates() {
-        assert_eq!(default_tag(TagDefault::VPrefixedAppVersion, "0.33.0"), "v0.33.0");
-        assert_eq!(default_tag(TagDefault::VPrefixedAppVersion, "v0.33.0"), "v0.33.0");
-        assert_eq!(default_tag(TagDefault::AppVersion, "0.33.0"), "0.33.0");
     }
 }

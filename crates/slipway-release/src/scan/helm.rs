@@ -67,6 +67,34 @@ pub enum ValuesImage {
     },
 }
 
+/// The tag an empty `tag:` turns into: `v` + `appVersion`, or `appVersion` as written.
+pub fn default_tag(default: TagDefault, app_version: &str) -> String {
+    match default {
+        TagDefault::VPrefixedAppVersion if !app_version.starts_with('v') => format!("v{app_version}"),
+        _ => app_version.to_owned(),
+    }
+}
+
+impl Chart {
+    /// Every image the chart deploys with its default values: set tags as written, empty ones
+    /// as the templates fill them.
+    pub fn deployed_images(&self) -> Vec<String> {
+        self.images
+            .iter()
+            .filter_map(|image| match image {
+                ValuesImage::Whole { image, .. } => Some(image.to_string()),
+                ValuesImage::Split { repository, tag: Some(tag), .. } if !tag.text.is_empty() => {
+                    Some(format!("{repository}:{}", tag.text))
+                }
+                ValuesImage::Split { repository, .. } => {
+                    let app_version = self.app_version.as_ref()?;
+                    Some(format!("{repository}:{}", default_tag(self.tag_default, &app_version.text)))
+                }
+            })
+            .collect()
+    }
+}
+
 impl ValuesImage {
     /// The repository this entry names, parsed.
     pub fn reference(&self) -> Option<ImageReference> {
@@ -207,6 +235,13 @@ mod tests {
         assert_eq!(path, "image");
         assert_eq!(tag.as_ref().map(|tag| tag.text.as_str()), Some(""));
         assert_eq!(chart.tag_default, TagDefault::VPrefixedAppVersion);
+    }
+
+    #[test]
+    fn the_default_helm_tag_follows_the_templates() {
+        assert_eq!(default_tag(TagDefault::VPrefixedAppVersion, "0.33.0"), "v0.33.0");
+        assert_eq!(default_tag(TagDefault::VPrefixedAppVersion, "v0.33.0"), "v0.33.0");
+        assert_eq!(default_tag(TagDefault::AppVersion, "0.33.0"), "0.33.0");
     }
 
     #[test]

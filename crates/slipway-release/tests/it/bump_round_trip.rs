@@ -71,7 +71,7 @@ proptest! {
         prop_assert_eq!(changed_lines(&example(), directory.path()), report.changes.len());
 
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let verify_options = VerifyOptions { directory: directory.path().to_path_buf(), target: Target::Version(version), offline: true, registry: Default::default() };
+        let verify_options = VerifyOptions { directory: directory.path().to_path_buf(), target: Target::Version(version), offline: true, registry: Default::default(), ledger: None };
         let verified = runtime.block_on(verify(&verify_options, &settings, &Quiet)).expect("verify runs");
         prop_assert_eq!(verified.summary.errors, 0, "{:?}", verified.findings);
         prop_assert_eq!(verified.summary.agreeing, verified.summary.references);

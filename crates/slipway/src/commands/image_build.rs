@@ -13,6 +13,7 @@ use crate::{config_file, output, progress, settings};
 pub(super) fn run(args: ImageBuildArgs, globals: &Globals) -> anyhow::Result<u8> {
     let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
+    let storage = args.storage.clone();
     let settings = settings::image_build(args, &loaded)?;
     let runtime = super::runtime()?;
     let progress = progress::for_stderr();
@@ -31,6 +32,27 @@ pub(super) fn run(args: ImageBuildArgs, globals: &Globals) -> anyhow::Result<u8>
     match settings.format {
         Format::Text => output::image_build_text(&mut stdout, &report)?,
         Format::Json => output::json(&mut stdout, &report)?,
+    }
+    drop(stdout);
+    // A release pushed is a release recorded: its images' digests go into the ledger.
+    if report.published
+        && report.destination == "push"
+        && let Some(version) = &report.tags.release
+    {
+        let release = settings::release(&loaded)?;
+        let ledger = settings::ledger(&loaded, storage)?;
+        let writer = settings::writer("image build --push", &loaded);
+        let code = super::release_ledger::record_pushed(
+            &ledger,
+            &settings.options.directory,
+            version,
+            &release,
+            &report.images,
+            &writer,
+        );
+        if code != exit::SUCCESS {
+            return Ok(code);
+        }
     }
     Ok(report.exit_code())
 }

@@ -9,6 +9,7 @@ pub(crate) mod job_prow;
 mod job_run;
 mod marker;
 mod release_bump;
+mod release_ledger;
 mod release_verify;
 mod results_ingest;
 mod results_views;
@@ -41,6 +42,8 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     let result = match cli.command {
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(args, &globals),
         Command::Release(ReleaseCommand::Bump(args)) => release_bump::run(args, &globals),
+        Command::Release(ReleaseCommand::Record(args)) => release_ledger::record(args, &globals),
+        Command::Release(ReleaseCommand::Audit(args)) => release_ledger::audit(args, &globals),
         Command::Image(ImageCommand::Build(args)) => image_build::run(args, &globals),
         Command::Image(ImageCommand::Inspect(args)) => image_inspect::inspect(args, &globals),
         Command::Image(ImageCommand::Verify(args)) => image_inspect::verify(args, &globals),

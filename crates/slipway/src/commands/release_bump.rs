@@ -43,5 +43,21 @@ pub(super) fn run(args: BumpArgs, globals: &Globals) -> anyhow::Result<u8> {
         writeln!(stderr, "interrupted; the bump had already started and was completed, so no file is half-written")?;
         return Ok(exit::INTERRUPTED);
     }
+    if report.tag.is_some()
+        && let Some(ledger) = &settings.ledger
+    {
+        drop(stderr);
+        let writer = settings::writer("release bump --tag", &loaded);
+        let code = super::release_ledger::record_tagged(
+            ledger,
+            &settings.options.directory,
+            &settings.options.version,
+            &settings.release,
+            &writer,
+        );
+        if code != exit::SUCCESS {
+            return Ok(code);
+        }
+    }
     Ok(report.exit_code())
 }
