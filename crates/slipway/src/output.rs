@@ -272,9 +272,11 @@ pub(crate) fn audit_text(out: &mut dyn Write, report: &slipway_release::ledger::
     }
     let summary = &report.summary;
     let registry = if report.registry_checked { "" } else { "; registries not checked (offline)" };
+    let unusable =
+        if summary.unusable > 0 { format!(", {} without a usable record", summary.unusable) } else { String::new() };
     writeln!(
         out,
-        "\n{} of {} {} changed: {} {}, {} {}{registry}",
+        "\n{} of {} {} changed{unusable}: {} {}, {} {}{registry}",
         summary.changed,
         summary.releases,
         plural(summary.releases, "release", "releases"),

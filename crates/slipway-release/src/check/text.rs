@@ -139,15 +139,25 @@ impl Context<'_> {
         tags.into_iter().filter(|(_, tags)| tags.len() >= 2).map(|(file, tags)| (file, tags.len())).collect()
     }
 
-    /// Whether a value sits in a Markdown table row (`| v0.36.0 | registry/app:v0.36.0 |`).
+    /// Whether a value sits in a Markdown table row: a line with `|` in a block of such lines
+    /// that has a separator row (`---|---`), with or without outer pipes.
     fn in_table_row(&self, located: &Located) -> bool {
         let (Some(text), Some(range)) = (self.files.get(&located.file), &located.range) else {
             return false;
         };
         let start = text[..range.start].rfind('\n').map_or(0, |newline| newline + 1);
         let end = text[range.end..].find('\n').map_or(text.len(), |newline| range.end + newline);
-        let line = &text[start..end];
-        line.trim_start().starts_with('|') || line.matches('|').count() >= 2
+        if !text[start..end].contains('|') {
+            return false;
+        }
+        let is_separator = |line: &str| {
+            let line = line.trim();
+            line.contains('|')
+                && line.contains("---")
+                && line.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
+        };
+        // The rows above, up to the table's start: a table has its separator under its header.
+        text[..start].lines().rev().take_while(|line| line.contains('|')).take(10_000).any(is_separator)
     }
 
     /// Whether the text right after a located value is `@sha256:...`.

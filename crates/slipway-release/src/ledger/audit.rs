@@ -179,8 +179,10 @@ pub struct RegistryProblem {
 pub struct AuditSummary {
     /// Releases audited.
     pub releases: usize,
-    /// Releases that changed (or cannot be read).
+    /// Releases that changed.
     pub changed: usize,
+    /// Releases without a usable record (not recorded, or unreadable).
+    pub unusable: usize,
     /// Error findings.
     pub errors: usize,
     /// Warning findings.
@@ -240,13 +242,13 @@ pub async fn audit(ledger: &Ledger, options: &AuditOptions, settings: &Settings)
         let record =
             match ledger.read(&tag).await? {
                 None => {
-                    releases.push(unusable(&tag, url, "not-recorded", FindingKind::LedgerEntry, format!(
+                    releases.push(unusable(&tag, url, "not-recorded", "(no record)", format!(
                     "no release `{tag}` is recorded; `slipway release record` records a release made before slipway"
                 )));
                     continue;
                 }
                 Some(Err(problem)) => {
-                    releases.push(unusable(&tag, url, "unreadable", FindingKind::LedgerEntry, problem.to_string()));
+                    releases.push(unusable(&tag, url, "unreadable", "(unreadable record)", problem.to_string()));
                     continue;
                 }
                 Some(Ok(record)) => record,
@@ -292,7 +294,11 @@ pub async fn audit(ledger: &Ledger, options: &AuditOptions, settings: &Settings)
     let all = || releases.iter().flat_map(|release| &release.findings);
     let summary = AuditSummary {
         releases: releases.len(),
-        changed: releases.iter().filter(|release| release.verdict != "unchanged").count(),
+        changed: releases.iter().filter(|release| release.verdict == "changed").count(),
+        unusable: releases
+            .iter()
+            .filter(|release| release.verdict != "changed" && release.verdict != "unchanged")
+            .count(),
         errors: all().filter(|finding| finding.severity == Severity::Error).count(),
         warnings: all().filter(|finding| finding.severity == Severity::Warning).count(),
     };
@@ -307,13 +313,14 @@ pub async fn audit(ledger: &Ledger, options: &AuditOptions, settings: &Settings)
     })
 }
 
-fn unusable(tag: &str, url: String, verdict: &'static str, kind: FindingKind, message: String) -> AuditedRelease {
+fn unusable(tag: &str, url: String, verdict: &'static str, found: &str, message: String) -> AuditedRelease {
+    let expected = format!("a {} record", super::record::SCHEMA);
     AuditedRelease {
         tag: tag.to_owned(),
         recorded_at: None,
         verdict,
         findings: vec![
-            Finding::about(kind, format!("release {tag}"), "(no usable record)".to_owned(), url.clone())
+            Finding::about(FindingKind::LedgerEntry, format!("release {tag}"), found.to_owned(), expected)
                 .with_message(message),
         ],
         record: url,

@@ -43,6 +43,10 @@ pub(super) fn run(args: VerifyArgs, globals: &Globals) -> anyhow::Result<u8> {
         }
         Format::Json => output::json(&mut stdout, &report)?,
     }
+    if let Some(error) = &report.ledger.error {
+        let record = report.ledger.record.as_deref().unwrap_or("the ledger");
+        writeln!(stderr, "error: the release ledger could not be read ({record}): {error}")?;
+    }
     for problem in &report.registry.errors {
         writeln!(stderr, "error: could not check {}: {}", problem.image, problem.message)?;
     }

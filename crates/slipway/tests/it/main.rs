@@ -3,8 +3,11 @@
 
 mod bump;
 mod cli;
+mod descheduler;
+mod hostile;
 mod image;
 mod jobs;
+mod ledger;
 mod marker;
 mod prow;
 mod prow_run;
