@@ -1,11 +1,16 @@
 //! Benchmark: `slipway release verify` over a generated repository of 1,000 manifest files
-//! (100 kustomize components, each a base of nine manifests and an overlay) whose 5 images are
-//! pushed to the local registry for 4 platforms each, against `kubectl kustomize` rendering the
-//! same 100 overlays, in the same run.
+//! (100 kustomize components, each a base of nine manifests and an overlay) and 1,000 Markdown
+//! files (prose, install links to release tags and branches, the project's images in code
+//! blocks, release tables, other projects' images and links), plus workflows and a Makefile,
+//! whose 5 images are pushed to the local registry for 4 platforms each, against
+//! `kubectl kustomize` rendering the same 100 overlays, in the same run. Then the scaling of
+//! one hostile file: 25,000 `?ref=` links in one Markdown file and 100,000 Pods in one YAML
+//! file, at N and 2N, verified and bumped.
 //!
-//! Targets (issue 2): verify with registry checks under 2 s on a 2-core machine, and within 3x
-//! of the kubectl renders. Run with `cargo bench -p slipway --bench release_verify`; it needs
-//! the registry from `scripts/test-services.sh start` and kubectl.
+//! Targets (issues 2 and 9): verify with registry checks under 2 s on a 2-core machine, within
+//! 3x of the kubectl renders, and linear in the size of one file (2N costs about twice N). Run
+//! with `cargo bench -p slipway --bench release_verify`; it needs the registry from
+//! `scripts/test-services.sh start` and kubectl.
 
 #![expect(clippy::print_stdout, reason = "a benchmark's output is its figures")]
 
@@ -21,6 +26,7 @@ const COMPONENTS: usize = 100;
 const IMAGES: usize = 5;
 const PLATFORMS: [&str; 4] = ["linux/amd64", "linux/arm64", "linux/s390x", "linux/ppc64le"];
 const RUNS: usize = 7;
+const DOCUMENTS: usize = 1000;
 
 fn main() {
     let address = registry::address();
@@ -55,9 +61,16 @@ fn main() {
     });
 
     let ratio = online.as_secs_f64() / kubectl.as_secs_f64();
+    let documents = repo.git(&["ls-files", "docs"]).lines().count();
+    let document_bytes: u64 = repo
+        .git(&["ls-files", "docs"])
+        .lines()
+        .map(|path| std::fs::metadata(repo.path().join(path)).map_or(0, |metadata| metadata.len()))
+        .sum();
     println!(
-        "slipway release verify: {files} manifest files, {COMPONENTS} overlays, {IMAGES} images x {} platforms",
-        PLATFORMS.len()
+        "slipway release verify: {files} manifest files, {COMPONENTS} overlays, {IMAGES} images x {} platforms, {documents} Markdown files ({:.1} MB)",
+        PLATFORMS.len(),
+        document_bytes as f64 / 1e6
     );
     println!("  {references} references checked; every image's 4 platforms read down to their binaries");
     println!("  images pushed beforehand in {:.2} s", pushed.as_secs_f64());
@@ -70,6 +83,57 @@ fn main() {
         if online < Duration::from_secs(2) { "met" } else { "NOT met" },
         if ratio <= 3.0 { "met" } else { "NOT met" }
     );
+    scaling();
+}
+
+/// One file of N links, and one of N Pods, at N and 2N: verify and bump must stay linear.
+fn scaling() {
+    println!("one large file, at N and 2N (verify --offline, and bump --dry-run):");
+    let mut worst: f64 = 0.0;
+    for (what, size, write) in [
+        ("?ref= links in one Markdown file", 25_000, links as fn(&TempRepo, usize)),
+        ("Pods in one YAML file", 100_000, pods as fn(&TempRepo, usize)),
+    ] {
+        let mut times = Vec::new();
+        for count in [size, 2 * size] {
+            let repo = TempRepo::new();
+            repo.write("slipway.yaml", "project:\n  repository: github.com/bench-org/bench\nrelease:\n  images: [registry.example/bench/app]\n");
+            write(&repo, count);
+            repo.commit("generated");
+            let verify = time(3, || slipway(&repo, &["release", "verify", "--offline", "--version", "1.0.0"]));
+            let bump = time(3, || slipway(&repo, &["release", "bump", "1.1.0", "--dry-run"]));
+            println!(
+                "  {count:>7} {what:<34} verify {:>6.2} s   bump {:>6.2} s",
+                verify.as_secs_f64(),
+                bump.as_secs_f64()
+            );
+            times.push((verify.as_secs_f64(), bump.as_secs_f64()));
+        }
+        let verify_growth = times[1].0 / times[0].0;
+        let bump_growth = times[1].1 / times[0].1;
+        println!("  {:>7} doubling the file: verify x{verify_growth:.2}, bump x{bump_growth:.2}", "");
+        worst = worst.max(verify_growth).max(bump_growth);
+    }
+    println!(
+        "  target: linear (about x2 per doubling, where quadratic is x4): {}",
+        if worst < 2.8 { "met" } else { "NOT met" }
+    );
+}
+
+fn links(repo: &TempRepo, count: usize) {
+    let text: String = (0..count)
+        .map(|n| format!("- `kubectl apply -k 'github.com/bench-org/bench/deploy/part-{n}?ref=v1.0.0'`\n"))
+        .collect();
+    repo.write("docs/links.md", &text);
+}
+
+fn pods(repo: &TempRepo, count: usize) {
+    let text: String = (0..count)
+        .map(|n| {
+            format!("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-{n}\nspec:\n  containers:\n  - name: app\n    image: registry.example/bench/app:v1.0.0\n")
+        })
+        .collect();
+    repo.write("deploy/pods.yaml", &text);
 }
 
 /// Checks once, from the JSON report, that a verify run does all the work being timed: every
@@ -90,7 +154,16 @@ fn check_full_work(repo: &TempRepo) -> usize {
         assert!(platforms.iter().all(|platform| platform["binary"].is_string()), "{image}");
     }
     let references = report["summary"]["references"].as_u64().expect("a count");
-    assert!(references >= (COMPONENTS * 7) as u64, "only {references} references found");
+    assert!(references >= (COMPONENTS * 7 + DOCUMENTS * 3) as u64, "only {references} references found");
+    let kinds: std::collections::BTreeSet<&str> = report["references"]
+        .as_array()
+        .expect("references")
+        .iter()
+        .filter_map(|reference| reference["kind"].as_str())
+        .collect();
+    for kind in ["ref-link", "ref-branch-link", "markdown-image", "workflow-value", "makefile-variable"] {
+        assert!(kinds.contains(kind), "no `{kind}` reference was checked: {kinds:?}");
+    }
     usize::try_from(references).expect("fits")
 }
 
@@ -120,6 +193,30 @@ fn slipway(repo: &TempRepo, args: &[&str]) {
     );
 }
 
+/// One page of documentation, about 5 KB: prose, install links to the release tag and branch,
+/// the project's image in a code block, a table of past releases, and other projects' images
+/// and links that must be skipped.
+fn markdown(page: usize, images: &[String]) -> String {
+    let image = &images[page % images.len()];
+    let mut text = format!("# Guide, part {page}\n\n");
+    for paragraph in 0..6 {
+        text.push_str(&format!(
+            "Paragraph {paragraph} of part {page} explains how the operator reconciles its resources, which flags change its behaviour, and how to read its metrics; nothing here is a version, though some text says 1.0 and 2.5 in passing.\n\n"
+        ));
+    }
+    text.push_str(&format!(
+        "Install the release:\n\n```sh\nkubectl apply -k 'github.com/bench-org/bench/deploy/component-{c:03}/overlay?ref=v1.0.0'\nkubectl apply -k 'github.com/bench-org/bench/deploy/component-{c:03}/overlay?ref=release-1.0'\ndocker pull {image}:v1.0.0\n```\n\n",
+        c = page % COMPONENTS
+    ));
+    text.push_str(&format!(
+        "| Release | Image |\n|---|---|\n| v1.0.0 | {image}:v1.0.0 |\n| v0.9.0 | {image}:v0.9.0 |\n| v0.8.0 | {image}:v0.8.0 |\n\n"
+    ));
+    text.push_str(
+        "Related: [kustomize examples](https://github.com/kubernetes-sigs/kustomize/examples?ref=v5.4.0), the sidecar `quay.io/brancz/kube-rbac-proxy:v0.18.1` and `registry.k8s.io/pause:3.10`; the default branch is `github.com/bench-org/bench/deploy?ref=main`.\n",
+    );
+    text
+}
+
 /// A repository in which every reference names v1.0.0 of the images.
 fn generate(images: &[String]) -> TempRepo {
     let repo = TempRepo::new();
@@ -127,8 +224,16 @@ fn generate(images: &[String]) -> TempRepo {
     let platform_list: String = PLATFORMS.iter().map(|platform| format!("    - {platform}\n")).collect();
     repo.write(
         "slipway.yaml",
-        &format!("project:\n  name: bench\nrelease:\n  images:\n{image_list}  platforms:\n{platform_list}"),
+        &format!("project:\n  name: bench\n  repository: github.com/bench-org/bench\nrelease:\n  images:\n{image_list}  platforms:\n{platform_list}"),
     );
+    for document in 0..DOCUMENTS {
+        repo.write(&format!("docs/guide/page-{document:04}.md"), &markdown(document, images));
+    }
+    repo.write(
+        ".github/workflows/e2e.yaml",
+        "on: [pull_request]\njobs:\n  e2e:\n    strategy:\n      matrix:\n        k8s-version: [\"v1.36.1\", \"v1.35.2\"]\n        bench-version: [\"v1.0.0\"]\n    steps:\n      - uses: helm/kind-action@v1.12.0\n        with:\n          version: v0.31.0\n",
+    );
+    repo.write("Makefile", "VERSION ?= v1.0.0\nGOLANGCI_VERSION := v2.8.0\nbuild:\n\tgo build ./...\n");
     for component in 0..COMPONENTS {
         let image = &images[component % images.len()];
         let base = format!("deploy/component-{component:03}/base");
