@@ -201,3 +201,36 @@ fn a_bump_killed_at_any_moment_leaves_no_litter_and_no_half_bumped_tree() {
     }
     assert!(!outcomes.is_empty());
 }
+
+#[test]
+fn commands_that_only_read_create_nothing_and_work_from_any_subdirectory() {
+    let repo = TempRepo::new();
+    repo.write("deep/sub/dir/README.md", "nothing yet\n");
+    repo.commit("empty project");
+    let directory = repo.path().join("deep/sub/dir");
+    for args in [
+        &["runs", "list"][..],
+        &["runs", "list", "--format", "json"],
+        &["results", "flakes"],
+        &["results", "alerts"],
+        &["results", "clusters"],
+        &["marker", "get", "stable-1.31"],
+        &["release", "audit", "--offline"],
+    ] {
+        let run = slipway(&directory, args);
+        assert!(run.code == 0 || run.code == 1, "{args:?}: {}{}", run.stdout, run.stderr);
+    }
+    let grid = slipway(&directory, &["results", "grid", "unit"]);
+    assert!(grid.stderr.contains("no job has results yet"), "{}", grid.stderr);
+    let listed = slipway(&directory, &["runs", "list"]);
+    assert!(
+        listed.stderr.contains(&format!(
+            "no store at {}/.slipway/state.db yet",
+            repo.path().canonicalize().expect("path").display()
+        )),
+        "{}",
+        listed.stderr
+    );
+    assert_eq!(untracked(&repo), Vec::<String>::new(), "nothing was created");
+    assert!(!repo.path().join(".slipway").exists() && !directory.join(".slipway").exists());
+}
