@@ -170,7 +170,7 @@ impl PromoterManifest {
 pub async fn load(location: &str, root: &std::path::Path) -> Result<PromoterManifest, PromoterError> {
     let unreadable = |message: String| PromoterError::Unreadable { source_name: location.to_owned(), message };
     let text = if location.starts_with("https://") || location.starts_with("http://") {
-        let response = reqwest::get(location).await.map_err(|error| unreadable(crate::ledger::facts::chain(&error)))?;
+        let response = reqwest::get(location).await.map_err(|error| unreadable(crate::error::chain(&error)))?;
         let status = response.status();
         if !status.is_success() {
             return Err(unreadable(format!("the server answered {status}")));
@@ -178,7 +178,7 @@ pub async fn load(location: &str, root: &std::path::Path) -> Result<PromoterMani
         if response.content_length().is_some_and(|length| length > 16 * 1024 * 1024) {
             return Err(unreadable("larger than 16 MiB".to_owned()));
         }
-        response.text().await.map_err(|error| unreadable(crate::ledger::facts::chain(&error)))?
+        response.text().await.map_err(|error| unreadable(crate::error::chain(&error)))?
     } else {
         let path = root.join(location);
         fs_err::read_to_string(&path).map_err(|error| unreadable(error.to_string()))?

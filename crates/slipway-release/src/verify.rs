@@ -17,10 +17,10 @@ use slipway_oci::{Registry, RegistryOptions};
 use crate::analysis::{Analysis, Directory};
 use crate::check::{Checked, DigestPin, Expected, Reference, SkippedReference};
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, chain};
 use crate::ledger::Ledger;
 use crate::ledger::audit::Now;
-use crate::ledger::record::{ImageFacts, PlatformFacts};
+use crate::ledger::record::ImageFacts;
 use crate::project::Project;
 use crate::source::{git_tree, worktree};
 
@@ -415,34 +415,13 @@ async fn compare_with_ledger(
         .filter_map(|report| {
             // A tag missing from the registry is verify's own finding already.
             let image = ImageReference::parse(&report.image).ok()?;
-            let facts = report.digest.as_ref().map(|digest| ImageFacts {
-                repository: image.name().to_owned(),
-                tag: expected.image_tag.clone(),
-                digest: digest.clone(),
-                platforms: report
-                    .platforms
-                    .iter()
-                    .map(|platform| PlatformFacts {
-                        platform: platform.platform.clone(),
-                        digest: platform.digest.clone(),
-                    })
-                    .collect(),
+            let facts = report.digest.as_ref().map(|digest| {
+                let platforms = report.platforms.iter().map(|p| (p.platform.clone(), p.digest.clone()));
+                ImageFacts::new(image.name(), &expected.image_tag, digest, platforms)
             });
             facts.is_some().then(|| (image.name().to_owned(), expected.image_tag.clone(), facts))
         })
         .collect();
     findings.extend(crate::ledger::audit::compare(&record, &Now { git, rendered: None, images }));
     LedgerSection { record: Some(url), compared: true, error: None }
-}
-
-/// An error and its causes, joined the way the binary renders them.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -14,6 +14,7 @@ use super::record::{GitFacts, ImageFacts, ReleaseRecord, RenderedFacts, describe
 use super::store::{Ledger, LedgerError};
 use crate::analysis::Directory;
 use crate::config::Settings;
+use crate::verify::RegistryProblem;
 
 /// The JSON schema identifier of [`AuditReport`].
 pub const SCHEMA: &str = "slipway.release.audit/v1";
@@ -161,17 +162,6 @@ pub struct AuditedRelease {
     pub verdict: &'static str,
     /// What changed.
     pub findings: Vec<Finding>,
-}
-
-/// The registry that could not be read, for exit code 3.
-#[derive(Debug, Clone, Serialize)]
-pub struct RegistryProblem {
-    /// The registry host.
-    pub registry: String,
-    /// The image.
-    pub image: String,
-    /// Why.
-    pub message: String,
 }
 
 /// Counts.

@@ -10,7 +10,7 @@ use slipway_oci::manifest::Document;
 use super::record::{GitFacts, ImageFacts, PlatformFacts, RenderedFacts};
 use crate::analysis::{Analysis, Directory};
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, chain};
 use crate::project::Project;
 use crate::source::git_tree;
 
@@ -106,16 +106,4 @@ pub async fn image_facts(
         facts.push((tagged, result));
     }
     facts
-}
-
-/// An error and its causes, joined the way the binary renders them.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -128,6 +128,23 @@ pub enum RecordProblem {
     },
 }
 
+impl ImageFacts {
+    /// The facts of `repository:tag` at `digest`, with its platforms as `(platform, digest)`.
+    pub fn new(
+        repository: &str,
+        tag: &str,
+        digest: &str,
+        platforms: impl IntoIterator<Item = (String, String)>,
+    ) -> ImageFacts {
+        ImageFacts {
+            repository: repository.to_owned(),
+            tag: tag.to_owned(),
+            digest: digest.to_owned(),
+            platforms: platforms.into_iter().map(|(platform, digest)| PlatformFacts { platform, digest }).collect(),
+        }
+    }
+}
+
 impl RenderedFacts {
     /// The facts of an overlay or chart that deploys `images` (in any order, with repeats).
     pub fn new(kind: &str, source: &str, images: impl IntoIterator<Item = String>) -> RenderedFacts {

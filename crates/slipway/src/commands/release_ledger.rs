@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 use slipway_core::{Finding, FindingKind, Version, exit};
 use slipway_release::analysis::Directory;
-use slipway_release::ledger::record::{Conflict, ImageFacts, PlatformFacts, ReleaseRecord};
+use slipway_release::ledger::record::{Conflict, ImageFacts, ReleaseRecord};
 use slipway_release::ledger::{self, Ledger, Recorded, Writer, audit};
 
 use crate::cli::{AuditArgs, Format, RecordArgs};
@@ -155,18 +155,9 @@ pub(super) fn record_pushed(
             };
             facts.images = images
                 .iter()
-                .map(|image| ImageFacts {
-                    repository: image.repository.clone(),
-                    tag: image_tag.clone(),
-                    digest: image.digest.clone(),
-                    platforms: image
-                        .platforms
-                        .iter()
-                        .map(|platform| PlatformFacts {
-                            platform: platform.platform.clone(),
-                            digest: platform.digest.clone(),
-                        })
-                        .collect(),
+                .map(|image| {
+                    let platforms = image.platforms.iter().map(|p| (p.platform.clone(), p.digest.clone()));
+                    ImageFacts::new(&image.repository, &image_tag, &image.digest, platforms)
                 })
                 .collect();
             anyhow::Ok(ledger.record(&facts, writer).await?)
