@@ -209,6 +209,9 @@ pub struct FinishReport {
     pub finished: Finished,
     /// How many artifact files were uploaded.
     pub artifacts: usize,
+    /// Artifacts not uploaded (symbolic links out of the directory, to directories, broken),
+    /// as (path under `artifacts/`, why).
+    pub skipped: Vec<(String, String)>,
 }
 
 /// One build's directory, `logs/<job>/<build-id>/`.
@@ -289,13 +292,19 @@ impl BuildDir {
     ) -> Result<FinishReport> {
         use futures_util::{StreamExt, TryStreamExt};
 
-        let files = match artifacts {
+        let Walked { files, skipped } = match artifacts {
             Some(directory) => walk(directory)?,
-            None => Vec::new(),
+            None => Walked::default(),
         };
         let mut finished = finished.clone();
         if let Some(directory) = artifacts {
             merge_metadata(directory, &files, &mut finished.metadata);
+        }
+        if !skipped.is_empty() {
+            // The build's record says what was left out, and why.
+            let listed: Vec<Value> =
+                skipped.iter().map(|(path, reason)| Value::from(format!("artifacts/{path}: {reason}"))).collect();
+            finished.metadata.insert("slipway-skipped-artifacts".to_owned(), Value::Array(listed));
         }
         // Owned values in, so the future is Send for any caller (a closure over borrowed
         // tuples is not general enough for `tokio::spawn`).
@@ -311,7 +320,7 @@ impl BuildDir {
         self.put_json("prowjob.json", prowjob_json(prowjob)).await?;
         build_id::advance_latest(&self.storage, &self.job, self.build_id).await?;
         self.put_json("finished.json", to_json(&finished)).await?;
-        Ok(FinishReport { finished, artifacts: files.len() })
+        Ok(FinishReport { finished, artifacts: files.len(), skipped })
     }
 
     async fn read_json<T: serde::de::DeserializeOwned>(&self, name: &str, what: &'static str) -> Result<Option<T>> {
@@ -367,11 +376,21 @@ fn prowjob_json(prowjob: &ProwJob) -> Vec<u8> {
     out
 }
 
-/// The regular files under `directory`, as (`/`-separated relative path, path), sorted.
-/// Symbolic links to files are followed; links to directories are not, so a loop cannot hang
-/// the upload.
-fn walk(directory: &Path) -> Result<Vec<(String, PathBuf)>> {
-    fn visit(directory: &Path, relative: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+/// What [`walk`] found: the files to upload, and the links it would not follow.
+#[derive(Debug, Default)]
+struct Walked {
+    /// (`/`-separated relative path, path to read), sorted.
+    files: Vec<(String, PathBuf)>,
+    /// (`/`-separated relative path, why it is not uploaded), sorted.
+    skipped: Vec<(String, String)>,
+}
+
+/// The regular files under `directory`. A symbolic link is never followed out of it: a job that
+/// links `/etc/shadow` into its artifacts must not get the host's file uploaded. A link to a file
+/// inside the directory is uploaded as that file; links to directories (a loop could hang the
+/// walk) and links that lead outside or nowhere are skipped, each with its reason.
+fn walk(directory: &Path) -> Result<Walked> {
+    fn visit(root: &Path, directory: &Path, relative: &str, out: &mut Walked) -> Result<()> {
         let io = |source: std::io::Error| Error::Io { operation: "list", path: directory.to_path_buf(), source };
         for entry in fs_err::read_dir(directory).map_err(io)? {
             let entry = entry.map_err(io)?;
@@ -380,17 +399,32 @@ fn walk(directory: &Path) -> Result<Vec<(String, PathBuf)>> {
             let child = if relative.is_empty() { name } else { format!("{relative}/{name}") };
             let kind = entry.file_type().map_err(io)?;
             if kind.is_dir() {
-                visit(&path, &child, out)?;
-            } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
-                out.push((child, path));
+                visit(root, &path, &child, out)?;
+            } else if kind.is_file() {
+                out.files.push((child, path));
+            } else if kind.is_symlink() {
+                match std::fs::canonicalize(&path) {
+                    Ok(target) if !target.starts_with(root) => out
+                        .skipped
+                        .push((child, "a symbolic link out of the artifacts directory (not followed)".to_owned())),
+                    Ok(target) if target.is_file() => out.files.push((child, target)),
+                    Ok(_) => out.skipped.push((child, "a symbolic link to a directory (not followed)".to_owned())),
+                    Err(_) => out.skipped.push((child, "a broken symbolic link".to_owned())),
+                }
             }
         }
         Ok(())
     }
-    let mut files = Vec::new();
-    visit(directory, "", &mut files)?;
-    files.sort();
-    Ok(files)
+    let root = std::fs::canonicalize(directory).map_err(|source| Error::Io {
+        operation: "list",
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    let mut walked = Walked::default();
+    visit(&root, &root, "", &mut walked)?;
+    walked.files.sort();
+    walked.skipped.sort();
+    Ok(walked)
 }
 
 fn merge_metadata(directory: &Path, files: &[(String, PathBuf)], metadata: &mut Map<String, Value>) {

@@ -327,10 +327,15 @@ pub async fn execute(
     );
     prowjob.description = Some(description.clone());
     let mut final_description = description;
-    if let Err(error) = build.finish(&log, Some(&artifacts), &finished, &prowjob).await {
-        final_description =
-            format!("{final_description}; artifacts not uploaded ({error}); local copy in {}", run_dir.display());
-        notes.push(format!("could not upload the artifacts: {error}; they are kept in {}", run_dir.display()));
+    match build.finish(&log, Some(&artifacts), &finished, &prowjob).await {
+        Ok(uploaded) => notes.extend(
+            uploaded.skipped.iter().map(|(path, reason)| format!("artifact `{path}` was not uploaded: {reason}")),
+        ),
+        Err(error) => {
+            final_description =
+                format!("{final_description}; artifacts not uploaded ({error}); local copy in {}", run_dir.display());
+            notes.push(format!("could not upload the artifacts: {error}; they are kept in {}", run_dir.display()));
+        }
     }
     context.store.finish_run(&id, state, exit_code, &final_description, finished_at).await?;
     final_record.description = final_description;

@@ -238,3 +238,54 @@ async fn local_readers_never_see_finished_json_early() {
     assert!(polls >= 1);
     assert!(build.read_finished().await.expect("read").is_some());
 }
+
+/// A job that links host files into its artifacts (`ln -s /etc/shadow artifacts/x`) must not get
+/// them uploaded: links out of the directory, to directories and broken ones are skipped and
+/// said so in finished.json; a link to a file inside the directory is that file.
+async fn links_never_lead_out_of_the_artifacts(storage: Storage) {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    workspace(directory.path(), 0);
+    let artifacts = directory.path().join("artifacts");
+    let secret = directory.path().join("host-secret.txt");
+    fs_err::write(&secret, "root:$6$secret").expect("write");
+    let link = |target: &Path, name: &str| std::os::unix::fs::symlink(target, artifacts.join(name)).expect("symlink");
+    link(&secret, "shadow");
+    link(Path::new("/etc"), "etc");
+    link(Path::new("../host-secret.txt"), "relative-out");
+    link(Path::new("junit_01.xml"), "junit-link.xml");
+    link(Path::new("e2e"), "e2e-again");
+    link(Path::new("does-not-exist"), "broken");
+    let build = BuildDir::allocate(storage.clone(), JOB, NOW_MS).await.expect("allocate");
+    let mut prowjob = prowjob(build.build_id());
+    build.start(&started(), &prowjob).await.expect("start");
+    prowjob.complete(ProwJobState::Success, 1_760_000_300);
+    let report = build
+        .finish(&directory.path().join("build-log.txt"), Some(&artifacts), &finished(), &prowjob)
+        .await
+        .expect("finish");
+    let skipped: Vec<&str> = report.skipped.iter().map(|(path, _)| path.as_str()).collect();
+    assert_eq!(skipped, ["broken", "e2e-again", "etc", "relative-out", "shadow"]);
+    let base = format!("logs/{JOB}/{}", build.build_id());
+    let mut uploaded = storage.list(&format!("{base}/artifacts")).await.expect("list");
+    uploaded.sort();
+    assert!(
+        uploaded.iter().all(|key| !key.contains("shadow") && !key.contains("relative-out") && !key.contains("etc")),
+        "{uploaded:#?}"
+    );
+    let linked = storage.read(&format!("{base}/artifacts/junit-link.xml")).await.expect("read").expect("uploaded");
+    assert_eq!(linked.as_ref(), b"<testsuite tests=\"1\"/>");
+    let finished = json(&storage, &format!("{base}/finished.json")).await;
+    let said = finished["metadata"]["slipway-skipped-artifacts"].as_array().expect("listed").len();
+    assert_eq!(said, 5, "{finished:#}");
+}
+
+#[tokio::test]
+async fn local_links_never_lead_out_of_the_artifacts() {
+    let (storage, _directory) = support::local();
+    links_never_lead_out_of_the_artifacts(storage).await;
+}
+
+#[tokio::test]
+async fn s3_links_never_lead_out_of_the_artifacts() {
+    links_never_lead_out_of_the_artifacts(support::s3("links")).await;
+}

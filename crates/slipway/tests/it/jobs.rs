@@ -411,3 +411,28 @@ fn the_scheduler_runs_on_time_until_interrupted() {
         assert!(pair[0]["started_at"].as_i64() >= pair[1]["finished_at"].as_i64(), "{pair:?}");
     }
 }
+
+#[test]
+fn a_job_cannot_upload_host_files_through_a_link() {
+    let secret = tempfile::tempdir().expect("temporary directory");
+    let secret_file = secret.path().join("shadow");
+    fs_err::write(&secret_file, "root:$6$not-for-ci-logs").expect("write");
+    let project = project(&format!(
+        "jobs:\n- name: sneaky\n  command: 'ln -s {} $ARTIFACTS/shadow; ln -s / $ARTIFACTS/root; echo ok > $ARTIFACTS/ok.txt'\n",
+        secret_file.display()
+    ));
+    let run = slipway(project.path(), &["job", "run", "sneaky"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let build = build_dir(project.path(), "sneaky");
+    assert!(build.join("artifacts/ok.txt").is_file());
+    assert!(!build.join("artifacts/shadow").exists(), "the host's file was not copied");
+    assert!(!build.join("artifacts/root").exists());
+    let finished = read_json(&build.join("finished.json"));
+    let skipped = finished["metadata"]["slipway-skipped-artifacts"].as_array().expect("listed");
+    assert_eq!(skipped.len(), 2, "{finished:#}");
+    assert!(
+        run.stderr.contains("artifact `shadow` was not uploaded: a symbolic link out of the artifacts directory"),
+        "the run says so: {}",
+        run.stderr
+    );
+}
