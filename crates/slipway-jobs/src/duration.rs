@@ -2,7 +2,12 @@
 
 use std::time::Duration;
 
-/// Parses a Go duration. Negative durations and a bare number other than `0` are errors.
+/// The longest duration Go can hold (an int64 of nanoseconds, about 292 years): anything longer
+/// is not a duration Prow could have meant, and would overflow.
+pub const MAX: Duration = Duration::new(9_223_372_036, 854_775_807);
+
+/// Parses a Go duration. Negative durations, a bare number other than `0`, and durations longer
+/// than Go's maximum (about 292 years) are errors.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed == "0" {
@@ -40,7 +45,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         total += number * seconds;
         rest = &rest[unit_end..];
     }
-    Ok(Duration::from_secs_f64(total))
+    if !total.is_finite() || total > MAX.as_secs_f64() {
+        return Err(format!("`{text}` is longer than the longest duration Go (and Prow) can hold, about 292 years"));
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| format!("`{text}` is not a duration slipway can hold"))
 }
 
 /// Writes a duration the way Go prints it (`1h30m0s`, `15s`, `0s`).
@@ -74,6 +82,11 @@ mod tests {
         assert!(parse("ten minutes").is_err());
         assert!(parse("5d").expect_err("days").contains("unknown unit `d`"));
         assert!(parse("-5m").is_err());
+        let huge = parse("99999999999999999h").expect_err("too long");
+        assert!(huge.contains("292 years"), "{huge}");
+        assert!(parse(&format!("{}h", "9".repeat(400))).is_err(), "infinite as a float");
+        assert_eq!(parse("2562047h"), Ok(Duration::from_secs(2_562_047 * 3600)), "just under Go's maximum");
+        assert!(parse("2562048h").is_err());
     }
 
     #[test]

@@ -119,23 +119,22 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
         }
     };
 
-    let mut parse_duration = |field: &str, value: &Option<String>, default: Duration| match value {
-        None => default,
-        Some(text) => duration::parse(text).unwrap_or_else(|message| {
-            problem(field, message);
-            default
-        }),
+    // `None`: not given; `Some(None)`: given and invalid (reported once, here).
+    let mut parse_duration = |field: &str, value: &Option<String>| -> Option<Option<Duration>> {
+        let text = value.as_ref()?;
+        Some(duration::parse(text).map_err(|message| problem(field, message)).ok())
     };
-    let timeout = parse_duration("timeout", &spec.timeout, DEFAULT_TIMEOUT);
-    let grace_period = parse_duration("grace_period", &spec.grace_period, DEFAULT_GRACE_PERIOD);
-    let interval = spec.interval.as_ref().map(|_| parse_duration("interval", &spec.interval, Duration::ZERO));
-    let minimum_interval = spec
-        .minimum_interval
-        .as_ref()
-        .map(|_| parse_duration("minimum_interval", &spec.minimum_interval, Duration::ZERO));
-    if timeout.is_zero() {
+    let timeout = parse_duration("timeout", &spec.timeout);
+    let grace_period = parse_duration("grace_period", &spec.grace_period).flatten().unwrap_or(DEFAULT_GRACE_PERIOD);
+    let interval = parse_duration("interval", &spec.interval);
+    let minimum_interval = parse_duration("minimum_interval", &spec.minimum_interval);
+    if timeout == Some(Some(Duration::ZERO)) {
         problem("timeout", "must be longer than 0s".to_owned());
     }
+    let timeout = timeout.flatten().unwrap_or(DEFAULT_TIMEOUT);
+    let invalid_interval = interval == Some(None) || minimum_interval == Some(None);
+    let interval = interval.map(|every| every.unwrap_or(Duration::ZERO));
+    let minimum_interval = minimum_interval.map(|gap| gap.unwrap_or(Duration::ZERO));
 
     let given = [spec.cron.is_some(), interval.is_some(), minimum_interval.is_some()];
     let schedule = match (&spec.cron, interval, minimum_interval) {
@@ -152,6 +151,7 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
                 None
             }
         },
+        (None, Some(_), _) | (None, None, Some(_)) if invalid_interval => None,
         (None, Some(every), _) if every.is_zero() => {
             problem("interval", "must be longer than 0s".to_owned());
             None

@@ -91,6 +91,18 @@ pub(super) fn import(args: ImportProwArgs) -> anyhow::Result<u8> {
         match slipway_prow::apply_presets(job, &config.presets) {
             Ok(merged) => {
                 let imported = slipway_prow::to_slipway(&merged);
+                // What slipway cannot run (an interval longer than Go can hold) Prow rejects too.
+                if let Err(problems) = slipway_jobs::job::resolve(&imported.spec, &job.name) {
+                    let reasons: Vec<String> = problems
+                        .iter()
+                        .map(|problem| {
+                            let field = problem.key.strip_prefix(&format!("{}.", job.name)).unwrap_or(&problem.key);
+                            format!("`{field}`: {}", problem.message)
+                        })
+                        .collect();
+                    failed.push(at(format!("not imported: {}", reasons.join("; "))));
+                    continue;
+                }
                 notes.extend(imported.notes.into_iter().map(at));
                 jobs.push(imported.spec);
             }

@@ -240,7 +240,13 @@ fn prow_job(paths: &[PathBuf], name: &str) -> anyhow::Result<(Job, Vec<String>)>
         .cloned()
         .collect();
     let job = slipway_jobs::resolve(&import.spec, name).map_err(|problems| {
-        let reasons: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let reasons: Vec<String> = problems
+            .iter()
+            .map(|problem| {
+                let field = problem.key.strip_prefix(&format!("{name}.")).unwrap_or(&problem.key);
+                format!("`{field}`: {}", problem.message)
+            })
+            .collect();
         UsageError(format!("Prow job `{name}` cannot run: {}", reasons.join("; ")))
     })?;
     Ok((job, notes))

@@ -436,3 +436,31 @@ fn a_job_cannot_upload_host_files_through_a_link() {
         run.stderr
     );
 }
+
+#[test]
+fn durations_beyond_what_go_can_hold_are_errors_naming_the_field() {
+    let project = project("jobs:\n- name: forever\n  command: 'true'\n  timeout: 99999999999999999h\n");
+    for args in [&["job", "list"][..], &["job", "run", "forever"], &["schedule", "--once"]] {
+        let run = slipway(project.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("invalid `jobs[0].timeout`") && run.stderr.contains("at line 4"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("about 292 years"), "{}", run.stderr);
+    }
+    let lint = slipway(project.path(), &["job", "lint"]);
+    assert_eq!(lint.code, 1, "{}", lint.stderr);
+    assert!(lint.stdout.contains("slipway.yaml:4: job forever: [timeout]"), "{}", lint.stdout);
+
+    let prow = project.path().join("prow.yaml");
+    fs_err::write(&prow, "periodics:\n- name: p\n  interval: 99999999999999999h\n  spec:\n    containers:\n    - image: busybox\n      command: [echo]\n").expect("write");
+    let prow = prow.display().to_string();
+    let import = slipway(project.path(), &["job", "import-prow", &prow]);
+    assert_eq!(import.code, 1, "{}", import.stderr);
+    assert!(import.stderr.contains("job p: not imported: `interval`:"), "{}", import.stderr);
+    let run = slipway(project.path(), &["job", "run", "--prow-config", &prow, "p"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.matches("interval").count(), 1, "said once: {}", run.stderr);
+}
