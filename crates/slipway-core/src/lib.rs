@@ -12,6 +12,7 @@ pub mod finding;
 pub mod image;
 pub mod platform;
 pub mod progress;
+pub mod redact;
 pub mod results;
 pub mod time;
 pub mod version;

@@ -337,6 +337,9 @@ pub async fn execute(
             notes.push(format!("could not upload the artifacts: {error}; they are kept in {}", run_dir.display()));
         }
     }
+    // Descriptions end up in the store, `runs list` and CI logs: no URL keeps its password.
+    let final_description = slipway_core::redact::urls(&final_description);
+    let notes: Vec<String> = notes.iter().map(|note| slipway_core::redact::urls(note)).collect();
     context.store.finish_run(&id, state, exit_code, &final_description, finished_at).await?;
     final_record.description = final_description;
     let report = Report { run: final_record, outcome: result.as_ref().ok().copied(), notes };

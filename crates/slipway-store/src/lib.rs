@@ -103,7 +103,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let is_sqlite = url.starts_with("sqlite:");
         if !(is_sqlite || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(Error::Url { url: url.to_owned() });
+            return Err(Error::Url { url: slipway_core::redact::urls(url) });
         }
         let mut connect_url = url.to_owned();
         let in_memory = sqlite_path(url) == Some(":memory:");
@@ -119,11 +119,14 @@ impl Store {
             }
         }
         let options = AnyConnectOptions::from_str(&connect_url)
-            .map_err(|_| Error::Url { url: url.to_owned() })?
+            .map_err(|_| Error::Url { url: slipway_core::redact::urls(url) })?
             .disable_statement_logging();
         // One connection first: an unreachable server fails at once instead of after the pool's
         // acquire timeout.
-        let probe = options.connect().await.map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+        let probe = options
+            .connect()
+            .await
+            .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;
         let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             // Every connection to `:memory:` is a database of its own: keep one.
@@ -146,15 +149,16 @@ impl Store {
             })
             .connect_with(options)
             .await
-            .map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+            .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;
         let store = Store { pool, url: url.to_owned(), sqlite: is_sqlite };
         migrations::apply(&store.pool, is_sqlite)
             .await
-            .map_err(|source| Error::Connect { url: url.to_owned(), source })?;
+            .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;
         Ok(store)
     }
 
-    /// The URL it was opened with.
+    /// The URL it was opened with (with any password in it: show it through
+    /// `slipway_core::redact::urls`).
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -64,8 +64,45 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
     exit::INFRASTRUCTURE
 }
 
-/// Prints `error: <message>: <cause>: ...` on stderr.
+/// Prints `error: <message>: <cause>: ...` on stderr, with the userinfo of every URL in it
+/// redacted (causes from libraries can echo a database URL or an endpoint with credentials).
 pub(crate) fn report(error: &anyhow::Error) {
     let mut stderr = crate::output::stderr();
-    let _ = writeln!(stderr, "error: {error:#}");
+    let _ = writeln!(stderr, "error: {}", slipway_core::redact::urls(&render(error)));
+}
+
+/// The error and its causes joined by `: `, each said once: libraries often put their source's
+/// text into their own message too (sqlx's "error communicating with database: Connection
+/// refused" over the I/O error "Connection refused"), so a cause already said is left out.
+pub(crate) fn render(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        let message = message.trim();
+        if message.is_empty() || text.contains(message) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(message);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_already_said_are_left_out() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)");
+        let error = anyhow::Error::new(io)
+            .context("error communicating with database: Connection refused (os error 111)")
+            .context("could not open the database `postgres://db`");
+        assert_eq!(
+            render(&error),
+            "could not open the database `postgres://db`: error communicating with database: Connection refused (os error 111)"
+        );
+    }
 }

@@ -187,10 +187,10 @@ pub(crate) fn verify_text(out: &mut dyn Write, report: &VerifyReport, verbose: b
     )
 }
 
-/// The notes of a report, on stderr.
+/// The notes of a report, on stderr (URLs' userinfo redacted).
 pub(crate) fn notes(err: &mut dyn Write, notes: &[String]) -> io::Result<()> {
     for note in notes {
-        writeln!(err, "note: {note}")?;
+        writeln!(err, "note: {}", slipway_core::redact::urls(note))?;
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ impl Pump {
         };
         for note in notes {
             // The writer only stops early when it panicked, which `written` reports below.
-            let _ = sender.send(Message::Note(note)).await;
+            let _ = sender.send(Message::Note(slipway_core::redact::urls(&note))).await;
         }
         drop(sender);
         let written = writer.await.unwrap_or_else(|panic| Err(std::io::Error::other(panic)));

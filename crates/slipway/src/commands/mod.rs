@@ -81,7 +81,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 fn warn(warnings: &[String]) {
     let mut stderr = crate::output::stderr();
     for warning in warnings {
-        let _ = writeln!(stderr, "warning: {warning}");
+        let _ = writeln!(stderr, "warning: {}", slipway_core::redact::urls(warning));
     }
 }
 
@@ -99,7 +99,8 @@ async fn open_store_for_reading(
     match slipway_store::Store::open_for_reading(&url).await? {
         slipway_store::ForReading::Existing(store) => Ok(store),
         slipway_store::ForReading::Missing(store) => {
-            let shown = url.strip_prefix("sqlite:").unwrap_or(&url);
+            let redacted = slipway_core::redact::urls(&url);
+            let shown = redacted.strip_prefix("sqlite:").unwrap_or(&redacted);
             let _ = writeln!(
                 crate::output::stderr(),
                 "note: there is no store at {shown} yet, so nothing has been recorded (`slipway job run` and `slipway results ingest` record)"

@@ -234,3 +234,24 @@ fn commands_that_only_read_create_nothing_and_work_from_any_subdirectory() {
     assert_eq!(untracked(&repo), Vec::<String>::new(), "nothing was created");
     assert!(!repo.path().join(".slipway").exists() && !directory.join(".slipway").exists());
 }
+
+#[test]
+fn credentials_in_urls_never_reach_the_output_and_errors_are_said_once() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let closed = slipway_test::s3::closed_endpoint();
+    let database = format!("postgres://ci:hunter2@{}/slipway", closed.trim_start_matches("http://"));
+    let run = slipway(directory.path(), &["runs", "list", "--database-url", &database]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    assert!(run.stderr.contains("postgres://ci:***@"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("Connection refused").count(), 1, "said once: {}", run.stderr);
+
+    let endpoint = closed.replacen("http://", "http://AKIAEXAMPLE:topsecret@", 1);
+    let run = crate::support::slipway_with_env(
+        directory.path(),
+        &["marker", "get", "stable", "--storage", "s3://bucket/release"],
+        &[("AWS_ENDPOINT_URL", endpoint.as_str()), ("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(!run.stderr.contains("topsecret"), "{}", run.stderr);
+}
