@@ -36,14 +36,11 @@ pub(crate) fn relative_path(what: &'static str, value: &str) -> Result<()> {
 
 /// A Prow job name: one segment.
 pub(crate) fn job(value: &str) -> Result<()> {
-    if value.contains('/') {
-        return Err(Error::Invalid {
-            what: "job name",
-            value: value.to_owned(),
-            reason: "a job name cannot contain `/`".to_owned(),
-        });
-    }
-    relative_path("job name", value)
+    slipway_core::names::job(value).map_err(|reason| Error::Invalid {
+        what: "job name",
+        value: value.to_owned(),
+        reason: format!("it {reason}"),
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod elf;
 pub mod exit;
 pub mod finding;
 pub mod image;
+pub mod names;
 pub mod platform;
 pub mod progress;
 pub mod redact;

@@ -154,6 +154,47 @@ impl Node {
     }
 }
 
+/// A key written twice in one mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// The key.
+    pub key: String,
+    /// The line of its first occurrence.
+    pub first_line: usize,
+    /// The line of the repeat.
+    pub line: usize,
+}
+
+/// Every key written twice in a mapping of `node` or below it. YAML forbids them, but parsers
+/// differ on which one wins, so they are reported, never silently resolved.
+pub fn duplicate_keys(node: &Node) -> Vec<DuplicateKey> {
+    fn visit(node: &Node, found: &mut Vec<DuplicateKey>) {
+        match &node.value {
+            Value::Scalar(..) => {}
+            Value::Sequence(items) => items.iter().for_each(|item| visit(item, found)),
+            Value::Mapping(entries) => {
+                let mut seen: HashMap<&str, usize> = HashMap::new();
+                for (key, value) in entries {
+                    if let Some(text) = key.as_str() {
+                        match seen.get(text) {
+                            Some(first) => {
+                                found.push(DuplicateKey { key: text.to_owned(), first_line: *first, line: key.line });
+                            }
+                            None => {
+                                seen.insert(text, key.line);
+                            }
+                        }
+                    }
+                    visit(value, found);
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    visit(node, &mut found);
+    found
+}
+
 /// Parses every document of a YAML stream. Empty documents are left out.
 pub fn parse(source: &str) -> Result<Vec<Node>, YamlError> {
     let mut options = Options::default();
@@ -351,6 +392,16 @@ mod tests {
         assert!(parse(&source).is_err());
         let fine = format!("{}x{}", "[".repeat(100), "]".repeat(100));
         assert!(parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_at_every_level() {
+        let root =
+            parse("name: a\nspec:\n  image: x\n  image: y\nname: b\nlist:\n- {k: 1, k: 2}\n").expect("valid").remove(0);
+        let found: Vec<(String, usize, usize)> =
+            duplicate_keys(&root).into_iter().map(|d| (d.key, d.first_line, d.line)).collect();
+        assert_eq!(found, [("image".into(), 3, 4), ("name".into(), 1, 5), ("k".into(), 7, 7)]);
+        assert_eq!(duplicate_keys(&parse("a: 1\nb: 2\n").expect("valid").remove(0)), []);
     }
 
     #[test]

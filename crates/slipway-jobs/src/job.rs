@@ -93,8 +93,8 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
 
     if spec.name.is_empty() {
         problem("name", "every job needs a name".to_owned());
-    } else if !spec.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')) {
-        problem("name", format!("`{}` may only contain letters, digits, `-`, `.` and `_`", spec.name));
+    } else if let Err(reason) = slipway_core::names::job(&spec.name) {
+        problem("name", format!("`{}` {reason}", spec.name));
     }
 
     let command = match &spec.command {

@@ -37,6 +37,8 @@ pub enum Rule {
     PresetClash,
     /// A decorated container without `command`.
     NoCommand,
+    /// A key written twice in one mapping.
+    DuplicateKey,
 }
 
 impl Rule {
@@ -50,6 +52,7 @@ impl Rule {
             Rule::Name => "name",
             Rule::PresetClash => "preset-clash",
             Rule::NoCommand => "no-command",
+            Rule::DuplicateKey => "duplicate-key",
         }
     }
 }
@@ -113,6 +116,20 @@ pub fn lint(config: &ProwConfig) -> Vec<Finding> {
         }
     }
     duplicates(config, &mut findings);
+    for file in &config.files {
+        for duplicate in &file.duplicate_keys {
+            findings.push(Finding {
+                file: file.path.clone(),
+                line: duplicate.line,
+                job: None,
+                rule: Rule::DuplicateKey,
+                message: format!(
+                    "`{}` is given again here (first at line {}); YAML forbids it and loaders differ on which one they keep: remove one",
+                    duplicate.key, duplicate.first_line
+                ),
+            });
+        }
+    }
     findings.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     findings
 }

@@ -97,6 +97,8 @@ pub struct SourceFile {
     /// Whether it is a Prow core config (`plank`, `tide`, `deck`, ...) rather than a job file.
     pub core: bool,
     pub keys: Vec<(String, usize)>,
+    /// Keys written twice in one mapping (YAML forbids it; loaders differ on which wins).
+    pub duplicate_keys: Vec<yaml::DuplicateKey>,
 }
 
 /// Everything read from the given paths, merged as Prow merges it.
@@ -200,19 +202,25 @@ pub fn read_text(path: &Path, text: &str, config: &mut ProwConfig) -> Result<(),
     })?;
     // Prow reads the first document of a file only.
     let Some(root) = documents.into_iter().next() else {
-        config.files.push(SourceFile { path: path.to_path_buf(), core: false, keys: Vec::new() });
+        config.files.push(SourceFile {
+            path: path.to_path_buf(),
+            core: false,
+            keys: Vec::new(),
+            duplicate_keys: Vec::new(),
+        });
         return Ok(());
     };
     let shape =
         |line: usize, message: &str| LoadError::Shape { path: path.to_path_buf(), line, message: message.to_owned() };
     let line = root.line;
+    let duplicate_keys = yaml::duplicate_keys(&root);
     let yaml::Value::Mapping(entries) = root.value else {
         return Err(shape(line, "expected a mapping with `periodics`, `presubmits`, `postsubmits` or `presets`"));
     };
     let keys: Vec<(String, usize)> =
         entries.iter().map(|(key, _)| (key.as_str().unwrap_or_default().to_owned(), key.line)).collect();
     let core = keys.iter().any(|(key, _)| CORE_KEYS.contains(&key.as_str()));
-    config.files.push(SourceFile { path: path.to_path_buf(), core, keys });
+    config.files.push(SourceFile { path: path.to_path_buf(), core, keys, duplicate_keys });
     let location = |line: usize| Location { file: path.to_path_buf(), line };
 
     for (key, value) in entries {

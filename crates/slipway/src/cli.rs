@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use slipway_core::{ImageReference, Platform, Version};
 
@@ -361,7 +360,7 @@ pub(crate) struct VerifyArgs {
     pub(crate) platforms: Vec<Platform>,
 
     /// Do not contact registries; check files only.
-    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = parse_offline)]
     pub(crate) offline: bool,
 
     /// Also list what looked like a reference and was not checked, with why (the JSON output
@@ -404,7 +403,7 @@ pub(crate) struct RecordArgs {
     pub(crate) images: Vec<ImageReference>,
 
     /// Do not read registries: record the tag and the manifests only.
-    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = parse_offline)]
     pub(crate) offline: bool,
 
     #[command(flatten)]
@@ -429,7 +428,7 @@ pub(crate) struct AuditArgs {
     pub(crate) all: bool,
 
     /// Do not read registries: check tags and manifests only.
-    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SLIPWAY_OFFLINE", value_parser = parse_offline)]
     pub(crate) offline: bool,
 
     #[command(flatten)]
@@ -548,6 +547,17 @@ pub(crate) struct MarkerPublishArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
     pub(crate) format: Format,
+}
+
+/// `SLIPWAY_OFFLINE`: `true`/`false`/`1`/`0` (any case), nothing else, so a typo such as
+/// `SLIPWAY_OFFLINE=maybe` is an error rather than a silent yes. (The flag itself takes no value;
+/// any value that reaches this parser came from the variable.)
+fn parse_offline(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" | "" => Ok(false),
+        _ => Err("SLIPWAY_OFFLINE must be true, false, 1 or 0".to_owned()),
+    }
 }
 
 fn parse_version(text: &str) -> Result<Version, String> {

@@ -77,6 +77,7 @@ impl Located {
 pub(super) fn import(args: ImportProwArgs) -> anyhow::Result<u8> {
     let ImportProwArgs { paths, format } = args;
     let config = slipway_prow::load(&paths)?;
+    super::warn(&duplicate_key_warnings(&config));
     let mut jobs: Vec<JobSpec> = Vec::new();
     let mut notes = Vec::new();
     let mut failed = Vec::new();
@@ -247,4 +248,24 @@ fn lint_slipway(globals: &Globals) -> anyhow::Result<Vec<Located>> {
             Located { file: path.clone(), line, job: Some(problem.job), rule: Some(rule), message: problem.message }
         }))
         .collect())
+}
+
+/// A warning for every key written twice in a Prow file, with both lines.
+pub(crate) fn duplicate_key_warnings(config: &slipway_prow::ProwConfig) -> Vec<String> {
+    config
+        .files
+        .iter()
+        .flat_map(|file| {
+            file.duplicate_keys.iter().map(move |duplicate| {
+                format!(
+                    "{}:{}: `{}` is given twice (lines {} and {}); loaders differ on which one they keep",
+                    file.path.display(),
+                    duplicate.line,
+                    duplicate.key,
+                    duplicate.first_line,
+                    duplicate.line
+                )
+            })
+        })
+        .collect()
 }

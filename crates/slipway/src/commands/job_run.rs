@@ -202,6 +202,7 @@ fn slipway_job(loaded: &config_file::Loaded, name: &str) -> anyhow::Result<Job> 
 /// A job of Prow job config by name, with presets applied, and what a local run cannot provide.
 fn prow_job(paths: &[PathBuf], name: &str) -> anyhow::Result<(Job, Vec<String>)> {
     let config = slipway_prow::load(paths)?;
+    super::warn(&super::job_prow::duplicate_key_warnings(&config));
     let matching: Vec<_> = config.jobs.iter().filter(|job| job.name == name).collect();
     let prow = match matching.as_slice() {
         [] => {

@@ -464,3 +464,35 @@ fn durations_beyond_what_go_can_hold_are_errors_naming_the_field() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.matches("interval").count(), 1, "said once: {}", run.stderr);
 }
+
+#[test]
+fn one_name_rule_and_strict_switches_and_duplicate_keys_said() {
+    for name in [".", "..", ".hidden"] {
+        let project = project(&format!("jobs:\n- name: \"{name}\"\n  command: 'true'\n"));
+        for args in [&["job", "list"][..], &["job", "run", name]] {
+            let run = slipway(project.path(), args);
+            assert_eq!(run.code, 2, "{name} {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains("invalid `jobs[0].name`"), "{}", run.stderr);
+        }
+        assert_eq!(slipway(project.path(), &["job", "lint"]).code, 1);
+    }
+
+    let project = project("jobs: []\n");
+    let run =
+        slipway_with_env(project.path(), &["release", "verify", "--version", "1.0.0"], &[("SLIPWAY_OFFLINE", "maybe")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("SLIPWAY_OFFLINE must be true, false, 1 or 0"), "{}", run.stderr);
+
+    let prow = project.path().join("prow.yaml");
+    fs_err::write(&prow, "periodics:\n- name: p\n  interval: 1h\n  interval: 2h\n  spec:\n    containers:\n    - image: busybox\n      command: [echo]\n").expect("write");
+    let prow = prow.display().to_string();
+    let lint = slipway(project.path(), &["job", "lint", "--prow-config", &prow]);
+    assert_eq!(lint.code, 1);
+    assert!(
+        lint.stdout.contains("prow.yaml:4: [duplicate-key] `interval` is given again here (first at line 3)"),
+        "{}",
+        lint.stdout
+    );
+    let import = slipway(project.path(), &["job", "import-prow", &prow]);
+    assert!(import.stderr.contains("`interval` is given twice (lines 3 and 4)"), "{}", import.stderr);
+}
