@@ -3,7 +3,8 @@
 #   - an OCI registry (Debian's docker-registry) on 127.0.0.1:5000, plain HTTP, no auth;
 #   - skopeo, used by tests to cross-check what slipway pushes;
 #   - git, which release tests drive for real;
-#   - podman with runc (the image tests run what they build), configured under $state/podman;
+#   - podman with runc (the image tests run what they build), configured under $state/podman,
+#     with catatonit and tini (container jobs are tested with each init);
 #   - gcc's aarch64 cross compiler, for real binaries of two architectures;
 #   - busybox-static, the base image the image tests push;
 #   - apache2-utils (htpasswd), for registries that demand a login;
@@ -37,6 +38,10 @@ install_packages() {
   command -v curl >/dev/null || missing+=(curl)
   command -v podman >/dev/null || missing+=(podman)
   command -v runc >/dev/null || missing+=(runc)
+  # podman's init, and tini: the container tests run with each (podman on a machine with
+  # docker.io has tini rather than catatonit); named here, not left to recommended packages.
+  [ -x /usr/bin/catatonit ] || missing+=(catatonit)
+  [ -x /usr/bin/tini-static ] || missing+=(tini)
   command -v gcc >/dev/null || missing+=(gcc libc6-dev)
   command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
   [ -x /bin/busybox ] || missing+=(busybox-static)

@@ -189,9 +189,56 @@ pub fn header_bytes(machine: ElfMachine, class: ElfClass, endianness: ElfEndiann
     header
 }
 
+/// Whether a whole ELF file is statically linked (it has no `PT_INTERP` program header), so it
+/// runs inside any container: `None` when the bytes are not an ELF file slipway can read.
+pub fn is_static(bytes: &[u8]) -> Option<bool> {
+    let header = ElfHeader::parse(bytes).ok()?;
+    let little = header.endianness == ElfEndianness::Little;
+    let read = |offset: usize, width: usize| -> Option<u64> {
+        let field = bytes.get(offset..offset + width)?;
+        let mut value = 0u64;
+        for (index, byte) in field.iter().enumerate() {
+            let shift = if little { index } else { width - 1 - index };
+            value |= u64::from(*byte) << (8 * shift);
+        }
+        Some(value)
+    };
+    let wide = header.class == ElfClass::Elf64;
+    let (phoff, phentsize, phnum) = if wide {
+        (read(0x20, 8)?, read(0x36, 2)?, read(0x38, 2)?)
+    } else {
+        (read(0x1c, 4)?, read(0x2a, 2)?, read(0x2c, 2)?)
+    };
+    const PT_INTERP: u64 = 3;
+    for index in 0..phnum {
+        let offset = usize::try_from(phoff.checked_add(index.checked_mul(phentsize)?)?).ok()?;
+        if read(offset, 4)? == PT_INTERP {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_and_dynamic_binaries_are_told_apart() {
+        // The host's own tools: a dynamic one, and a static one where the machine has it.
+        let read = |path: &str| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::fs::File::open(path).ok()?, &mut bytes).ok()?;
+            Some(bytes)
+        };
+        let dynamic = read("/bin/sh").or_else(|| read("/usr/bin/env")).expect("a binary");
+        assert_eq!(is_static(&dynamic), Some(false));
+        if let Some(busybox) = read("/bin/busybox") {
+            assert_eq!(is_static(&busybox), Some(true), "busybox-static is static");
+        }
+        assert_eq!(is_static(b"#!/bin/sh\n"), None);
+        assert_eq!(is_static(&dynamic[..64]), None, "cut short");
+    }
 
     #[test]
     fn reads_real_header_prefixes() {

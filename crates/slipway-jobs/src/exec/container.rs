@@ -13,6 +13,7 @@ use slipway_core::ImageReference;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
+use super::init::{self, Init};
 use super::output::Pump;
 use super::supervise::{Signal, supervise};
 use super::{
@@ -93,6 +94,33 @@ impl Container {
     /// The engine this runs.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// A variable of this engine's environment: the one given with [`Container::with_environment`],
+    /// else the process's.
+    fn variable(&self, name: &str) -> Option<OsString> {
+        self.environment
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| std::env::var_os(name))
+            .filter(|value| !value.is_empty())
+    }
+
+    /// The init containers get (see [`init`]).
+    pub fn init(&self) -> Init {
+        let overridden = self.variable("SLIPWAY_CONTAINER_INIT").map(|value| value.to_string_lossy().into_owned());
+        match self.engine {
+            // docker's daemon brings its own init.
+            Engine::Docker if overridden.as_deref() == Some("none") => Init::None,
+            Engine::Docker => Init::Engine,
+            Engine::Podman => {
+                let containers_conf = self.variable("CONTAINERS_CONF").map(PathBuf::from);
+                let home = self.variable("HOME").map(PathBuf::from);
+                let configured = init::configured_init_path(containers_conf.as_deref(), home.as_deref());
+                init::choose(configured.as_deref(), overridden.as_deref(), &init::RealHost)
+            }
+        }
     }
 
     fn command(&self) -> tokio::process::Command {
@@ -218,6 +246,7 @@ impl Container {
         }
 
         let name = container_name(job);
+        let init = self.init();
         let mut arguments = vec![OsString::from("create")];
         arguments.extend(create_arguments(&CreateSpec {
             job,
@@ -228,6 +257,7 @@ impl Container {
             env: &launch.env,
             workdir: &workdir,
             binds: &binds,
+            init: &init,
         }));
         self.capture(job, &arguments).await?;
         let mut removal = Removal { container: self, name: &name, armed: true };
@@ -259,10 +289,10 @@ impl Container {
         removal.armed = false;
         drop(empty_volumes);
 
-        let notes = match &supervised {
-            Ok((_, Some(stop))) => vec![stop_note(*stop, launch.grace_period)],
-            _ => Vec::new(),
-        };
+        let mut notes: Vec<String> = init.note().into_iter().collect();
+        if let Ok((_, Some(stop))) = &supervised {
+            notes.push(stop_note(*stop, launch.grace_period));
+        }
         let pumped = pump.finish(LINGER, notes).await;
         let (status, stop) = supervised?;
         pumped.written.map_err(|source| ExecError::Log { job: job.to_owned(), source })?;
@@ -368,6 +398,7 @@ pub(crate) struct CreateSpec<'a> {
     pub(crate) env: &'a BTreeMap<String, String>,
     pub(crate) workdir: &'a Path,
     pub(crate) binds: &'a [Bind],
+    pub(crate) init: &'a Init,
 }
 
 /// The arguments of `create` after the word itself. As in Prow (and Kubernetes), a command
@@ -375,14 +406,10 @@ pub(crate) struct CreateSpec<'a> {
 /// default arguments. docker's `--entrypoint` takes one program, so the rest of the command
 /// goes before the args.
 pub(crate) fn create_arguments(spec: &CreateSpec<'_>) -> Vec<OsString> {
-    let mut arguments: Vec<OsString> = vec![
-        "--name".into(),
-        spec.name.into(),
-        "--label".into(),
-        format!("slipway.job={}", spec.job).into(),
-        "--init".into(),
-        "--pull=never".into(),
-    ];
+    let mut arguments: Vec<OsString> =
+        vec!["--name".into(), spec.name.into(), "--label".into(), format!("slipway.job={}", spec.job).into()];
+    arguments.extend(spec.init.arguments());
+    arguments.push("--pull=never".into());
     for bind in spec.binds {
         let mut volume = bind.host.clone().into_os_string();
         volume.push(":");
@@ -518,6 +545,7 @@ mod tests {
             env: &env,
             workdir: Path::new("src/app"),
             binds: &binds,
+            init: &Init::Engine,
         };
         assert_eq!(
             joined(&create_arguments(&spec)),
@@ -526,13 +554,16 @@ mod tests {
              --workdir /workspace/src/app --env JOB_NAME=unit --env ARTIFACTS=/logs/artifacts \
              --entrypoint sh docker.io/library/golang:1.25 -c make test"
         );
-        let only_args = CreateSpec { command: &[], workdir: Path::new(""), binds: &binds[..1], ..spec };
+        let tini = Init::Path("/usr/bin/tini-static".into());
+        let only_args = CreateSpec { command: &[], workdir: Path::new(""), binds: &binds[..1], init: &tini, ..spec };
         assert_eq!(
             joined(&create_arguments(&only_args)),
-            "--name slipway-unit-1 --label slipway.job=unit --init --pull=never --volume /w:/workspace \
-             --workdir /workspace --env JOB_NAME=unit --env ARTIFACTS=/logs/artifacts \
+            "--name slipway-unit-1 --label slipway.job=unit --init --init-path /usr/bin/tini-static --pull=never \
+             --volume /w:/workspace --workdir /workspace --env JOB_NAME=unit --env ARTIFACTS=/logs/artifacts \
              docker.io/library/golang:1.25 make test"
         );
+        let none = CreateSpec { init: &Init::None, ..only_args };
+        assert!(!joined(&create_arguments(&none)).contains("--init"));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //!   `supervise`.
 
 mod container;
+pub mod init;
 mod local;
 mod output;
 mod supervise;

@@ -122,6 +122,56 @@ async fn a_timeout_stops_the_container() {
     assert_eq!(containers_of(&job), "");
 }
 
+/// podman whose configuration names an init that is not there, as on a machine where tini
+/// (from docker.io) satisfied podman's dependency instead of catatonit.
+fn podman_without_its_init(directory: &std::path::Path, init: Option<&str>) -> Container {
+    let environment = slipway_test::podman::environment();
+    let (_, base) = environment.iter().find(|(name, _)| *name == "CONTAINERS_CONF").expect("the test configuration");
+    let base = fs_err::read_to_string(base).expect("read containers.conf");
+    let conf = directory.join("containers.conf");
+    let with_missing_init =
+        base.replacen("[containers]\n", "[containers]\ninit_path = \"/nonexistent/catatonit\"\n", 1);
+    fs_err::write(&conf, with_missing_init).expect("write containers.conf");
+    let mut container = Container::new(Engine::Podman)
+        .with_environment(environment.iter().filter(|(name, _)| *name != "CONTAINERS_CONF").cloned())
+        .with_environment([("CONTAINERS_CONF", conf.into_os_string())]);
+    if let Some(init) = init {
+        container = container.with_environment([("SLIPWAY_CONTAINER_INIT", init)]);
+    }
+    container
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_init_on_the_host_does_and_none_is_said() {
+    let image = busybox().await;
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let script = "trap 'echo got TERM; exit 3' TERM; echo started; busybox sleep 100 & wait";
+    // The configured init is missing: slipway finds a static one on the host (catatonit or
+    // tini-static, which scripts/test-services.sh installs), and SIGTERM still reaches the job.
+    for (init, expected) in [(None, "auto"), (Some("/usr/bin/tini-static"), "tini")] {
+        let container = podman_without_its_init(directory.path(), init);
+        assert_ne!(container.init(), slipway_jobs::exec::init::Init::None, "{expected}");
+        let job = unique_job(&format!("init-{expected}"));
+        let mut launch = launch(directory.path(), &job, shell(&image, script));
+        launch.timeout = Duration::from_secs(2);
+        launch.grace_period = Duration::from_secs(30);
+        let outcome = container.run(launch.clone(), CancellationToken::new()).await.expect("the job runs");
+        assert_eq!(outcome, Outcome::TimedOut { after: Duration::from_secs(2), killed: false }, "{expected}");
+        assert_eq!(log(&launch), "started\ngot TERM\nslipway: timed out after 2s; sent SIGTERM\n", "{expected}");
+    }
+    // No init at all: the job still runs, and its log says what that means.
+    let container = podman_without_its_init(directory.path(), Some("none"));
+    let job = unique_job("init-none");
+    let launch = launch(directory.path(), &job, shell(&image, "echo pid $$"));
+    assert_eq!(
+        container.run(launch.clone(), CancellationToken::new()).await.expect("runs"),
+        Outcome::Exited { code: 0 }
+    );
+    let text = log(&launch);
+    assert!(text.starts_with("pid 1\n"), "the job is PID 1: {text}");
+    assert!(text.contains("slipway: no init for the container"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_that_cannot_be_pulled_is_an_infrastructure_error() {
     let directory = tempfile::tempdir().expect("temporary directory");
