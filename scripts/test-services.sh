@@ -11,7 +11,10 @@
 #   - moto_server, an S3 emulator, on 127.0.0.1:5001 (any key and secret), in a Python venv under
 #     $state/moto, with the bucket `slipway-test` (moto keeps everything in memory: a restart
 #     empties it). Tests point AWS_ENDPOINT_URL at it and make buckets of their own;
-#   - PostgreSQL on 127.0.0.1:55432 (database `slipway`, trust auth), for the store's tests.
+#   - PostgreSQL on 127.0.0.1:55432 (database `slipway`, trust auth), for the store's tests;
+#   - the Docker daemon (Debian's docker.io) with its socket at $state/dockerd/docker.sock and
+#     127.0.0.1:5000 as an insecure registry, for container jobs on Docker (unprivileged only:
+#     no iptables, no bridge).
 # kubectl (for `kubectl kustomize`, the oracle of the overlay tests) must already be installed.
 #
 # Usage: scripts/test-services.sh start|stop|status
@@ -50,6 +53,7 @@ install_packages() {
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v dockerd >/dev/null || missing+=(docker.io)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
@@ -208,17 +212,44 @@ stop_postgres() {
   fi
 }
 
+docker_socket() { echo "$state/dockerd/docker.sock"; }
+docker_up() { DOCKER_HOST="unix://$(docker_socket)" docker version >/dev/null 2>&1; }
+
+start_docker() {
+  if docker_up; then echo "dockerd already running at $(docker_socket)" >&2; return; fi
+  mkdir -p "$state/dockerd"
+  rm -f "$(docker_socket)" "$state/dockerd/pid"
+  dockerd --data-root "$state/dockerd/data" --exec-root "$state/dockerd/exec" \
+    -H "unix://$(docker_socket)" --pidfile "$state/dockerd/pid" \
+    --insecure-registry "$registry_address" --iptables=false --bridge=none \
+    > "$state/dockerd/dockerd.log" 2>&1 &
+  for _ in $(seq 150); do docker_up && break; sleep 0.2; done
+  if ! docker_up; then
+    echo "dockerd did not start; its log:" >&2
+    tail -30 "$state/dockerd/dockerd.log" >&2
+    exit 1
+  fi
+  echo "dockerd running at $(docker_socket)" >&2
+}
+
+stop_docker() {
+  if [ -f "$state/dockerd/pid" ]; then
+    kill "$(cat "$state/dockerd/pid")" 2>/dev/null || true
+  fi
+}
+
 status() {
   local failed=0
   if registry_up; then echo "registry: up on $registry_address"; else echo "registry: down"; failed=1; fi
   if moto_up; then echo "moto_server: up on $moto_address"; else echo "moto_server: down"; failed=1; fi
   if pg_up; then echo "postgresql: up on $pg_address"; else echo "postgresql: down"; failed=1; fi
+  if docker_up; then echo "dockerd: up at $(docker_socket)"; else echo "dockerd: down"; failed=1; fi
   return $failed
 }
 
 case "${1:-start}" in
-  start) install_packages; configure_podman; start_registry; start_moto; start_postgres ;;
-  stop) stop_registry; stop_moto; stop_postgres ;;
+  start) install_packages; configure_podman; start_registry; start_moto; start_postgres; start_docker ;;
+  stop) stop_registry; stop_moto; stop_postgres; stop_docker ;;
   status) status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

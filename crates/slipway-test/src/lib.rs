@@ -4,6 +4,7 @@
 //! Tests that need the registry call [`registry::address`], which fails with instructions when
 //! none is running: `scripts/test-services.sh start` starts one, as `.ci/run` does.
 
+pub mod docker;
 pub mod elf;
 pub mod git;
 pub mod images;

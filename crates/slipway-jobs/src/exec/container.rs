@@ -62,10 +62,18 @@ impl Container {
         }
     }
 
-    /// Uses `podman` when it is on PATH, else `docker`.
+    /// Uses the engine `SLIPWAY_CONTAINER_ENGINE` names (`podman` or `docker`), else `podman`
+    /// when it is on PATH, else `docker`.
     pub fn detect() -> Result<Container, ExecError> {
         let path = std::env::var_os("PATH").unwrap_or_default();
-        [Engine::Podman, Engine::Docker]
+        let chosen = std::env::var("SLIPWAY_CONTAINER_ENGINE").ok().filter(|name| !name.is_empty());
+        let engines: Vec<Engine> = match chosen.as_deref() {
+            Some("podman") => vec![Engine::Podman],
+            Some("docker") => vec![Engine::Docker],
+            Some(other) => return Err(ExecError::UnknownContainerEngine { name: other.to_owned() }),
+            None => vec![Engine::Podman, Engine::Docker],
+        };
+        engines
             .into_iter()
             .find_map(|engine| {
                 let program = find_program(&path, engine.program())?;
@@ -126,6 +134,14 @@ impl Container {
     fn command(&self) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(&self.program);
         command.envs(self.environment.iter().map(|(key, value)| (key, value))).stdin(Stdio::null()).kill_on_drop(true);
+        // podman refuses a DOCKER_CONFIG directory without a config.json ("stat .../config.json:
+        // no such file"), where docker treats it as no credentials: do as docker does.
+        if self.engine == Engine::Podman
+            && let Some(directory) = self.variable("DOCKER_CONFIG")
+            && !Path::new(&directory).join("config.json").exists()
+        {
+            command.env_remove("DOCKER_CONFIG");
+        }
         command
     }
 
@@ -309,7 +325,8 @@ impl Container {
                 let engine = self.engine.program().to_owned();
                 Err(ExecError::Engine { job: job.to_owned(), engine, action: "start".to_owned(), output })
             }
-            Some(State { started: true, exit_code: 1 })
+            // catatonit exits 1, tini 127, after saying it could not exec the command.
+            Some(State { started: true, exit_code: 1 | 127 })
                 if stop.is_none() && init_found_no_command(&pumped.stderr_tail) =>
             {
                 Err(not_found())

@@ -154,6 +154,12 @@ pub enum ExecError {
         #[source]
         source: slipway_core::image::ImageReferenceError,
     },
+    /// `SLIPWAY_CONTAINER_ENGINE` names an engine slipway does not drive.
+    #[error("SLIPWAY_CONTAINER_ENGINE is `{name}`; slipway runs containers with `podman` or `docker`")]
+    UnknownContainerEngine {
+        /// What it says.
+        name: String,
+    },
     #[error("neither `podman` nor `docker` is on PATH; install one to run container jobs")]
     NoContainerEngine,
     #[error("cannot pull image `{image}`:\n{output}")]
@@ -172,7 +178,8 @@ impl ExecError {
             | ExecError::Workdir { .. }
             | ExecError::Mount { .. }
             | ExecError::Unsupported { .. }
-            | ExecError::InvalidImage { .. } => exit::USAGE,
+            | ExecError::InvalidImage { .. }
+            | ExecError::UnknownContainerEngine { .. } => exit::USAGE,
             ExecError::Spawn { .. }
             | ExecError::Wait { .. }
             | ExecError::Files { .. }

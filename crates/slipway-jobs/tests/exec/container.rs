@@ -203,11 +203,14 @@ async fn a_command_missing_from_the_image_is_a_usage_error() {
     assert_eq!(containers_of(&job), "");
 }
 
-/// The same run through docker. The registry must be reachable from the Docker engine, and a
-/// plain-HTTP registry must be in its `insecure-registries`.
+/// docker, talking to the test daemon (Debian's docker.io, started by scripts/test-services.sh
+/// with the test registry as an insecure registry).
+fn docker() -> Container {
+    Container::new(Engine::Docker).with_environment(slipway_test::docker::environment())
+}
+
+/// The same run through docker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Docker engine (not on this machine): start dockerd with 127.0.0.1:5000 in \
-            insecure-registries, then `cargo test -p slipway-jobs --test exec -- --ignored docker`"]
 async fn docker_runs_a_job_with_its_environment_and_artifacts() {
     let image = busybox().await;
     let directory = tempfile::tempdir().expect("temporary directory");
@@ -215,9 +218,34 @@ async fn docker_runs_a_job_with_its_environment_and_artifacts() {
     let mut launch =
         launch(directory.path(), &job, shell(&image, "echo \"foo=$FOO\"; echo done > \"$ARTIFACTS/out.txt\"; exit 5"));
     launch.env.insert("FOO".to_owned(), "bar".to_owned());
-    let docker = Container::new(Engine::Docker);
-    let outcome = docker.run(launch.clone(), CancellationToken::new()).await.expect("the job runs");
+    let outcome = docker().run(launch.clone(), CancellationToken::new()).await.expect("the job runs");
     assert_eq!(outcome, Outcome::Exited { code: 5 });
     assert!(log(&launch).contains("foo=bar\n"), "{}", log(&launch));
     assert_eq!(read(directory.path().join("artifacts/out.txt")), "done\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_stops_a_container_on_timeout_and_reports_a_missing_command() {
+    let image = busybox().await;
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let job = unique_job("docker-timeout");
+    let mut launch = launch(
+        directory.path(),
+        &job,
+        shell(&image, "trap 'echo got TERM; exit 3' TERM; echo started; busybox sleep 100 & wait"),
+    );
+    launch.timeout = Duration::from_secs(2);
+    launch.grace_period = Duration::from_secs(30);
+    let outcome = docker().run(launch.clone(), CancellationToken::new()).await.expect("the job runs");
+    assert_eq!(outcome, Outcome::TimedOut { after: Duration::from_secs(2), killed: false });
+    assert_eq!(log(&launch), "started\ngot TERM\nslipway: timed out after 2s; sent SIGTERM\n");
+
+    let job = unique_job("docker-missing");
+    let run_spec = Run::Container { image, command: vec!["/bin/make".to_owned()], args: vec!["test".to_owned()] };
+    let error = docker()
+        .run(super::launch(directory.path(), &job, run_spec), CancellationToken::new())
+        .await
+        .expect_err("no make in busybox");
+    assert!(matches!(&error, ExecError::CommandNotFound { program, .. } if program == "/bin/make"), "{error:?}");
+    assert_eq!(error.exit_code(), 2);
 }

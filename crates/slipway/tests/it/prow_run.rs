@@ -160,3 +160,34 @@ fn an_image_that_cannot_be_pulled_is_an_infrastructure_error() {
     let runs: serde_json::Value = serde_json::from_str(&runs.stdout).expect("JSON");
     assert_eq!(runs["runs"][0]["state"], "error", "recorded as an error, not left running");
 }
+
+/// The same slipway.yaml container job on each engine: podman (whatever its init) and Docker.
+#[test]
+fn a_container_job_runs_on_podman_and_on_docker() {
+    let image = busybox();
+    let directory = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(
+        directory.path().join("slipway.yaml"),
+        format!("jobs:\n- name: engines\n  image: {image}\n  command: [sh, -c]\n  args: ['echo ran as pid $$; echo out > $ARTIFACTS/out.txt']\n"),
+    )
+    .expect("write");
+    let mut podman = podman_environment();
+    podman.push(("SLIPWAY_CONTAINER_ENGINE", "podman".to_owned()));
+    let docker: Vec<(&str, String)> = slipway_test::docker::environment()
+        .into_iter()
+        .chain([("SLIPWAY_CONTAINER_ENGINE", "docker".to_owned())])
+        .collect();
+    let mut none = podman.clone();
+    none.push(("SLIPWAY_CONTAINER_INIT", "none".to_owned()));
+    for (engine, environment) in [("podman", &podman), ("docker", &docker), ("podman without init", &none)] {
+        let environment: Vec<(&str, &str)> = environment.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        let run = slipway_with_env(directory.path(), &["job", "run", "engines", "--follow"], &environment);
+        assert_eq!(run.code, 0, "{engine}: {}{}", run.stdout, run.stderr);
+        let pid_one = run.stderr.contains("ran as pid 1\n");
+        assert_eq!(pid_one, engine == "podman without init", "{engine}: {}", run.stderr);
+    }
+    let run =
+        slipway_with_env(directory.path(), &["job", "run", "engines"], &[("SLIPWAY_CONTAINER_ENGINE", "containerd")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("SLIPWAY_CONTAINER_ENGINE is `containerd`"), "{}", run.stderr);
+}
