@@ -1,13 +1,13 @@
 //! Compare-and-swap on a local directory, which object_store's `LocalFileSystem` does not offer
 //! (`PutMode::Update` is not implemented there).
 //!
-//! Each object `dir/name` has a lock file `dir/.name.lock`, locked with an exclusive advisory
-//! lock (`flock`). Under the lock the current content is compared with what the writer expects,
-//! and the new content is written to a temporary file and renamed over the object, so readers
-//! (who take no lock) see the old or the new content, never a mix. The lock is held by an open
-//! file, so the kernel releases it when a process dies: a crash leaves no stale lock. The lock
-//! files stay (empty) next to the objects they guard; deleting them safely would need the
-//! inode dance of a lock-then-recheck loop for no real gain.
+//! A writer takes an exclusive advisory lock (`flock`) on the object's directory itself, so no
+//! lock file is ever left beside a marker. Under the lock the current content is compared with
+//! what the writer expects, and the new content is written to a temporary file and renamed over
+//! the object, so readers (who take no lock) see the old or the new content, never a mix. The
+//! lock is held by an open descriptor, so the kernel releases it when a process dies; the
+//! temporary file a killed writer left (`.name.<pid>.tmp`) is removed by the next writer of that
+//! name, which holds the lock and so knows no one else is writing it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,14 +32,9 @@ pub(crate) fn swap(path: &Path, body: &[u8], expected: Option<&[u8]>) -> Result<
         path: directory.to_path_buf(),
         source,
     })?;
-    let lock_path = directory.join(format!(".{name}.lock"));
-    let lock = fs_err::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io("open", &lock_path))?;
-    lock.lock().map_err(io("lock", &lock_path))?;
+    let lock = fs_err::File::open(directory).map_err(io("open", directory))?;
+    lock.lock().map_err(io("lock", directory))?;
+    sweep(directory, &name);
 
     let current = match fs_err::read(path) {
         Ok(content) => Some(content),
@@ -66,6 +61,23 @@ pub(crate) fn swap(path: &Path, body: &[u8], expected: Option<&[u8]>) -> Result<
     Ok(true)
 }
 
+/// Removes what killed writers of `name` left. Only the lock holder writes `.name.<pid>.tmp`,
+/// so under the lock every such file is stale.
+fn sweep(directory: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs_err::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = file.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp"))
+            && pid.bytes().all(|byte| byte.is_ascii_digit())
+        {
+            let _ = fs_err::remove_file(entry.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,7 +96,18 @@ mod tests {
             .expect("list")
             .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
-        assert!(!names.iter().any(|name| name.ends_with(".tmp")), "no temporary file is left: {names:?}");
+        assert_eq!(names, ["stable.txt"], "no temporary or lock file is left beside the marker");
+    }
+
+    #[test]
+    fn what_a_killed_writer_left_is_swept() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let path = directory.path().join("stable.txt");
+        fs_err::write(directory.path().join(".stable.txt.4242.tmp"), "half").expect("write");
+        fs_err::write(directory.path().join(".other.txt.4242.tmp"), "not ours").expect("write");
+        assert!(swap(&path, b"v1", None).expect("create"));
+        assert!(!directory.path().join(".stable.txt.4242.tmp").exists());
+        assert!(directory.path().join(".other.txt.4242.tmp").exists(), "another name's is its writer's business");
     }
 
     #[test]

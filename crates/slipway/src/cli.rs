@@ -496,7 +496,7 @@ pub(crate) enum MarkerCommand {
     /// Set a marker to VALUE, with compare-and-swap.
     ///
     /// The marker is read, then written only if it still holds what was read (a conditional
-    /// put: If-Match on S3 and Azure, a generation on GCS, a lock file on a local directory).
+    /// put: If-Match on S3 and Azure, a generation on GCS, a lock on the directory of a local one).
     /// If another publisher moved it in between, nothing is written and the command exits 1.
     /// With --if-newer the marker only moves forward, comparing Kubernetes versions (v1.31.2,
     /// v1.35.0-alpha.0.123+abcdef); an older or equal VALUE leaves it as it is (exit 0), and a
