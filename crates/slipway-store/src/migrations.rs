@@ -1,7 +1,15 @@
 //! The schema, as an ordered list of steps; each is applied once, in a transaction, and
 //! recorded in `slipway_migrations`.
+//!
+//! Several processes may open an empty database at once (eight `job run`s on a new PostgreSQL
+//! database). On PostgreSQL the migrations run on one connection that holds a session-level
+//! advisory lock, so they run one process at a time (concurrent `CREATE TABLE IF NOT EXISTS`
+//! otherwise collide in `pg_type`); SQLite serializes writers itself (`BEGIN IMMEDIATE`).
 
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
+
+/// The advisory lock key of slipway's migrations ("slipway" in ASCII, as a number).
+const LOCK: i64 = 0x736c_6970_7761_79;
 
 /// Every step ever released, oldest first. Never edit one: add another.
 const STEPS: &[(i64, &str, &str)] = &[
@@ -71,6 +79,19 @@ const STEPS: &[(i64, &str, &str)] = &[
 /// migrations table is created only when it is missing, and each step runs in a write
 /// transaction (`BEGIN IMMEDIATE` on SQLite) that checks again that no other process applied it.
 pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), sqlx::Error> {
+    if !sqlite {
+        let mut connection = pool.acquire().await?;
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_lock($1)) AS locked")
+            .bind(LOCK)
+            .execute(&mut *connection)
+            .await?;
+        let result = apply_on(&mut connection).await;
+        let unlocked = sqlx::query("SELECT 1 FROM (SELECT pg_advisory_unlock($1)) AS unlocked")
+            .bind(LOCK)
+            .execute(&mut *connection)
+            .await;
+        return result.and(unlocked.map(drop));
+    }
     let applied = match applied(pool).await {
         Ok(applied) => applied,
         Err(_) => {
@@ -96,6 +117,34 @@ pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), sqlx::Erro
             transaction.rollback().await?;
             continue;
         }
+        for statement in sql.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
+            sqlx::query(statement).execute(&mut *transaction).await?;
+        }
+        sqlx::query("INSERT INTO slipway_migrations (version, description) VALUES ($1, $2)")
+            .bind(*version)
+            .bind(*description)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+    }
+    Ok(())
+}
+
+/// [`apply`] on one PostgreSQL connection that holds the migrations' lock.
+async fn apply_on(connection: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS slipway_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
+    )
+    .execute(&mut *connection)
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM slipway_migrations")
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    for (version, description, sql) in STEPS.iter().filter(|(version, _, _)| !applied.contains(version)) {
+        let mut transaction = connection.begin().await?;
         for statement in sql.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
             sqlx::query(statement).execute(&mut *transaction).await?;
         }

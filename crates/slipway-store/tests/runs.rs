@@ -207,3 +207,22 @@ async fn reading_a_store_that_does_not_exist_creates_nothing() {
     let runs = opened.store().list_runs(&Filter { limit: 10, ..Filter::default() }).await.expect("lists");
     assert_eq!(runs.len(), 1);
 }
+
+/// Eight processes' first use of one empty PostgreSQL database: every one opens it (the
+/// migrations take a lock), and the schema is there once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_use_of_an_empty_postgres_database() {
+    let url = slipway_test::postgres::database();
+    let openers: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::open(&url).await })
+        })
+        .collect();
+    for opener in openers {
+        let store = opener.await.expect("the task ran").unwrap_or_else(|error| panic!("{error:?}"));
+        store.close().await;
+    }
+    let store = Store::open(&url).await.expect("opens");
+    store.insert_run(&run("r1", "unit", "1", 100)).await.expect("the schema is there");
+}
