@@ -52,6 +52,9 @@ pub struct Request<'a> {
     pub runs_dir: PathBuf,
     pub overrides: Overrides,
     pub follow: bool,
+    /// Told (once) when the run waits for a `max_concurrency` slot, with how many runs of the
+    /// job are going.
+    pub on_wait: Option<&'a (dyn Fn(usize) + Sync)>,
 }
 
 /// The shared parts: the store and the artifact storage.
@@ -88,6 +91,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// Interrupted while waiting for a slot; the run is recorded as aborted.
+    #[error("job `{job}`: interrupted while waiting for a slot (max_concurrency)")]
+    Interrupted { job: String },
     /// The executor could not run the job; the run is recorded as `error`.
     #[error("{source}")]
     Exec {
@@ -104,6 +110,7 @@ impl RunError {
             RunError::Artifacts(error) => error.exit_code(),
             RunError::Store(error) => error.exit_code(),
             RunError::Checkout { .. } | RunError::Files { .. } => exit::INFRASTRUCTURE,
+            RunError::Interrupted { .. } => exit::INTERRUPTED,
             RunError::Exec { source, .. } => source.exit_code(),
         }
     }
@@ -154,88 +161,7 @@ pub async fn execute(
     let run_dir = request.runs_dir.join(&layout_job).join(&build_id);
     let artifacts = run_dir.join("artifacts");
     let log = run_dir.join("build-log.txt");
-    create_dir(&job.name, &artifacts)?;
-
-    let mut notes = Vec::new();
-    let kind = job_type(job);
-    let mut refs = primary_ref(job, &kind, &request.overrides).into_iter().collect::<Vec<_>>();
-    refs.extend(job.extra_refs.iter().cloned());
-    let (workspace, workdir, checkouts) = if refs.is_empty() {
-        (request.project.clone(), job.workdir.clone(), Vec::new())
-    } else {
-        let workspace = run_dir.join("workspace");
-        let checkouts = checkout(job, &refs, &workspace, &request.overrides).await?;
-        let main = refs.iter().position(|reference| reference.workdir).unwrap_or(0);
-        let mut workdir = format!("src/{}", refs[main].checkout_path());
-        if let Some(extra) = &job.workdir {
-            workdir = format!("{workdir}/{extra}");
-        }
-        (workspace, Some(workdir), checkouts)
-    };
-
-    let mut env = BTreeMap::new();
-    env.insert("CI".to_owned(), "true".to_owned());
-    env.insert("JOB_NAME".to_owned(), layout_job.clone());
-    env.insert("JOB_TYPE".to_owned(), kind.clone());
-    env.insert("BUILD_ID".to_owned(), build_id.clone());
-    env.insert("PROW_JOB_ID".to_owned(), id.clone());
-    if let Some(resolved) = &request.entry {
-        env.insert("KUBERNETES_VERSION".to_owned(), resolved.version.clone());
-        env.insert("SKIP_REGEX".to_owned(), skip_regex(&job.skip, &resolved.version));
-    } else if !job.skip.is_empty() {
-        notes.push("skip rules apply only to matrix runs; this job has no matrix".to_owned());
-    }
-    if let Some(focus) = &job.spec.focus {
-        env.insert("FOCUS_REGEX".to_owned(), focus.clone());
-    }
-    if let Some(primary) = refs.first().filter(|_| kind != "periodic") {
-        env.insert("REPO_OWNER".to_owned(), primary.org.clone());
-        env.insert("REPO_NAME".to_owned(), primary.repo.clone());
-        env.insert("PULL_BASE_REF".to_owned(), primary.base_ref.clone().unwrap_or_default());
-        if let Some((_, sha)) = checkouts.first() {
-            env.insert("PULL_BASE_SHA".to_owned(), sha.clone());
-            env.insert("PULL_REFS".to_owned(), format!("{}:{sha}", primary.base_ref.clone().unwrap_or_default()));
-        }
-    }
-    env.insert("JOB_SPEC".to_owned(), job_spec(&kind, &layout_job, &build_id, &id, &refs, &checkouts).to_string());
-    env.extend(job.env.clone());
-    env.extend(request.overrides.env.clone());
-
-    let mut volumes = Vec::new();
-    for volume in &job.volumes {
-        let host = match (request.overrides.volumes.get(&volume.name), &volume.host_path) {
-            (Some(path), _) => Some(path.clone()),
-            (None, Some(path)) => Some(PathBuf::from(path)),
-            (None, None) => {
-                if let Some(reason) = &volume.unavailable {
-                    notes.push(format!(
-                        "volume `{}` ({reason}) at {} is not available here; it is mounted empty (map it with --volume {}=PATH)",
-                        volume.name, volume.mount_path, volume.name
-                    ));
-                }
-                None
-            }
-        };
-        volumes.push(Mount {
-            name: volume.name.clone(),
-            host,
-            target: volume.mount_path.clone(),
-            read_only: volume.read_only,
-        });
-    }
-    if matches!(job.run, Run::Container { .. }) && !refs.is_empty() {
-        // Prow's decorated pods have the code under /home/prow/go/src; scripts rely on it.
-        volumes.push(Mount {
-            name: "prow-gopath-src".to_owned(),
-            host: Some(workspace.join("src")),
-            target: "/home/prow/go/src".to_owned(),
-            read_only: false,
-        });
-        env.entry("GOPATH".to_owned()).or_insert_with(|| "/home/prow/go".to_owned());
-    }
-
-    prowjob.spec = prowjob_spec(job, &kind, &layout_job, &refs);
-    let record = slipway_store::Run {
+    let mut record = slipway_store::Run {
         id: id.clone(),
         job: layout_job.clone(),
         base_job: job.name.clone(),
@@ -256,8 +182,44 @@ pub async fn execute(
         artifacts: build.url(),
         log_path: log.display().to_string(),
     };
-    context.store.insert_run(&record).await?;
+    // The slot is taken in the store, atomically: the count and the insert are one transaction.
+    let mut told = false;
+    loop {
+        // A run starts when it gets its slot, not when it began to wait.
+        let now = jiff::Timestamp::now().as_second();
+        (record.started_at, record.heartbeat_at) = (Some(now), now);
+        if context.store.insert_run_capped(&record, job.max_concurrency).await? {
+            break;
+        }
+        if !told {
+            let going = context.store.running().await?.iter().filter(|run| run.base_job == job.name).count();
+            if let Some(on_wait) = request.on_wait {
+                on_wait(going);
+            }
+            told = true;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            () = cancel.cancelled() => {
+                let error = RunError::Interrupted { job: job.name.clone() };
+                let unstarted = Unstarted { context, build: &build, record: &record, log: &log };
+                return Err(unstarted.record(prowjob, RunState::Aborted, false, error).await);
+            }
+        }
+    }
+    let started_at = record.started_at.unwrap_or(started_at);
+    let unstarted = Unstarted { context, build: &build, record: &record, log: &log };
 
+    // Everything before the command starts can fail; such a run is finished and recorded
+    // (finished.json says ERROR, `runs list` says why), never left looking like it runs.
+    let prepared = prepare(job, &request, &kind_of(job), &id, &layout_job, &build_id, &run_dir, &artifacts).await;
+    let Prepared { workspace, workdir, checkouts, env, volumes, refs, mut notes } = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return Err(unstarted.record(prowjob, RunState::Error, true, error).await),
+    };
+    let kind = kind_of(job);
+
+    prowjob.spec = prowjob_spec(job, &kind, &layout_job, &refs);
     let started = Started {
         timestamp: started_at,
         repos: checkouts.iter().map(|(key, value)| (key.clone(), value.clone())).collect(),
@@ -304,7 +266,8 @@ pub async fn execute(
         result: Some(match state {
             RunState::Success => JobResult::Success,
             RunState::Aborted => JobResult::Aborted,
-            _ => JobResult::Failure,
+            RunState::Failure => JobResult::Failure,
+            _ => JobResult::Other("ERROR".to_owned()),
         }),
         revision: checkouts.first().map(|(_, sha)| sha.clone()),
         ..Finished::default()
@@ -346,6 +309,161 @@ pub async fn execute(
     match result {
         Ok(_) => Ok(report),
         Err(source) => Err(RunError::Exec { report: Box::new(report), source }),
+    }
+}
+
+/// What a run needs before its command starts.
+struct Prepared {
+    workspace: PathBuf,
+    workdir: Option<String>,
+    checkouts: Vec<(String, String)>,
+    env: BTreeMap<String, String>,
+    volumes: Vec<Mount>,
+    refs: Vec<RefSpec>,
+    notes: Vec<String>,
+}
+
+fn kind_of(job: &Job) -> String {
+    job_type(job)
+}
+
+/// Creates the run's directories, checks out its refs, and builds its environment and volumes.
+#[expect(clippy::too_many_arguments, reason = "the facts of one run, each used once")]
+async fn prepare(
+    job: &Job,
+    request: &Request<'_>,
+    kind: &str,
+    id: &str,
+    layout_job: &str,
+    build_id: &str,
+    run_dir: &Path,
+    artifacts: &Path,
+) -> Result<Prepared, RunError> {
+    create_dir(&job.name, artifacts)?;
+    let entry = request.entry.as_ref();
+    let mut notes = Vec::new();
+    let mut refs = primary_ref(job, kind, &request.overrides).into_iter().collect::<Vec<_>>();
+    refs.extend(job.extra_refs.iter().cloned());
+    let (workspace, workdir, checkouts) = if refs.is_empty() {
+        (request.project.clone(), job.workdir.clone(), Vec::new())
+    } else {
+        let workspace = run_dir.join("workspace");
+        let checkouts = checkout(job, &refs, &workspace, &request.overrides).await?;
+        let main = refs.iter().position(|reference| reference.workdir).unwrap_or(0);
+        let mut workdir = format!("src/{}", refs[main].checkout_path());
+        if let Some(extra) = &job.workdir {
+            workdir = format!("{workdir}/{extra}");
+        }
+        (workspace, Some(workdir), checkouts)
+    };
+
+    let mut env = BTreeMap::new();
+    env.insert("CI".to_owned(), "true".to_owned());
+    env.insert("JOB_NAME".to_owned(), layout_job.to_owned());
+    env.insert("JOB_TYPE".to_owned(), kind.to_owned());
+    env.insert("BUILD_ID".to_owned(), build_id.to_owned());
+    env.insert("PROW_JOB_ID".to_owned(), id.to_owned());
+    if let Some(resolved) = entry {
+        env.insert("KUBERNETES_VERSION".to_owned(), resolved.version.clone());
+        env.insert("SKIP_REGEX".to_owned(), skip_regex(&job.skip, &resolved.version));
+    } else if !job.skip.is_empty() {
+        notes.push("skip rules apply only to matrix runs; this job has no matrix".to_owned());
+    }
+    if let Some(focus) = &job.spec.focus {
+        env.insert("FOCUS_REGEX".to_owned(), focus.clone());
+    }
+    if let Some(primary) = refs.first().filter(|_| kind != "periodic") {
+        env.insert("REPO_OWNER".to_owned(), primary.org.clone());
+        env.insert("REPO_NAME".to_owned(), primary.repo.clone());
+        env.insert("PULL_BASE_REF".to_owned(), primary.base_ref.clone().unwrap_or_default());
+        if let Some((_, sha)) = checkouts.first() {
+            env.insert("PULL_BASE_SHA".to_owned(), sha.clone());
+            env.insert("PULL_REFS".to_owned(), format!("{}:{sha}", primary.base_ref.clone().unwrap_or_default()));
+        }
+    }
+    env.insert("JOB_SPEC".to_owned(), job_spec(kind, layout_job, build_id, id, &refs, &checkouts).to_string());
+    env.extend(job.env.clone());
+    env.extend(request.overrides.env.clone());
+
+    let mut volumes = Vec::new();
+    for volume in &job.volumes {
+        let host = match (request.overrides.volumes.get(&volume.name), &volume.host_path) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(path)) => Some(PathBuf::from(path)),
+            (None, None) => {
+                if let Some(reason) = &volume.unavailable {
+                    notes.push(format!(
+                        "volume `{}` ({reason}) at {} is not available here; it is mounted empty (map it with --volume {}=PATH)",
+                        volume.name, volume.mount_path, volume.name
+                    ));
+                }
+                None
+            }
+        };
+        volumes.push(Mount {
+            name: volume.name.clone(),
+            host,
+            target: volume.mount_path.clone(),
+            read_only: volume.read_only,
+        });
+    }
+    if matches!(job.run, Run::Container { .. }) && !refs.is_empty() {
+        // Prow's decorated pods have the code under /home/prow/go/src; scripts rely on it.
+        volumes.push(Mount {
+            name: "prow-gopath-src".to_owned(),
+            host: Some(workspace.join("src")),
+            target: "/home/prow/go/src".to_owned(),
+            read_only: false,
+        });
+        env.entry("GOPATH".to_owned()).or_insert_with(|| "/home/prow/go".to_owned());
+    }
+    Ok(Prepared { workspace, workdir, checkouts, env, volumes, refs, notes })
+}
+
+/// A run that ended before its command started.
+struct Unstarted<'a> {
+    context: &'a Context,
+    build: &'a BuildDir,
+    record: &'a slipway_store::Run,
+    log: &'a Path,
+}
+
+impl Unstarted<'_> {
+    /// Finishes the build (its log says why; finished.json says ERROR or ABORTED) and the record
+    /// (inserting it when it was not yet), then hands back the error.
+    async fn record(&self, mut prowjob: ProwJob, state: RunState, inserted: bool, error: RunError) -> RunError {
+        let finished_at = jiff::Timestamp::now().as_second();
+        let description = slipway_core::redact::urls(&error.to_string());
+        if let Some(directory) = self.log.parent() {
+            let _ = create_dir(&self.record.base_job, directory);
+        }
+        let _ = fs_err::write(self.log, format!("slipway: {description}\n"));
+        let aborted = state == RunState::Aborted;
+        let finished = Finished {
+            timestamp: Some(finished_at),
+            passed: Some(false),
+            result: Some(if aborted { JobResult::Aborted } else { JobResult::Other("ERROR".to_owned()) }),
+            ..Finished::default()
+        };
+        prowjob.complete(if aborted { ProwJobState::Aborted } else { ProwJobState::Error }, finished_at);
+        prowjob.description = Some(description.clone());
+        // Best effort: the error being reported matters more than a failed upload of its trace.
+        let _ = self.build.finish(self.log, None, &finished, &prowjob).await;
+        let stored = if inserted {
+            self.context.store.finish_run(&self.record.id, state, None, &description, finished_at).await
+        } else {
+            let run = slipway_store::Run {
+                state,
+                finished_at: Some(finished_at),
+                description: description.clone(),
+                ..self.record.clone()
+            };
+            self.context.store.insert_run(&run).await
+        };
+        match stored {
+            Ok(()) => error,
+            Err(store) => RunError::Store(store),
+        }
     }
 }
 

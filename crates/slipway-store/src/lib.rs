@@ -163,6 +163,10 @@ impl Store {
         &self.url
     }
 
+    pub(crate) fn is_sqlite(&self) -> bool {
+        self.sqlite
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

@@ -9,7 +9,7 @@
 use sqlx::{AnyConnection, AnyPool, Connection, Row};
 
 /// The advisory lock key of slipway's migrations ("slipway" in ASCII, as a number).
-const LOCK: i64 = 0x736c_6970_7761_79;
+const LOCK: i64 = 0x0073_6c69_7077_6179;
 
 /// Every step ever released, oldest first. Never edit one: add another.
 const STEPS: &[(i64, &str, &str)] = &[

@@ -154,6 +154,41 @@ impl Store {
         Ok(())
     }
 
+    /// Records a new run only while fewer than `cap` runs of its job (`base_job`, matrix runs
+    /// included) are pending or running, atomically across processes and replicas: the count
+    /// and the insert are one write transaction, serialized per job (SQLite's write lock, a
+    /// PostgreSQL transaction-level advisory lock on the job's name). `cap` 0 means no limit.
+    /// Returns whether the run was recorded (false: no slot now; nothing was written).
+    pub async fn insert_run_capped(&self, run: &Run, cap: u32) -> Result<bool, Error> {
+        if cap == 0 {
+            self.insert_run(run).await?;
+            return Ok(true);
+        }
+        let mut transaction = self.begin_write().await?;
+        if !self.is_sqlite() {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked")
+                .bind(&run.base_job)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        let going: i64 =
+            sqlx::query("SELECT COUNT(*) FROM runs WHERE base_job = $1 AND state IN ('pending', 'running')")
+                .bind(&run.base_job)
+                .fetch_one(&mut *transaction)
+                .await?
+                .try_get(0)?;
+        if going >= i64::from(cap) {
+            transaction.rollback().await?;
+            return Ok(false);
+        }
+        let sql = format!(
+            "INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        );
+        bind_run(sqlx::query(AssertSqlSafe(sql)), run).execute(&mut *transaction).await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
     /// Takes the tick `due_at` of a scheduled job: true when this caller is the first to take
     /// it (and it is newer than the last one taken), false when another scheduler (or an
     /// earlier life of this one) already did. A taken tick is never taken again, so a restart

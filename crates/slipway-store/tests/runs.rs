@@ -226,3 +226,43 @@ async fn concurrent_first_use_of_an_empty_postgres_database() {
     let store = Store::open(&url).await.expect("opens");
     store.insert_run(&run("r1", "unit", "1", 100)).await.expect("the schema is there");
 }
+
+/// Sixteen claims at once for a job capped at 2: exactly two get a slot, on each backend.
+async fn slots_are_taken_atomically(url: &str) {
+    let store = Store::open(url).await.expect("opens");
+    let claims: Vec<_> = (0..16)
+        .map(|index| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut claim = run(&format!("slot-{index}"), "capped", &index.to_string(), 100);
+                claim.state = RunState::Running;
+                store.insert_run_capped(&claim, 2).await.expect("the claim is answered")
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    for claim in claims {
+        granted += usize::from(claim.await.expect("the task ran"));
+    }
+    assert_eq!(granted, 2);
+    let holders = store.running().await.expect("lists");
+    assert_eq!(holders.len(), 2, "only the granted claims were recorded");
+    store.finish_run(&holders[0].id, RunState::Success, Some(0), "passed", 200).await.expect("finishes");
+    let mut next = run("slot-next", "capped", "99", 300);
+    next.state = RunState::Running;
+    assert!(store.insert_run_capped(&next, 2).await.expect("answered"), "a finished run frees its slot");
+    let mut unlimited = run("free", "other", "1", 300);
+    unlimited.state = RunState::Running;
+    assert!(store.insert_run_capped(&unlimited, 0).await.expect("answered"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slots_are_taken_atomically_on_sqlite() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    slots_are_taken_atomically(&format!("sqlite:{}", directory.path().join("state.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slots_are_taken_atomically_on_postgres() {
+    slots_are_taken_atomically(&slipway_test::postgres::database()).await;
+}

@@ -78,9 +78,6 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
                     Some(resolved)
                 }
             };
-            if !wait_for_a_slot(&context.store, &job, &cancel).await? {
-                break;
-            }
             if !follow {
                 let name = runner::layout_name(&job.name, entry.as_deref());
                 let _ = writeln!(
@@ -88,7 +85,16 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
                     "running {name}; follow it with `slipway runs logs {name} --follow`"
                 );
             }
-            let request = request(&loaded, &job, resolved, overrides.clone(), follow);
+            let waiting = |going: usize| {
+                let _ = writeln!(
+                    crate::output::stderr(),
+                    "waiting: {going} run(s) of {} are going (max_concurrency {})",
+                    job.name,
+                    job.max_concurrency
+                );
+            };
+            let mut request = request(&loaded, &job, resolved, overrides.clone(), follow);
+            request.on_wait = Some(&waiting);
             match runner::execute(&context, request, executor.as_ref(), cancel.clone()).await {
                 Ok(report) => {
                     print_notes(&report);
@@ -100,6 +106,7 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
                     failure = Some(RunError::Exec { report, source });
                     break;
                 }
+                Err(RunError::Interrupted { .. }) => break,
                 Err(error) => {
                     failure = Some(error);
                     break;
@@ -131,34 +138,6 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
     Ok(if runs.iter().all(|run| run.state == RunState::Success) { exit::SUCCESS } else { exit::CHECK_FAILED })
 }
 
-/// Waits while `max_concurrency` runs of the job are going (started by anyone: a scheduler,
-/// another `job run`). Returns false when interrupted.
-async fn wait_for_a_slot(store: &Store, job: &Job, cancel: &CancellationToken) -> anyhow::Result<bool> {
-    if job.max_concurrency == 0 {
-        return Ok(true);
-    }
-    let mut said = false;
-    loop {
-        let running = store.running().await?.iter().filter(|run| run.base_job == job.name).count();
-        if running < job.max_concurrency as usize {
-            return Ok(true);
-        }
-        if !said {
-            let _ = writeln!(
-                crate::output::stderr(),
-                "waiting: {running} run(s) of {} are going (max_concurrency {})",
-                job.name,
-                job.max_concurrency
-            );
-            said = true;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            () = cancel.cancelled() => return Ok(false),
-        }
-    }
-}
-
 fn request<'a>(
     loaded: &config_file::Loaded,
     job: &'a Job,
@@ -175,6 +154,7 @@ fn request<'a>(
         runs_dir: settings_jobs::runs_dir(loaded),
         overrides,
         follow,
+        on_wait: None,
     }
 }
 

@@ -48,7 +48,28 @@ pub(super) fn line(run: &Run) -> String {
         }
         _ => "-".to_owned(),
     };
-    format!("{}/{}  {:<8} {started}Z  {took:>8}  {}", run.job, run.build_id, run.state.as_str(), run.description)
+    format!(
+        "{}/{}  {:<8} {started}Z  {took:>8}  {}",
+        run.job,
+        run.build_id,
+        run.state.as_str(),
+        one_line(&run.description)
+    )
+}
+
+/// A description on one line of at most 120 characters: `runs list` keeps one line per run
+/// (`runs show` has the whole text).
+fn one_line(text: &str) -> String {
+    const WIDTH: usize = 120;
+    let first = text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("");
+    let more = text.trim().lines().count() > 1;
+    if first.chars().count() > WIDTH {
+        format!("{}…", first.chars().take(WIDTH - 1).collect::<String>())
+    } else if more {
+        format!("{first} …")
+    } else {
+        first.to_owned()
+    }
 }
 
 async fn find(store: &Store, key: &str) -> anyhow::Result<Run> {
@@ -80,6 +101,12 @@ pub(super) fn show(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> 
             writeln!(stdout, "  executor:  {} on {} (pid {})", run.executor, run.owner_host, run.owner_pid)?;
             writeln!(stdout, "  artifacts: {}", run.artifacts)?;
             writeln!(stdout, "  log:       {}", run.log_path)?;
+            if run.description.trim().lines().count() > 1 || run.description.chars().count() > 120 {
+                writeln!(stdout, "  description:")?;
+                for text in run.description.trim().lines() {
+                    writeln!(stdout, "    {text}")?;
+                }
+            }
         }
     }
     Ok(exit::SUCCESS)
@@ -116,4 +143,19 @@ pub(super) fn logs(args: RunsLogsArgs, globals: &Globals) -> anyhow::Result<u8> 
         }
         anyhow::Ok(exit::SUCCESS)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_to_one_line() {
+        assert_eq!(one_line("passed"), "passed");
+        assert_eq!(one_line("cannot pull image `x`:\nError: denied\n"), "cannot pull image `x`: …");
+        let long = "x".repeat(300);
+        let cut = one_line(&long);
+        assert_eq!(cut.chars().count(), 120);
+        assert!(cut.ends_with('…'));
+    }
 }

@@ -165,6 +165,7 @@ async fn launch_one(
         runs_dir,
         overrides: Overrides::default(),
         follow: false,
+        on_wait: None,
     };
     let report = runner::execute(context, request, executor.as_ref(), cancel).await?;
     let _ = writeln!(crate::output::stderr(), "finished {}", super::runs::line(&report.run));

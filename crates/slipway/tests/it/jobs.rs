@@ -496,3 +496,74 @@ fn one_name_rule_and_strict_switches_and_duplicate_keys_said() {
     let import = slipway(project.path(), &["job", "import-prow", &prow]);
     assert!(import.stderr.contains("`interval` is given twice (lines 3 and 4)"), "{}", import.stderr);
 }
+
+/// Eight processes run a job capped at one run at a time: no two of its runs overlap, on
+/// SQLite and on PostgreSQL, because the slot is taken in the store.
+fn never_overlapping(database: Option<&str>) {
+    let project = project("jobs:\n- name: one\n  command: [sleep, '1']\n  max_concurrency: 1\n");
+    let mut args = vec!["job", "run", "one"];
+    if let Some(url) = database {
+        args.extend(["--database-url", url]);
+    }
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_slipway"))
+                .args(&args)
+                .current_dir(project.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start slipway")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("slipway ends");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let mut list = vec!["runs", "list", "--format", "json", "--limit", "0"];
+    if let Some(url) = database {
+        list.extend(["--database-url", url]);
+    }
+    let runs = json(&slipway(project.path(), &list).stdout);
+    let mut spans: Vec<(i64, i64)> = runs["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|run| (run["started_at"].as_i64().expect("started"), run["finished_at"].as_i64().expect("finished")))
+        .collect();
+    assert_eq!(spans.len(), 8);
+    spans.sort_unstable();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "two runs overlapped: {spans:?}");
+    }
+}
+
+#[test]
+fn max_concurrency_holds_across_processes_on_sqlite() {
+    never_overlapping(None);
+}
+
+#[test]
+fn max_concurrency_holds_across_processes_on_postgres() {
+    never_overlapping(Some(&slipway_test::postgres::database()));
+}
+
+#[test]
+fn a_run_that_fails_before_its_command_is_finished_and_listed_with_why() {
+    let project = project(
+        "jobs:\n- name: needs-ref\n  command: 'true'\n  extra_refs:\n  - {org: example, repo: missing, base_ref: main}\n",
+    );
+    let run = slipway(project.path(), &["job", "run", "needs-ref", "--ref", "example/missing=/nonexistent/repo"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let list = slipway(project.path(), &["runs", "list"]);
+    assert!(list.stdout.contains("needs-ref/") && list.stdout.contains(" error "), "{}", list.stdout);
+    assert!(list.stdout.contains("could not check out"), "{}", list.stdout);
+    let build = build_dir(project.path(), "needs-ref");
+    let finished = read_json(&build.join("finished.json"));
+    assert_eq!(finished["result"], "ERROR", "{finished}");
+    assert_eq!(finished["passed"], false);
+    let log = fs_err::read_to_string(build.join("build-log.txt")).expect("the log says why");
+    assert!(log.starts_with("slipway: job `needs-ref`: could not check out"), "{log}");
+    let running = slipway(project.path(), &["runs", "list", "--state", "running"]);
+    assert!(running.stdout.is_empty(), "nothing looks like it still runs: {}", running.stdout);
+}
