@@ -26,6 +26,8 @@ pub struct Job {
     pub skip_if_running: bool,
     /// 0 = no limit.
     pub max_concurrency: u32,
+    /// When a container job pulls its image.
+    pub pull_policy: crate::exec::PullPolicy,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     /// Matrix entries as written (versions or marker names); empty = no matrix.
@@ -136,6 +138,15 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
     let interval = interval.map(|every| every.unwrap_or(Duration::ZERO));
     let minimum_interval = minimum_interval.map(|gap| gap.unwrap_or(Duration::ZERO));
 
+    let pull_policy = match spec.pull_policy.as_deref().map(crate::exec::PullPolicy::parse) {
+        None => crate::exec::PullPolicy::default(),
+        Some(Ok(policy)) => policy,
+        Some(Err(message)) => {
+            problem("pull_policy", message);
+            crate::exec::PullPolicy::default()
+        }
+    };
+
     let given = [spec.cron.is_some(), interval.is_some(), minimum_interval.is_some()];
     let schedule = match (&spec.cron, interval, minimum_interval) {
         _ if given.iter().filter(|given| **given).count() > 1 => {
@@ -208,6 +219,7 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
             schedule,
             skip_if_running: spec.skip_if_running.unwrap_or(true),
             max_concurrency: spec.max_concurrency.unwrap_or(0),
+            pull_policy,
             labels: spec.labels.clone(),
             annotations: spec.annotations.clone(),
             kubernetes,
@@ -253,6 +265,20 @@ mod tests {
             Some("cron \"30 20 * * *\" in America/New_York")
         );
         assert!(job.skip_if_running);
+    }
+
+    #[test]
+    fn pull_policies_take_both_spellings() {
+        let (jobs, problems) = resolve_all(&specs(
+            "- name: a\n  image: x\n  pull_policy: never\n- name: b\n  image: x\n  pull_policy: IfNotPresent\n- name: c\n  image: x\n",
+        ));
+        assert_eq!(problems, []);
+        let policies: Vec<crate::exec::PullPolicy> = jobs.iter().map(|job| job.pull_policy).collect();
+        use crate::exec::PullPolicy::{Missing, Never};
+        assert_eq!(policies, [Never, Missing, Missing]);
+        let (_, problems) = resolve_all(&specs("- name: d\n  image: x\n  pull_policy: sometimes\n"));
+        assert_eq!(problems[0].key, "jobs[0].pull_policy");
+        assert!(problems[0].message.contains("use always, missing or never"), "{}", problems[0].message);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Overrides {
     /// The base ref of the job's own repository (pre- and postsubmits); default: the first
     /// branch the job's `branches` names literally (`^release-1\.36$`), else `main`.
     pub base_ref: Option<String>,
+    /// The pull policy (`--pull`), replacing the job's.
+    pub pull: Option<crate::exec::PullPolicy>,
 }
 
 /// Everything one run needs.
@@ -244,6 +246,7 @@ pub async fn execute(
         grace_period: job.grace_period,
         log: log.clone(),
         follow: request.follow,
+        pull: request.overrides.pull.unwrap_or(job.pull_policy),
     };
     let heartbeat = heartbeat(context.store.clone(), id.clone());
     let result = executor.run(launch, cancel).await;

@@ -53,6 +53,9 @@ pub struct JobSpec {
     /// How many runs of this job may go at once; 0 or absent means no limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<u32>,
+    /// When a container job pulls its image: `always`, `missing` (default) or `never`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]

@@ -209,6 +209,17 @@ fn container(
     notes: &mut Vec<String>,
 ) {
     spec.image = take_string(container, "image");
+    // Kubernetes' three policies map to slipway's; anything else stays under `prow:` as written.
+    let policy = match container.get("imagePullPolicy").and_then(Value::as_str) {
+        Some("Always") => Some("always"),
+        Some("IfNotPresent") => Some("missing"),
+        Some("Never") => Some("never"),
+        _ => None,
+    };
+    if let Some(policy) = policy {
+        container.remove("imagePullPolicy");
+        spec.pull_policy = Some(policy.to_owned());
+    }
     spec.workdir = take_string(container, "workingDir");
     if let Some(command) = take_strings(container, "command") {
         spec.command = Some(CommandSpec::Argv(command));

@@ -79,6 +79,12 @@ pub(crate) struct JobRunArgs {
     #[arg(long, value_name = "REF")]
     pub(crate) base_ref: Option<String>,
 
+    /// When a container job pulls its image: always, missing (only when the engine does not
+    /// have it: local builds and cached images run offline) or never (default: the job's
+    /// pull_policy, else missing).
+    #[arg(long, value_name = "POLICY", value_parser = parse_pull)]
+    pub(crate) pull: Option<slipway_jobs::exec::PullPolicy>,
+
     #[command(flatten)]
     pub(crate) state: StateArgs,
 
@@ -166,4 +172,8 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
         _ => Err(format!("expected NAME=VALUE, got `{text}`")),
     }
+}
+
+fn parse_pull(text: &str) -> Result<slipway_jobs::exec::PullPolicy, String> {
+    slipway_jobs::exec::PullPolicy::parse(text)
 }

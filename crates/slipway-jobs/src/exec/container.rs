@@ -167,6 +167,39 @@ impl Container {
         }
     }
 
+    /// Pulls the image as the policy says: always, only when the engine does not have it, or
+    /// never (then it must be there).
+    async fn pull_as(
+        &self,
+        policy: super::PullPolicy,
+        job: &str,
+        written: &str,
+        reference: &ImageReference,
+        image: &str,
+    ) -> Result<(), ExecError> {
+        if policy == super::PullPolicy::Always {
+            return self.pull(job, written, reference, image).await;
+        }
+        let probe: &[&str] =
+            if self.engine == Engine::Podman { &["image", "exists", image] } else { &["image", "inspect", image] };
+        let present = self
+            .command()
+            .args(probe)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await
+            .map_err(self.spawn_error(job))?
+            .success();
+        match (present, policy) {
+            (true, _) => Ok(()),
+            (false, super::PullPolicy::Never) => {
+                Err(ExecError::ImageMissing { image: written.to_owned(), engine: self.engine.program().to_owned() })
+            }
+            (false, _) => self.pull(job, written, reference, image).await,
+        }
+    }
+
     async fn pull(&self, job: &str, written: &str, reference: &ImageReference, image: &str) -> Result<(), ExecError> {
         let mut arguments = vec!["pull"];
         if self.engine == Engine::Podman
@@ -253,7 +286,7 @@ impl Container {
         let mut log = fs_err::tokio::File::create(&launch.log).await.map_err(files)?;
 
         tokio::select! {
-            pulled = self.pull(job, written, &reference, &image) => pulled?,
+            pulled = self.pull_as(launch.pull, job, written, &reference, &image) => pulled?,
             () = cancel.cancelled() => {
                 let note = format!("slipway: aborted while pulling {written}\n");
                 log.write_all(note.as_bytes()).await.map_err(|source| ExecError::Log { job: job.to_owned(), source })?;

@@ -77,6 +77,42 @@ pub struct Launch {
     pub log: PathBuf,
     /// Also copy the job's output live to slipway's stderr.
     pub follow: bool,
+    /// When a container job pulls its image.
+    pub pull: PullPolicy,
+}
+
+/// When a container job's image is pulled, as Kubernetes' `imagePullPolicy` says it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Every run (`Always`).
+    Always,
+    /// Only when the engine does not have the image (`IfNotPresent`): images built locally
+    /// (`localhost/...`) and cached ones run without a registry.
+    #[default]
+    Missing,
+    /// Never: the image must be there (`Never`).
+    Never,
+}
+
+impl PullPolicy {
+    /// Parses `always`, `missing` or `never`, or Kubernetes' `Always`, `IfNotPresent`, `Never`.
+    pub fn parse(text: &str) -> Result<PullPolicy, String> {
+        match text.trim() {
+            "always" | "Always" => Ok(PullPolicy::Always),
+            "missing" | "IfNotPresent" => Ok(PullPolicy::Missing),
+            "never" | "Never" => Ok(PullPolicy::Never),
+            other => Err(format!("`{other}` is not a pull policy: use always, missing or never")),
+        }
+    }
+
+    /// The policy's name in slipway.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "always",
+            PullPolicy::Missing => "missing",
+            PullPolicy::Never => "never",
+        }
+    }
 }
 
 /// A volume of a container job.
@@ -164,6 +200,11 @@ pub enum ExecError {
     NoContainerEngine,
     #[error("cannot pull image `{image}`:\n{output}")]
     ImagePull { image: String, output: String },
+    /// `pull: never` and the engine does not have the image.
+    #[error(
+        "image `{image}` is not in {engine}'s store and the pull policy is `never`; pull it, or use --pull missing"
+    )]
+    ImageMissing { image: String, engine: String },
     #[error("job `{job}`: `{engine} {action}` failed:\n{output}")]
     Engine { job: String, engine: String, action: String, output: String },
 }
@@ -179,7 +220,8 @@ impl ExecError {
             | ExecError::Mount { .. }
             | ExecError::Unsupported { .. }
             | ExecError::InvalidImage { .. }
-            | ExecError::UnknownContainerEngine { .. } => exit::USAGE,
+            | ExecError::UnknownContainerEngine { .. }
+            | ExecError::ImageMissing { .. } => exit::USAGE,
             ExecError::Spawn { .. }
             | ExecError::Wait { .. }
             | ExecError::Files { .. }

@@ -172,6 +172,36 @@ async fn any_init_on_the_host_does_and_none_is_said() {
     assert!(text.contains("slipway: no init for the container"), "{text}");
 }
 
+/// An image only the engine has (built or tagged locally, as `localhost/...`) runs with the
+/// default policy; `always` tries the registry and fails; `never` needs the image there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_policies_let_local_images_run() {
+    use slipway_jobs::exec::PullPolicy;
+    let image = busybox().await;
+    let local = format!("localhost/slipway-local-{}:dev", std::process::id());
+    let pulled = slipway_test::podman::command().args(["pull", "--tls-verify=false", &image]).output().expect("podman");
+    assert!(pulled.status.success(), "{}", String::from_utf8_lossy(&pulled.stderr));
+    let tagged = slipway_test::podman::command().args(["tag", &image, &local]).output().expect("podman");
+    assert!(tagged.status.success(), "{}", String::from_utf8_lossy(&tagged.stderr));
+    let directory = tempfile::tempdir().expect("temporary directory");
+
+    let mut launch = launch(directory.path(), &unique_job("local-image"), shell(&local, "echo local"));
+    assert_eq!(run(launch.clone()).await.expect("runs from the local store"), Outcome::Exited { code: 0 });
+    assert_eq!(log(&launch), "local\n");
+
+    launch.pull = PullPolicy::Always;
+    let error = run(launch.clone()).await.expect_err("localhost is no registry");
+    assert!(matches!(error, ExecError::ImagePull { .. }), "{error:?}");
+
+    let absent = format!("localhost/slipway-absent-{}:dev", std::process::id());
+    let mut never = super::launch(directory.path(), &unique_job("never"), shell(&absent, "true"));
+    never.pull = PullPolicy::Never;
+    let error = run(never).await.expect_err("not there");
+    assert!(matches!(&error, ExecError::ImageMissing { image, .. } if *image == absent), "{error:?}");
+    assert_eq!(error.exit_code(), 2);
+    let _ = slipway_test::podman::command().args(["rmi", &local]).output();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_that_cannot_be_pulled_is_an_infrastructure_error() {
     let directory = tempfile::tempdir().expect("temporary directory");

@@ -25,6 +25,7 @@ fn launch(directory: &Path, job: &str, run: Run) -> Launch {
         grace_period: Duration::from_secs(5),
         log: directory.join("build-log.txt"),
         follow: false,
+        pull: slipway_jobs::exec::PullPolicy::default(),
     }
 }
 

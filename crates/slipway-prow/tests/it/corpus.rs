@@ -189,6 +189,14 @@ fn mapped_as_prow(spec: &JobSpec) -> Value {
     let mut container = Map::new();
     if let Some(image) = &spec.image {
         container.insert("image".into(), json!(image));
+        if let Some(policy) = &spec.pull_policy {
+            let kubernetes = match policy.as_str() {
+                "always" => "Always",
+                "never" => "Never",
+                _ => "IfNotPresent",
+            };
+            container.insert("imagePullPolicy".into(), json!(kubernetes));
+        }
     }
     if let Some(workdir) = &spec.workdir {
         container.insert("workingDir".into(), json!(workdir));

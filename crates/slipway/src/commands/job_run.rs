@@ -20,7 +20,7 @@ use crate::{config_file, output, settings_jobs};
 const SCHEMA: &str = "slipway.job.run/v1";
 
 pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let JobRunArgs { job: name, prow_config, follow, matrix, env, volumes, refs, base_ref, state, format } = args;
+    let JobRunArgs { job: name, prow_config, follow, matrix, env, volumes, refs, base_ref, pull, state, format } = args;
     let loaded = config_file::load(globals)?;
     super::warn(&loaded.warnings);
     let (job, notes) = if prow_config.is_empty() {
@@ -35,6 +35,7 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
         volumes: volumes.into_iter().map(|(name, path)| (name, PathBuf::from(path))).collect(),
         refs: refs.into_iter().collect(),
         base_ref,
+        pull,
     };
     let runtime = super::runtime()?;
     let outcome = runtime.block_on(async {
