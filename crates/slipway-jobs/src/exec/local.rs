@@ -114,7 +114,28 @@ async fn run(launch: Launch, cancel: CancellationToken) -> Result<Outcome, ExecE
     let pumped = pump.finish(LINGER, notes).await;
     let (status, stop) = supervised?;
     pumped.written.map_err(|source| ExecError::Log { job: job.to_owned(), source })?;
+    // A shell line whose own first command does not exist: `sh` says so and exits 127.
+    if let (Status::Exited(127), None) = (&status, stop)
+        && let Some(missing) = shell_line_not_found(argv, &pumped.stderr_tail)
+    {
+        return Err(ExecError::CommandNotFound { job: job.to_owned(), program: missing });
+    }
     Ok(outcome(status, stop))
+}
+
+/// For a job run as `sh -c LINE`, the first word of LINE when the shell's last words were that
+/// it was not found (`sh: 1: make: not found`, bash's `bash: line 1: make: command not found`).
+fn shell_line_not_found(argv: &[String], stderr_tail: &str) -> Option<String> {
+    let [shell, flag, line] = argv else {
+        return None;
+    };
+    if !(shell == "sh" || shell.ends_with("/sh") || shell == "bash") || flag != "-c" {
+        return None;
+    }
+    let first = line.split_whitespace().next()?;
+    let last = stderr_tail.trim_end().lines().last()?;
+    let said = last.ends_with(&format!("{first}: not found")) || last.ends_with(&format!("{first}: command not found"));
+    said.then(|| first.to_owned())
 }
 
 /// Creates the working directory, the artifacts directory and the log.
@@ -174,5 +195,23 @@ impl Drop for Group {
         if self.armed {
             self.signal(Unix::SIGKILL);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shell_line_that_cannot_start_is_recognised() {
+        let argv = |line: &str| vec!["sh".to_owned(), "-c".to_owned(), line.to_owned()];
+        assert_eq!(shell_line_not_found(&argv("make test"), "sh: 1: make: not found\n"), Some("make".to_owned()));
+        assert_eq!(
+            shell_line_not_found(&argv("make test"), "bash: line 1: make: command not found\n"),
+            Some("make".to_owned())
+        );
+        // A command later in the line is the job's own failure.
+        assert_eq!(shell_line_not_found(&argv("echo hi; lint"), "sh: 1: lint: not found\n"), None);
+        assert_eq!(shell_line_not_found(&["make".to_owned()], "make: not found"), None);
     }
 }

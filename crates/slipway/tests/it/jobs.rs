@@ -567,3 +567,17 @@ fn a_run_that_fails_before_its_command_is_finished_and_listed_with_why() {
     let running = slipway(project.path(), &["runs", "list", "--state", "running"]);
     assert!(running.stdout.is_empty(), "nothing looks like it still runs: {}", running.stdout);
 }
+
+#[test]
+fn a_command_that_does_not_exist_exits_2_in_either_shape_and_says_it_once() {
+    let project = project(
+        "jobs:\n- name: argv\n  command: [no-such-tool-x, arg]\n- name: line\n  command: 'no-such-tool-y --flag && echo never'\n- name: later\n  command: 'true; no-such-tool-z'\n",
+    );
+    for (job, tool) in [("argv", "no-such-tool-x"), ("line", "no-such-tool-y")] {
+        let run = slipway(project.path(), &["job", "run", job]);
+        assert_eq!(run.code, 2, "{job}: {}", run.stderr);
+        assert_eq!(run.stderr.matches(&format!("command `{tool}` not found")).count(), 1, "{}", run.stderr);
+    }
+    // A missing tool later in the script is the job failing, not a usage error.
+    assert_eq!(slipway(project.path(), &["job", "run", "later"]).code, 1);
+}
