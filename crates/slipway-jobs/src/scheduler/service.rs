@@ -205,7 +205,7 @@ impl Service {
 }
 
 /// Whether a process of this host is alive.
-fn process_alive(pid: i64) -> bool {
+pub(crate) fn process_alive(pid: i64) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
         return false;
     };

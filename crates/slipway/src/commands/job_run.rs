@@ -43,6 +43,14 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
         let storage =
             slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.storage.clone()))?;
         let context = Context { store, storage, host: settings_jobs::host() };
+        for lost in runner::reap_lost(&context).await? {
+            let _ = writeln!(
+                crate::output::stderr(),
+                "note: {}/{} was left running by a slipway that is gone; recorded as an error",
+                lost.job,
+                lost.build_id
+            );
+        }
         let executor = exec::for_run(&job.run)?;
         let cancel = CancellationToken::new();
         let interrupt = {
