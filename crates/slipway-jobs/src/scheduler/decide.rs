@@ -6,8 +6,10 @@
 //!   scheduler first saw the job). Ticks missed while no scheduler ran collapse into one run,
 //!   for the latest of them. A tick that arrives while a run of the job is still going is
 //!   skipped (`skip_if_running: false` starts it anyway) and `max_concurrency` caps the runs.
-//! - interval: due `interval` after the previous start, once the previous run has finished;
-//!   a job that never ran starts at once.
+//! - interval: due every `interval` from the previous start (or skipped tick); a tick that comes
+//!   while the previous run is still going is skipped, once, and recorded, so a run that
+//!   overruns is followed by the next tick on that grid rather than restarted at once; a job
+//!   that never ran starts at once.
 //! - minimum_interval: due that long after the previous run finished.
 
 use jiff::Timestamp;
@@ -77,7 +79,41 @@ pub fn decide(job: &Job, state: &JobState, now: Timestamp) -> Decision {
                 runs => Decision::Start { due, runs },
             }
         }
-        Schedule::Interval(_) | Schedule::MinimumInterval(_) => {
+        Schedule::Interval(_) => {
+            let anchor = match (state.last_due, state.last_started) {
+                (Some(due), Some(started)) => Some(due.max(started)),
+                (due, started) => due.or(started),
+            };
+            let tick = |from: Timestamp| schedule.next_due(Previous { started: Some(from), finished: None }, now);
+            let next = match anchor {
+                None => now,
+                Some(anchor) => match tick(anchor) {
+                    Some(next) => next,
+                    None => return Decision::Wait { until: None },
+                },
+            };
+            if next > now {
+                return Decision::Wait { until: Some(next) };
+            }
+            if state.running > 0 && job.skip_if_running {
+                let mut due = next;
+                for _ in 0..MAX_COLLAPSE {
+                    match tick(due) {
+                        Some(following) if following <= now && following > due => due = following,
+                        _ => break,
+                    }
+                }
+                return Decision::Skip {
+                    due,
+                    reason: format!("{} run(s) of the previous tick still going", state.running),
+                };
+            }
+            match capacity(job, state.running, wanted) {
+                0 => Decision::Wait { until: None },
+                runs => Decision::Start { due: now, runs },
+            }
+        }
+        Schedule::MinimumInterval(_) => {
             if state.running > 0 && (job.skip_if_running || matches!(schedule, Schedule::MinimumInterval(_))) {
                 return Decision::Wait { until: None };
             }
@@ -209,8 +245,30 @@ mod tests {
         let started = JobState { last_started: Some(now), ..JobState::default() };
         let later = at("2026-11-22T10:30:00Z");
         assert_eq!(decide(&every, &started, later), Decision::Wait { until: Some(at("2026-11-22T11:00:00Z")) });
+        // A run that overruns its tick: the tick is skipped (once: the scheduler records it),
+        // and the next run waits for the next tick on the grid, not for the run to end.
         let running = JobState { running: 1, ..started };
-        assert_eq!(decide(&every, &running, at("2026-11-22T12:00:00Z")), Decision::Wait { until: None });
+        assert_eq!(
+            decide(&every, &running, at("2026-11-22T11:20:00Z")),
+            Decision::Skip {
+                due: at("2026-11-22T11:00:00Z"),
+                reason: "1 run(s) of the previous tick still going".to_owned()
+            }
+        );
+        let skipped = JobState { last_due: Some(at("2026-11-22T11:00:00Z")), ..running };
+        assert_eq!(
+            decide(&every, &skipped, at("2026-11-22T11:20:00Z")),
+            Decision::Wait { until: Some(at("2026-11-22T12:00:00Z")) }
+        );
+        let overran = JobState { running: 0, last_finished: Some(at("2026-11-22T11:30:00Z")), ..skipped };
+        assert_eq!(
+            decide(&every, &overran, at("2026-11-22T11:30:01Z")),
+            Decision::Wait { until: Some(at("2026-11-22T12:00:00Z")) }
+        );
+        assert_eq!(
+            decide(&every, &overran, at("2026-11-22T12:00:00Z")),
+            Decision::Start { due: at("2026-11-22T12:00:00Z"), runs: 1 }
+        );
         let gap = job("name: n\ncommand: [x]\nminimum_interval: 1h\n");
         let finished = JobState { last_finished: Some(at("2026-11-22T10:45:00Z")), ..started };
         assert_eq!(decide(&gap, &finished, later), Decision::Wait { until: Some(at("2026-11-22T11:45:00Z")) });
