@@ -86,6 +86,24 @@ pub enum Error {
         /// The parser's complaint.
         reason: String,
     },
+    /// The marker does not hold what `--expect` said it must, so nothing was written.
+    #[error(
+        "marker `{name}` in `{url}` holds {}, not the expected {}; `{requested}` was not written",
+        shown(found.as_deref()),
+        shown(expected.as_deref())
+    )]
+    NotExpected {
+        /// The marker.
+        name: String,
+        /// The storage URL.
+        url: String,
+        /// What the publisher expected (`None`: absent).
+        expected: Option<String>,
+        /// What it holds.
+        found: Option<String>,
+        /// The value that was to be written.
+        requested: String,
+    },
     /// The marker changed between reading it and writing it, so nothing was written.
     #[error(
         "marker `{name}` in `{url}` moved from {} to {} meanwhile; nothing was written",
@@ -115,7 +133,7 @@ impl Error {
             Error::InvalidUrl { .. } | Error::Configure { .. } | Error::Invalid { .. } | Error::NotAVersion { .. } => {
                 exit::USAGE
             }
-            Error::MarkerMoved { .. } => exit::CHECK_FAILED,
+            Error::MarkerMoved { .. } | Error::NotExpected { .. } => exit::CHECK_FAILED,
             Error::Storage { .. } | Error::NoBucket { .. } | Error::Io { .. } | Error::Corrupt { .. } => {
                 exit::INFRASTRUCTURE
             }

@@ -139,8 +139,8 @@ impl Markers {
     }
 
     /// Sets marker `name` to `value` only if it holds `expected` now (`None`: absent), such as
-    /// the value a job resolved when it started; otherwise [`Error::MarkerMoved`], and nothing
-    /// is written. A race lost between the read and the write is the same error.
+    /// the value a job resolved when it started; otherwise [`Error::NotExpected`], and nothing
+    /// is written. A race lost between the read and the write is [`Error::MarkerMoved`].
     pub async fn publish_expecting(
         &self,
         name: &str,
@@ -151,11 +151,12 @@ impl Markers {
         check_value(value)?;
         let state = self.read(name).await?;
         if state.value.as_deref() != expected {
-            return Err(Error::MarkerMoved {
+            return Err(Error::NotExpected {
                 name: state.name,
                 url: self.storage.url().to_owned(),
-                from: expected.map(str::to_owned),
-                to: state.value,
+                expected: expected.map(str::to_owned),
+                found: state.value,
+                requested: value.to_owned(),
             });
         }
         self.swap(state, value, if_newer, false).await

@@ -60,12 +60,39 @@ pub(super) fn publish(args: MarkerPublishArgs, globals: &Globals) -> anyhow::Res
     let MarkerPublishArgs { name, value, if_newer, expect, storage, format } = args;
     let name = Markers::normalize(&name)?;
     let markers = markers(globals, storage)?;
-    let published = super::runtime()?.block_on(async {
+    let result = super::runtime()?.block_on(async {
         match &expect {
             Some(expected) => markers.publish_expecting(&name, Some(expected), &value, if_newer).await,
             None => markers.publish(&name, &value, if_newer).await,
         }
-    })?;
+    });
+    // A marker that is not what the publisher expected is a result, not only an error: scripts
+    // reading JSON get the expected, found and requested values too.
+    let refused = match &result {
+        Err(slipway_artifacts::Error::NotExpected { expected, found, requested, .. }) => {
+            Some(("not_expected", expected.clone(), found.clone(), requested.clone()))
+        }
+        Err(slipway_artifacts::Error::MarkerMoved { from, to, .. }) => {
+            Some(("moved", from.clone(), to.clone(), value.clone()))
+        }
+        _ => None,
+    };
+    if let (Some((outcome, expected, found, requested)), Format::Json) = (refused, format) {
+        let url = markers.url(&name)?;
+        output::json(
+            &mut crate::output::stdout(),
+            &serde_json::json!({
+                "schema": SCHEMA,
+                "name": name,
+                "value": found,
+                "url": url,
+                "outcome": outcome,
+                "expected": expected,
+                "requested": requested,
+            }),
+        )?;
+    }
+    let published = result?;
     let url = markers.url(&name)?;
     let (now, story) = match &published {
         Published::Created => (value.as_str(), format!("created with `{value}`")),

@@ -123,6 +123,13 @@ fn moved_markers_fail(
     insta::assert_snapshot!(snapshot, run.render(redactions));
     let get = with_env(directory, &["marker", "get", "latest-ci-green", "--storage", storage], environment);
     assert_eq!(get.stdout, "v1.31.1\n", "nothing was written");
+    let json = publish(&["latest-ci-green", "v1.31.2", "--expect", "v1.31.0", "--format", "json"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("a JSON report on refusal");
+    assert_eq!(report["outcome"], "not_expected");
+    assert_eq!(report["expected"], "v1.31.0");
+    assert_eq!(report["value"], "v1.31.1");
+    assert_eq!(report["requested"], "v1.31.2");
     let run = publish(&["latest-ci-green", "v1.31.2", "--expect", "v1.31.1"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
