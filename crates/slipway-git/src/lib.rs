@@ -10,6 +10,10 @@ use std::process::{Command, Stdio};
 
 use slipway_core::exit;
 
+mod source;
+
+pub use source::{FoundRef, WorkingChanges, clone_without_checkout};
+
 /// Why a git command could not give an answer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

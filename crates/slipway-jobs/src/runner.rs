@@ -17,7 +17,7 @@ use std::time::Duration;
 use slipway_artifacts::{BuildDir, Finished, JobResult, ProwJob, ProwJobState, Started, Storage};
 use slipway_store::{RunState, Store, Trigger};
 
-use crate::checkout::{checkout, primary_ref};
+use crate::checkout::{Checkout, checkout, primary_ref};
 use crate::exec::{CancellationToken, ExecError, Executor, Launch, Mount, Outcome};
 use crate::job::{Job, Run};
 use crate::markers::Resolved;
@@ -31,10 +31,12 @@ pub struct Overrides {
     pub env: BTreeMap<String, String>,
     /// Host directories for volumes (`--volume NAME=PATH`).
     pub volumes: BTreeMap<String, PathBuf>,
-    /// Where to clone `org/repo` from (`--ref org/repo=PATH_OR_URL`).
+    /// Where `org/repo` comes from (`--ref org/repo=PATH_OR_URL`): a local working tree is
+    /// used as it is, anything else is cloned.
     pub refs: BTreeMap<String, String>,
     /// The base ref of the job's own repository (pre- and postsubmits); default: the first
-    /// branch the job's `branches` names literally (`^release-1\.36$`), else `main`.
+    /// branch the job's `branches` names literally (`^release-1\.36$`), else the repository's
+    /// default branch.
     pub base_ref: Option<String>,
     /// The pull policy (`--pull`), replacing the job's.
     pub pull: Option<crate::exec::PullPolicy>,
@@ -84,8 +86,8 @@ pub enum RunError {
     Artifacts(#[from] slipway_artifacts::Error),
     #[error(transparent)]
     Store(#[from] slipway_store::Error),
-    #[error("job `{job}`: could not check out {reference}: {reason}")]
-    Checkout { job: String, reference: String, reason: String },
+    #[error(transparent)]
+    Checkout(Box<crate::checkout::CheckoutError>),
     #[error("job `{job}`: could not prepare `{}`", path.display())]
     Files {
         job: String,
@@ -111,7 +113,8 @@ impl RunError {
         match self {
             RunError::Artifacts(error) => error.exit_code(),
             RunError::Store(error) => error.exit_code(),
-            RunError::Checkout { .. } | RunError::Files { .. } => exit::INFRASTRUCTURE,
+            RunError::Checkout(error) if error.input => exit::USAGE,
+            RunError::Checkout(_) | RunError::Files { .. } => exit::INFRASTRUCTURE,
             RunError::Interrupted { .. } => exit::INTERRUPTED,
             RunError::Exec { source, .. } => source.exit_code(),
         }
@@ -183,6 +186,7 @@ pub async fn execute(
         owner_pid: i64::from(std::process::id()),
         artifacts: build.url(),
         log_path: log.display().to_string(),
+        revision: String::new(),
     };
     // The slot is taken in the store, atomically: the count and the insert are one transaction.
     let mut told = false;
@@ -220,12 +224,16 @@ pub async fn execute(
         Err(error) => return Err(unstarted.record(prowjob, RunState::Error, true, error).await),
     };
     let kind = kind_of(job);
+    if let Some(checkout) = checkouts.first() {
+        record.revision = checkout.revision();
+        context.store.set_revision(&id, &record.revision).await?;
+    }
 
     prowjob.spec = prowjob_spec(job, &kind, &layout_job, &refs);
     let started = Started {
         timestamp: started_at,
-        repos: checkouts.iter().map(|(key, value)| (key.clone(), value.clone())).collect(),
-        repo_commit: checkouts.first().map(|(_, sha)| sha.clone()),
+        repos: checkouts.iter().map(|checkout| (checkout.key.clone(), checkout.refs())).collect(),
+        repo_commit: checkouts.first().map(|checkout| checkout.head.clone()),
         ..Started::default()
     };
     if let Err(error) = build.start(&started, &prowjob).await {
@@ -272,7 +280,7 @@ pub async fn execute(
             RunState::Failure => JobResult::Failure,
             _ => JobResult::Other("ERROR".to_owned()),
         }),
-        revision: checkouts.first().map(|(_, sha)| sha.clone()),
+        revision: checkouts.first().map(|checkout| checkout.head.clone()),
         ..Finished::default()
     };
     let mut final_record = slipway_store::Run {
@@ -319,7 +327,7 @@ pub async fn execute(
 struct Prepared {
     workspace: PathBuf,
     workdir: Option<String>,
-    checkouts: Vec<(String, String)>,
+    checkouts: Vec<Checkout>,
     env: BTreeMap<String, String>,
     volumes: Vec<Mount>,
     refs: Vec<RefSpec>,
@@ -351,7 +359,10 @@ async fn prepare(
         (request.project.clone(), job.workdir.clone(), Vec::new())
     } else {
         let workspace = run_dir.join("workspace");
-        let checkouts = checkout(job, &refs, &workspace, &request.overrides).await?;
+        // slipway's own state is never copied from a working tree into the run.
+        let excluded = [request.project.join(".slipway"), request.runs_dir.clone()];
+        let checkouts = checkout(job, &mut refs, &workspace, &request.overrides, &excluded).await?;
+        notes.extend(checkouts.iter().flat_map(|checkout| checkout.notes.iter().cloned()));
         let main = refs.iter().position(|reference| reference.workdir).unwrap_or(0);
         let mut workdir = format!("src/{}", refs[main].checkout_path());
         if let Some(extra) = &job.workdir {
@@ -379,9 +390,9 @@ async fn prepare(
         env.insert("REPO_OWNER".to_owned(), primary.org.clone());
         env.insert("REPO_NAME".to_owned(), primary.repo.clone());
         env.insert("PULL_BASE_REF".to_owned(), primary.base_ref.clone().unwrap_or_default());
-        if let Some((_, sha)) = checkouts.first() {
-            env.insert("PULL_BASE_SHA".to_owned(), sha.clone());
-            env.insert("PULL_REFS".to_owned(), format!("{}:{sha}", primary.base_ref.clone().unwrap_or_default()));
+        if let Some(checkout) = checkouts.first() {
+            env.insert("PULL_BASE_SHA".to_owned(), checkout.base_sha.clone());
+            env.insert("PULL_REFS".to_owned(), checkout.refs());
         }
     }
     env.insert("JOB_SPEC".to_owned(), job_spec(kind, layout_job, build_id, id, &refs, &checkouts).to_string());
@@ -544,13 +555,13 @@ fn job_spec(
     build_id: &str,
     id: &str,
     refs: &[RefSpec],
-    checkouts: &[(String, String)],
+    checkouts: &[Checkout],
 ) -> serde_json::Value {
     let describe = |reference: &RefSpec| {
         let sha = checkouts
             .iter()
-            .find(|(key, _)| *key == format!("{}/{}", reference.org, reference.repo))
-            .map(|(_, sha)| sha.clone());
+            .find(|checkout| checkout.key == format!("{}/{}", reference.org, reference.repo))
+            .map(|checkout| checkout.base_sha.clone());
         serde_json::json!({
             "org": reference.org,
             "repo": reference.repo,

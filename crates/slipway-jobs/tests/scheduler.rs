@@ -118,6 +118,7 @@ async fn a_tick_is_skipped_while_a_run_is_going() {
             owner_pid: 1,
             artifacts: String::new(),
             log_path: String::new(),
+            revision: String::new(),
         })
         .await
         .expect("insert");

@@ -73,6 +73,7 @@ const STEPS: &[(i64, &str, &str)] = &[
     );
     CREATE INDEX IF NOT EXISTS result_tests_by_status ON result_tests (status, job);",
     ),
+    (3, "the revision a run tested", "ALTER TABLE runs ADD COLUMN revision TEXT NOT NULL DEFAULT ''"),
 ];
 
 /// Applies the steps not applied yet. Readers of an up-to-date database only read: the

@@ -102,10 +102,14 @@ pub struct Run {
     pub artifacts: String,
     /// The local copy of its log while it runs.
     pub log_path: String,
+    /// What it tested, once its code is checked out: the commit (`0123abc...`), with
+    /// `+ working tree of PATH` when uncommitted files were included; empty for a job that runs
+    /// in the project directory.
+    pub revision: String,
 }
 
 const COLUMNS: &str = "id, job, base_job, build_id, variant, trigger_kind, state, due_at, created_at, started_at, \
-    finished_at, heartbeat_at, exit_code, description, executor, owner_host, owner_pid, artifacts, log_path";
+    finished_at, heartbeat_at, exit_code, description, executor, owner_host, owner_pid, artifacts, log_path, revision";
 
 fn from_row(row: &AnyRow) -> Result<Run, sqlx::Error> {
     let trigger: String = row.try_get("trigger_kind")?;
@@ -130,6 +134,7 @@ fn from_row(row: &AnyRow) -> Result<Run, sqlx::Error> {
         owner_pid: row.try_get("owner_pid")?,
         artifacts: row.try_get("artifacts")?,
         log_path: row.try_get("log_path")?,
+        revision: row.try_get("revision")?,
     })
 }
 
@@ -148,7 +153,7 @@ impl Store {
     /// Records a new run (normally `Running`).
     pub async fn insert_run(&self, run: &Run) -> Result<(), Error> {
         let sql = format!(
-            "INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            "INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         );
         bind_run(sqlx::query(AssertSqlSafe(sql)), run).execute(self.pool()).await?;
         Ok(())
@@ -182,7 +187,7 @@ impl Store {
             return Ok(false);
         }
         let sql = format!(
-            "INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            "INSERT INTO runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         );
         bind_run(sqlx::query(AssertSqlSafe(sql)), run).execute(&mut *transaction).await?;
         transaction.commit().await?;
@@ -260,6 +265,12 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    /// Records what a run tests, once its code is checked out.
+    pub async fn set_revision(&self, id: &str, revision: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE runs SET revision = $1 WHERE id = $2").bind(revision).bind(id).execute(self.pool()).await?;
         Ok(())
     }
 
@@ -404,4 +415,5 @@ fn bind_run<'q>(
         .bind(run.owner_pid)
         .bind(&run.artifacts)
         .bind(&run.log_path)
+        .bind(&run.revision)
 }

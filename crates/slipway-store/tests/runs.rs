@@ -25,6 +25,7 @@ fn run(id: &str, job: &str, build: &str, created: i64) -> Run {
         owner_pid: 1,
         artifacts: "/tmp/a".to_owned(),
         log_path: "/tmp/a/build-log.txt".to_owned(),
+        revision: String::new(),
     }
 }
 

@@ -172,7 +172,26 @@ pub(crate) fn load(globals: &Globals) -> Result<Loaded, ConfigError> {
     };
     loaded.from_environment =
         apply_environment(&mut loaded.file, |name| std::env::var(name).ok().filter(|value| !value.is_empty()))?;
+    let _ = PROJECT_ROOT.set(loaded.root.clone());
     Ok(loaded)
+}
+
+/// The project root the command resolved, for [`ignore_state_directory`].
+static PROJECT_ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Keeps slipway's own state (`.slipway/`: the database, runs, artifacts, caches) out of
+/// `git status` and `git add --all`: when the command made that directory in the project and
+/// it has no `.gitignore`, one that ignores everything is written there. Commands that only read
+/// make no directory, so this writes nothing for them.
+pub(crate) fn ignore_state_directory() {
+    let Some(root) = PROJECT_ROOT.get() else {
+        return;
+    };
+    let state = root.join(".slipway");
+    let ignore = state.join(".gitignore");
+    if state.is_dir() && !ignore.exists() {
+        let _ = fs_err::write(ignore, "# slipway's local state; never committed.\n*\n");
+    }
 }
 
 /// The nearest directory at or above `start` that holds `.git` (a directory, or a file in a

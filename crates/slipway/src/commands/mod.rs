@@ -66,6 +66,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Marker(MarkerCommand::Get(args)) => marker::get(args, &globals),
         Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, &globals),
     };
+    crate::config_file::ignore_state_directory();
     // Output goes through `output::stdout`/`stderr`, which swallow a closed pipe, so the code
     // here is always the command's own result.
     match result {

@@ -95,6 +95,9 @@ pub(super) fn show(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> 
                 writeln!(stdout, "  matrix:    {}", run.variant)?;
             }
             writeln!(stdout, "  trigger:   {:?}", run.trigger)?;
+            if !run.revision.is_empty() {
+                writeln!(stdout, "  revision:  {}", run.revision)?;
+            }
             if let Some(code) = run.exit_code {
                 writeln!(stdout, "  exit code: {code}")?;
             }

@@ -554,7 +554,7 @@ fn a_run_that_fails_before_its_command_is_finished_and_listed_with_why() {
         "jobs:\n- name: needs-ref\n  command: 'true'\n  extra_refs:\n  - {org: example, repo: missing, base_ref: main}\n",
     );
     let run = slipway(project.path(), &["job", "run", "needs-ref", "--ref", "example/missing=/nonexistent/repo"]);
-    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.code, 2, "a directory that does not exist is the user's input: {}", run.stderr);
     let list = slipway(project.path(), &["runs", "list"]);
     assert!(list.stdout.contains("needs-ref/") && list.stdout.contains(" error "), "{}", list.stdout);
     assert!(list.stdout.contains("could not check out"), "{}", list.stdout);

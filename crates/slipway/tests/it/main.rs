@@ -2,6 +2,7 @@
 //! whole outputs snapshotted.
 
 mod bump;
+mod checkout;
 mod cli;
 mod descheduler;
 mod hostile;
