@@ -16,7 +16,6 @@ mod local;
 mod marker;
 mod name;
 mod storage;
-mod version_order;
 
 pub use build_id::{allocate_build_id, latest_build, snowflake};
 pub use documents::Versioned;

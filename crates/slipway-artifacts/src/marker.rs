@@ -23,7 +23,7 @@ use crate::build_id::UNCACHED_TEXT;
 use crate::error::{Error, Result};
 use crate::name;
 use crate::storage::{Object, Storage};
-use crate::version_order;
+use slipway_core::Version;
 
 /// How many times an `if_newer` publish re-reads after losing a race before giving up.
 const MAX_ATTEMPTS: u32 = 64;
@@ -125,7 +125,7 @@ impl Markers {
     }
 
     /// Sets marker `name` to `value`. With `if_newer`, only moves it to a greater version
-    /// (see [`version_order`]); an equal value is a no-op.
+    /// (see [`Version::marker_moves_to`]); an equal value is a no-op.
     pub async fn publish(&self, name: &str, value: &str, if_newer: bool) -> Result<Published> {
         let state = self.read(name).await?;
         self.publish_over(state, value, if_newer).await
@@ -165,10 +165,10 @@ impl Markers {
     async fn swap(&self, seen: MarkerState, value: &str, if_newer: bool, retry: bool) -> Result<Published> {
         check_value(value)?;
         let new_version = if if_newer {
-            let version = version_order::parse(value).map_err(|reason| Error::NotAVersion {
+            let version = Version::parse(value).map_err(|error| Error::NotAVersion {
                 subject: format!("the new value `{value}` is not a version"),
                 value: value.to_owned(),
-                reason,
+                reason: error.reason,
             })?;
             Some(version)
         } else {
@@ -182,12 +182,12 @@ impl Markers {
                 return Ok(Published::Unchanged);
             }
             if let (Some(new), Some(current)) = (&new_version, &seen.value) {
-                let current_version = version_order::parse(current).map_err(|reason| Error::NotAVersion {
+                let current_version = Version::parse(current).map_err(|error| Error::NotAVersion {
                     subject: format!("marker `{}` holds `{current}`, which is not a version", seen.name),
                     value: current.clone(),
-                    reason,
+                    reason: error.reason,
                 })?;
-                if !version_order::should_move(&current_version, new) {
+                if !current_version.marker_moves_to(new) {
                     return Ok(Published::Kept { current: current.clone() });
                 }
             }

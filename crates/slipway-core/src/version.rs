@@ -74,6 +74,51 @@ impl Version {
         !self.0.pre.is_empty()
     }
 
+    /// The pre-release identifiers (`rc.1.5` gives `["rc", "1", "5"]`); empty for a release.
+    pub fn prerelease(&self) -> Vec<&str> {
+        if self.0.pre.is_empty() { Vec::new() } else { self.0.pre.as_str().split('.').collect() }
+    }
+
+    /// `(major, minor, patch)`, without pre-release or build: what a Kubernetes version range
+    /// (`>=1.30, <1.32`) compares, so `v1.35.0-alpha.0.123+0123abcd` counts as 1.35.0.
+    pub fn core(&self) -> (u64, u64, u64) {
+        (self.0.major, self.0.minor, self.0.patch)
+    }
+
+    /// Parses a version as Kubernetes' ranges and markers write it: anything [`Version::parse`]
+    /// takes, and also `MAJOR.MINOR` (`1.31`, `v1.31`), read as `MAJOR.MINOR.0`.
+    pub fn parse_lenient(input: &str) -> Result<Version, VersionError> {
+        let trimmed = input.trim();
+        let unprefixed = trimmed.strip_prefix('v').unwrap_or(trimmed);
+        let numeric = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+        match unprefixed.split_once('.') {
+            Some((major, minor)) if numeric(major) && numeric(minor) => Version::parse(&format!("{unprefixed}.0"))
+                .map_err(|mut error| {
+                    error.input = input.to_owned();
+                    error
+                }),
+            _ => Version::parse(trimmed).map_err(|mut error| {
+                error.input = input.to_owned();
+                error
+            }),
+        }
+    }
+
+    /// Whether a version marker holding `self` may move to `new`: the rule of kubernetes/release
+    /// (`IsUpToDate` in pkg/release/publish.go). A marker moves only to a greater version, with
+    /// one exception from Kubernetes' tagging: a CI build after a release candidate,
+    /// `X.Y.0-rc.N.M+sha`, is followed by builds on the release branch numbered `X.Y.0-M+sha`
+    /// (and later `X.Y.Z-M+sha`), which semver orders lower (`11` < `rc`) but which are newer.
+    pub fn marker_moves_to(&self, new: &Version) -> bool {
+        let (current_pre, new_pre) = (self.prerelease(), new.prerelease());
+        let after_release_candidate = current_pre.len() == 3
+            && current_pre[0] == "rc"
+            && new_pre.len() == 1
+            && new_pre[0].bytes().all(|byte| byte.is_ascii_digit())
+            && new.core() >= self.core();
+        after_release_candidate || new > self
+    }
+
     /// The tag for this version under a tag prefix: `v` gives `v1.2.3`.
     pub fn tag(&self, prefix: &str) -> String {
         format!("{prefix}{self}")
@@ -131,6 +176,42 @@ pub fn restyle(existing: &str, version: &Version) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn moves(current: &str, new: &str) -> bool {
+        Version::parse(current).expect("current").marker_moves_to(&Version::parse(new).expect("new"))
+    }
+
+    #[test]
+    fn markers_move_forward_only() {
+        assert!(moves("v1.31.1", "v1.31.2"));
+        assert!(moves("v1.31.2", "v1.32.0-alpha.0"));
+        assert!(moves("v1.32.0-rc.1", "v1.32.0"));
+        assert!(moves("v1.35.0-alpha.0.123+0123456789abcd", "v1.35.0-alpha.0.124+fedcba9876543210"));
+        assert!(!moves("v1.31.2", "v1.31.2"), "equal is not newer");
+        assert!(!moves("v1.31.2", "v1.31.1"));
+        assert!(!moves("v1.32.0", "v1.32.0-rc.1"));
+        assert!(!moves("1.31.10", "v1.31.9"), "numeric, not text, order");
+    }
+
+    #[test]
+    fn a_branch_build_after_a_release_candidate_is_newer() {
+        // kubernetes/release's own examples.
+        assert!(moves("v1.30.0-rc.2.10+00000000000000", "v1.30.0-11+00000000000000"));
+        assert!(!moves("v1.29.0-rc.0.20+00000000000000", "v1.28.1-2+00000000000000"));
+        // Outside the rule, semver decides.
+        assert!(!moves("v1.30.0-rc.2", "v1.30.0-11"), "two identifiers are not a CI build");
+    }
+
+    #[test]
+    fn lenient_versions_take_major_minor() {
+        assert_eq!(Version::parse_lenient("1.31").expect("lenient").core(), (1, 31, 0));
+        assert_eq!(Version::parse_lenient("v1.31").expect("lenient").to_string(), "1.31.0");
+        assert_eq!(Version::parse_lenient("v1.35.0-alpha.0.123+0123abcd").expect("full").core(), (1, 35, 0));
+        assert!(Version::parse_lenient("1").is_err());
+        assert!(Version::parse_lenient("1.x").is_err());
+        let error = Version::parse_lenient("https://dl.k8s.io/1.31.0").expect_err("a URL");
+        assert_eq!(error.input, "https://dl.k8s.io/1.31.0");
+    }
 
     #[test]
     fn parses_with_and_without_prefix() {

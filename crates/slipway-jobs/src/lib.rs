@@ -1,16 +1,13 @@
-//! CI jobs: the model `slipway.yaml` and `job import-prow` share, version matrices and skip
-//! rules, schedules in real time zones, the executors runs go through, and the runs themselves.
+//! CI jobs at work: the model (re-exported from `slipway-job-model`, which has no I/O), marker
+//! resolution, checkouts, the executors runs go through, the runs themselves, and the scheduler's
+//! service.
 
 mod checkout;
-pub mod duration;
 pub mod exec;
-pub mod job;
 pub mod markers;
-pub mod matrix;
 pub mod runner;
-pub mod schedule;
 pub mod scheduler;
-pub mod spec;
 
-pub use job::{Job, Problem, resolve, resolve_all};
-pub use spec::JobSpec;
+pub use slipway_job_model::{
+    Job, JobSpec, Problem, PullPolicy, duration, job, matrix, resolve, resolve_all, schedule, spec,
+};

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
-use slipway_jobs::spec::{CommandSpec, JobSpec, RefSpec, VolumeSpec};
+use slipway_job_model::spec::{CommandSpec, JobSpec, RefSpec, VolumeSpec};
 
 use crate::load::{JobType, ProwJob, scalar_text};
 

@@ -7,8 +7,8 @@
 //! silently get wrong. [`to_slipway`] maps a job onto slipway's [`JobSpec`], keeping what slipway
 //! does not use under [`JobSpec::prow`].
 //!
-//! [`JobSpec`]: slipway_jobs::JobSpec
-//! [`JobSpec::prow`]: slipway_jobs::JobSpec::prow
+//! [`JobSpec`]: slipway_job_model::JobSpec
+//! [`JobSpec::prow`]: slipway_job_model::JobSpec::prow
 
 mod fields;
 pub mod import;

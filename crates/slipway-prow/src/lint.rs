@@ -11,8 +11,8 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 use slipway_core::yaml::Node;
-use slipway_jobs::duration;
-use slipway_jobs::schedule::Schedule;
+use slipway_job_model::duration;
+use slipway_job_model::schedule::Schedule;
 
 use crate::fields::{self, NESTED, PRESET};
 use crate::import::split_timezone;

@@ -39,6 +39,7 @@ pub use tokio_util::sync::CancellationToken;
 
 pub use container::{Container, Engine};
 pub use local::LocalProcess;
+pub use slipway_job_model::PullPolicy;
 
 use crate::duration;
 use crate::job::Run;
@@ -79,40 +80,6 @@ pub struct Launch {
     pub follow: bool,
     /// When a container job pulls its image.
     pub pull: PullPolicy,
-}
-
-/// When a container job's image is pulled, as Kubernetes' `imagePullPolicy` says it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum PullPolicy {
-    /// Every run (`Always`).
-    Always,
-    /// Only when the engine does not have the image (`IfNotPresent`): images built locally
-    /// (`localhost/...`) and cached ones run without a registry.
-    #[default]
-    Missing,
-    /// Never: the image must be there (`Never`).
-    Never,
-}
-
-impl PullPolicy {
-    /// Parses `always`, `missing` or `never`, or Kubernetes' `Always`, `IfNotPresent`, `Never`.
-    pub fn parse(text: &str) -> Result<PullPolicy, String> {
-        match text.trim() {
-            "always" | "Always" => Ok(PullPolicy::Always),
-            "missing" | "IfNotPresent" => Ok(PullPolicy::Missing),
-            "never" | "Never" => Ok(PullPolicy::Never),
-            other => Err(format!("`{other}` is not a pull policy: use always, missing or never")),
-        }
-    }
-
-    /// The policy's name in slipway.yaml.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PullPolicy::Always => "always",
-            PullPolicy::Missing => "missing",
-            PullPolicy::Never => "never",
-        }
-    }
 }
 
 /// A volume of a container job.

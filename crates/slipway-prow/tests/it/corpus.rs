@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
-use slipway_jobs::spec::{CommandSpec, JobSpec};
+use slipway_job_model::spec::{CommandSpec, JobSpec};
 use slipway_prow::{JobType, ProwConfig, ProwJob, apply_presets, lint, load, to_slipway};
 
 fn corpus() -> PathBuf {

@@ -27,7 +27,7 @@ pub struct Job {
     /// 0 = no limit.
     pub max_concurrency: u32,
     /// When a container job pulls its image.
-    pub pull_policy: crate::exec::PullPolicy,
+    pub pull_policy: crate::PullPolicy,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     /// Matrix entries as written (versions or marker names); empty = no matrix.
@@ -138,12 +138,12 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
     let interval = interval.map(|every| every.unwrap_or(Duration::ZERO));
     let minimum_interval = minimum_interval.map(|gap| gap.unwrap_or(Duration::ZERO));
 
-    let pull_policy = match spec.pull_policy.as_deref().map(crate::exec::PullPolicy::parse) {
-        None => crate::exec::PullPolicy::default(),
+    let pull_policy = match spec.pull_policy.as_deref().map(crate::PullPolicy::parse) {
+        None => crate::PullPolicy::default(),
         Some(Ok(policy)) => policy,
         Some(Err(message)) => {
             problem("pull_policy", message);
-            crate::exec::PullPolicy::default()
+            crate::PullPolicy::default()
         }
     };
 
@@ -273,8 +273,8 @@ mod tests {
             "- name: a\n  image: x\n  pull_policy: never\n- name: b\n  image: x\n  pull_policy: IfNotPresent\n- name: c\n  image: x\n",
         ));
         assert_eq!(problems, []);
-        let policies: Vec<crate::exec::PullPolicy> = jobs.iter().map(|job| job.pull_policy).collect();
-        use crate::exec::PullPolicy::{Missing, Never};
+        let policies: Vec<crate::PullPolicy> = jobs.iter().map(|job| job.pull_policy).collect();
+        use crate::PullPolicy::{Missing, Never};
         assert_eq!(policies, [Never, Missing, Missing]);
         let (_, problems) = resolve_all(&specs("- name: d\n  image: x\n  pull_policy: sometimes\n"));
         assert_eq!(problems[0].key, "jobs[0].pull_policy");

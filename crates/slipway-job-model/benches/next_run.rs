@@ -9,8 +9,8 @@
 
 use std::time::Instant;
 
-use slipway_jobs::scheduler::{JobState, decide};
-use slipway_jobs::{Job, JobSpec};
+use slipway_job_model::decide::{JobState, decide};
+use slipway_job_model::{Job, JobSpec};
 
 const JOBS: usize = 10_000;
 const ZONES: [&str; 5] = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney"];
@@ -21,7 +21,7 @@ fn jobs() -> Vec<Job> {
             let minute = (index * 7) % 60;
             let hour = (index * 13) % 24;
             let mut spec = JobSpec { name: format!("job-{index}"), ..JobSpec::default() };
-            spec.command = Some(slipway_jobs::spec::CommandSpec::Argv(vec!["true".to_owned()]));
+            spec.command = Some(slipway_job_model::spec::CommandSpec::Argv(vec!["true".to_owned()]));
             match index % 4 {
                 0 => spec.cron = Some(format!("{minute} {hour} * * {}", index % 7)),
                 1 => spec.cron = Some(format!("{minute} {}-23/{} * * *", hour % 6, 1 + index % 6)),
@@ -31,7 +31,7 @@ fn jobs() -> Vec<Job> {
                 }
                 _ => spec.interval = Some(format!("{}h", 1 + index % 24)),
             }
-            slipway_jobs::resolve(&spec, "jobs").expect("valid job")
+            slipway_job_model::resolve(&spec, "jobs").expect("valid job")
         })
         .collect()
 }
@@ -48,7 +48,7 @@ fn main() {
         let pass = Instant::now();
         waiting = jobs
             .iter()
-            .filter(|job| matches!(decide(job, &state, now), slipway_jobs::scheduler::Decision::Wait { .. }))
+            .filter(|job| matches!(decide(job, &state, now), slipway_job_model::decide::Decision::Wait { .. }))
             .count();
         best = best.min(pass.elapsed().as_secs_f64());
     }

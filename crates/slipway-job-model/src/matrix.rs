@@ -2,11 +2,13 @@
 //!
 //! A matrix entry is a version (`v1.31.2`) or a marker name (`stable`, `stable-1.30`,
 //! `latest-1.32`, `ci/latest-1.34`) that is read from a marker base URL at run time (see
-//! [`crate::markers`]). Each run of a matrix job gets `KUBERNETES_VERSION` and the skip rules
+//! [`the markers module of slipway-jobs`]). Each run of a matrix job gets `KUBERNETES_VERSION` and the skip rules
 //! whose range holds that version, combined into `SKIP_REGEX`.
 
 use std::cmp::Ordering;
 use std::fmt;
+
+use slipway_core::Version;
 
 /// A skip rule: `tests` are skipped on versions in `range`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,19 +63,12 @@ pub fn check_entry(entry: &str) -> Result<(), String> {
     classify(entry).map(|_| ())
 }
 
-/// `(major, minor, patch)` of `v1.31.2`, `1.31.2-rc.1+abc` or `1.31`; pre-release and build
-/// parts are ignored, so `v1.35.0-alpha.0.123+0123abcd` is 1.35.0.
-pub fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
-    let text = text.trim().strip_prefix('v').unwrap_or(text.trim());
-    let core = text.split(['-', '+']).next()?;
-    let mut parts = core.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    let patch = match parts.next() {
-        Some(patch) => patch.parse().ok()?,
-        None => 0,
-    };
-    parts.next().is_none().then_some((major, minor, patch))
+/// A Kubernetes version as matrices, markers and skip ranges write it: `v1.31.2`,
+/// `1.31.2-rc.1+abc`, or `1.31` (MAJOR.MINOR, read as 1.31.0); the one version type of
+/// slipway ([`Version`]). Ranges compare its [`Version::core`], so `v1.35.0-alpha.0.123+0123abcd`
+/// counts as 1.35.0.
+pub fn parse_version(text: &str) -> Option<Version> {
+    Version::parse_lenient(text).ok()
 }
 
 /// A version range: comma-separated comparisons (`<1.27`, `>=1.30, <1.32`), or a bare
@@ -111,9 +106,11 @@ impl VersionRange {
                 (Op::Equal, part)
             };
             let version = version.trim();
-            let parsed = parse_version(version).ok_or_else(|| {
-                format!("`{text}` is not a version range; write comparisons such as `<1.27` or `>=1.30, <1.32`")
-            })?;
+            let parsed = parse_version(version)
+                .ok_or_else(|| {
+                    format!("`{text}` is not a version range; write comparisons such as `<1.27` or `>=1.30, <1.32`")
+                })?
+                .core();
             let has_patch = version
                 .trim_start_matches('v')
                 .split(['-', '+'])
@@ -132,7 +129,7 @@ impl VersionRange {
 
     /// Whether `version` (any spelling [`parse_version`] reads) is in the range.
     pub fn contains(&self, version: &str) -> bool {
-        let Some(version) = parse_version(version) else {
+        let Some(version) = parse_version(version).map(|version| version.core()) else {
             return false;
         };
         self.comparisons.iter().all(|(op, bound)| {
