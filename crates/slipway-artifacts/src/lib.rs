@@ -21,7 +21,7 @@ pub use build_id::{allocate_build_id, latest_build, snowflake};
 pub use documents::Versioned;
 pub use error::{Error, Result};
 pub use layout::{BuildDir, FinishReport, Finished, JobResult, ProwJob, ProwJobState, Started, list_builds};
-pub use marker::{MarkerState, Markers, Published};
+pub use marker::{MARKER_SCHEMA, MarkerState, Markers, Published};
 pub use storage::Storage;
 
 /// The `artifacts:` section of `slipway.yaml`.

@@ -25,6 +25,9 @@ use crate::name;
 use crate::storage::{Object, Storage};
 use slipway_core::Version;
 
+/// The JSON schema of `slipway marker get` and `publish`: `{name, value, url, outcome, ...}`.
+pub const MARKER_SCHEMA: &str = "slipway.marker/v1";
+
 /// How many times an `if_newer` publish re-reads after losing a race before giving up.
 const MAX_ATTEMPTS: u32 = 64;
 

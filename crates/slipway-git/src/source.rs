@@ -101,6 +101,13 @@ impl Git {
     /// (relative to the top level). Reads only: the index is neither refreshed nor written
     /// (`GIT_OPTIONAL_LOCKS=0`), the stash is untouched.
     pub fn working_changes(&self, excluded: &[String]) -> Result<WorkingChanges, Error> {
+        self.changes_since("HEAD", excluded)
+    }
+
+    /// What the working tree changes against `commit`: its commits since, staged and unstaged
+    /// edits (a rename is the old path and the new), and untracked files that are not ignored.
+    /// Reads only, as [`Git::working_changes`].
+    pub fn changes_since(&self, commit: &str, excluded: &[String]) -> Result<WorkingChanges, Error> {
         let excludes: Vec<String> = excluded.iter().map(|path| format!(":(exclude,top){path}")).collect();
         let mut diff = vec![
             "diff",
@@ -110,7 +117,7 @@ impl Git {
             "--no-relative",
             "--no-ext-diff",
             "--ignore-submodules=all",
-            "HEAD",
+            commit,
             "--",
             ":(top)",
         ];
@@ -123,6 +130,46 @@ impl Git {
             text.split('\0').filter(|path| !path.is_empty()).map(str::to_owned).collect()
         };
         Ok(WorkingChanges { changed: split(changed), untracked: split(untracked) })
+    }
+
+    /// The base a change is compared with, named the way people name it: `origin/release-1.36`
+    /// (a remote-tracking branch), a bare branch name (`release-1.36`: `upstream/`, then
+    /// `origin/`, then the local branch, as a pull request's base is the upstream branch), a tag,
+    /// or a commit. Returns the branch name Prow would see and what it resolved to; `None` when
+    /// nothing has that name.
+    pub fn find_base(&self, name: &str) -> Result<Option<(String, FoundRef)>, Error> {
+        let stdout = self.run(&["for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)"])?;
+        let refs: Vec<(&str, &str)> = stdout
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\0');
+                let (reference, object, peeled) = (fields.next()?, fields.next()?, fields.next()?);
+                Some((reference, if peeled.is_empty() { object } else { peeled }))
+            })
+            .collect();
+        let lookup = |wanted: &str| {
+            refs.iter().find(|(reference, _)| *reference == wanted).map(|(reference, commit)| FoundRef {
+                reference: (*reference).to_owned(),
+                commit: (*commit).to_owned(),
+            })
+        };
+        if let Some(found) = lookup(&format!("refs/remotes/{name}"))
+            && let Some((_, branch)) = name.split_once('/')
+        {
+            return Ok(Some((branch.to_owned(), found)));
+        }
+        for prefix in ["refs/remotes/upstream/", "refs/remotes/origin/", "refs/heads/", "refs/tags/"] {
+            if let Some(found) = lookup(&format!("{prefix}{name}")) {
+                return Ok(Some((name.to_owned(), found)));
+            }
+        }
+        Ok(self.resolve_commit(name)?.map(|commit| (name.to_owned(), FoundRef { reference: commit.clone(), commit })))
+    }
+
+    /// The best common ancestor of `a` and `b`, or `None` when they share no history.
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<Option<String>, Error> {
+        let output = run_raw(&self.directory, &["merge-base", "--end-of-options", a, b])?;
+        Ok(output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned()))
     }
 
     /// Checks out `commit` in this clone, on branch `branch` (created or reset there) or
@@ -259,6 +306,28 @@ mod tests {
         assert_eq!(changes.changed, ["a.txt", "gone.txt", "staged.txt"]);
         assert_eq!(changes.untracked, [".gitignore", "new/dir/file.txt"]);
         assert_eq!(fs_err::read(clone.join(".git/index")).expect("index"), index, "the index is not rewritten");
+    }
+
+    #[test]
+    fn a_change_is_measured_from_the_merge_base_with_the_upstream_branch() {
+        let (_directory, upstream, clone) = upstream_and_clone();
+        git(&clone, &["checkout", "--quiet", "-b", "feature"]);
+        commit(&clone, "committed.go", "x\n");
+        fs_err::write(clone.join("untracked.md"), "y\n").expect("write");
+        // The upstream moves on; its new file is not part of the change.
+        commit(&upstream, "upstream-only.txt", "z\n");
+        git(&clone, &["fetch", "--quiet", "origin"]);
+        let repo = Git::discover(&clone).expect("git").expect("a repository");
+        let (branch, base) = repo.find_base("master").expect("refs").expect("found");
+        assert_eq!((branch.as_str(), base.reference.as_str()), ("master", "refs/remotes/origin/master"));
+        let (branch, _) = repo.find_base("origin/release-1.36").expect("refs").expect("found");
+        assert_eq!(branch, "release-1.36");
+        assert!(repo.find_base("no-such-branch").expect("refs").is_none());
+        let merge_base = repo.merge_base(&base.commit, "HEAD").expect("merge-base").expect("shared history");
+        assert_ne!(merge_base, base.commit, "origin/master moved on");
+        let changes = repo.changes_since(&merge_base, &[]).expect("changes");
+        assert_eq!(changes.changed, ["committed.go"]);
+        assert_eq!(changes.untracked, ["untracked.md"]);
     }
 
     #[test]

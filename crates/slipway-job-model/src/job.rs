@@ -8,6 +8,10 @@ use crate::matrix::{SkipRule, VersionRange};
 use crate::schedule::Schedule;
 use crate::spec::{CommandSpec, JobSpec, RefSpec, VolumeSpec};
 
+/// The JSON schema of `slipway job list`: `{jobs: [{name, source, kind, repo, runs_on, command,
+/// schedule, next_run, timeout, matrix, cannot_run}]}`.
+pub const LIST_SCHEMA: &str = "slipway.job.list/v1";
+
 /// Prow's and slipway's default timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 /// How long a job gets between SIGTERM and SIGKILL unless it says otherwise.

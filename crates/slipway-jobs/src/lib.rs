@@ -4,6 +4,7 @@
 
 mod checkout;
 pub mod exec;
+pub mod launch;
 pub mod markers;
 pub mod runner;
 pub mod scheduler;

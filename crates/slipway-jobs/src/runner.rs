@@ -88,6 +88,9 @@ pub enum RunError {
     Store(#[from] slipway_store::Error),
     #[error(transparent)]
     Checkout(Box<crate::checkout::CheckoutError>),
+    /// A matrix entry's marker could not be read; nothing was recorded.
+    #[error(transparent)]
+    Marker(#[from] crate::markers::MarkerError),
     #[error("job `{job}`: could not prepare `{}`", path.display())]
     Files {
         job: String,
@@ -113,6 +116,7 @@ impl RunError {
         match self {
             RunError::Artifacts(error) => error.exit_code(),
             RunError::Store(error) => error.exit_code(),
+            RunError::Marker(error) => error.exit_code(),
             RunError::Checkout(error) if error.input => exit::USAGE,
             RunError::Checkout(_) | RunError::Files { .. } => exit::INFRASTRUCTURE,
             RunError::Interrupted { .. } => exit::INTERRUPTED,

@@ -13,6 +13,9 @@ use slipway_core::results::{Build, Status, TestResult};
 use slipway_store::Store;
 use slipway_store::results::Replaced;
 
+/// The JSON schema of `slipway results ingest`'s report.
+pub const INGEST_SCHEMA: &str = "slipway.results.ingest/v1";
+
 use crate::error::{Error, Problem};
 use crate::merge::merge;
 use crate::prow::{self, BuildFiles, FINISHED, STARTED};

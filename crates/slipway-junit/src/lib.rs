@@ -99,7 +99,7 @@ mod source;
 mod text;
 
 pub use error::{Error, Problem};
-pub use ingest::{Counts, DEFAULT_JOB, Ingested, Options, Report, ingest};
+pub use ingest::{Counts, DEFAULT_JOB, INGEST_SCHEMA, Ingested, Options, Report, ingest};
 pub use merge::merge;
 pub use parse::{ParseError, Parsed, parse};
 pub use prow::{is_junit_path, version};

@@ -15,6 +15,9 @@ use slipway_job_model::spec::{CommandSpec, JobSpec, RefSpec, VolumeSpec};
 
 use crate::load::{JobType, ProwJob, scalar_text};
 
+/// The JSON schema of `slipway job import-prow --format json`: `{jobs, notes, errors}`.
+pub const SCHEMA: &str = "slipway.job.import/v1";
+
 /// A job as slipway writes it, and what could not be carried over for people to read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Import {

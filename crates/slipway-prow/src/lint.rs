@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 use slipway_core::yaml::Node;
 use slipway_job_model::duration;
 use slipway_job_model::schedule::Schedule;
 
+use crate::brancher::Brancher;
 use crate::fields::{self, NESTED, PRESET};
 use crate::import::split_timezone;
 use crate::load::{JOB_FILE_KEYS, JobType, Location, ProwConfig, ProwJob, scalar_text};
@@ -56,6 +56,10 @@ impl Rule {
         }
     }
 }
+
+/// The JSON schema of `slipway job lint --format json`: `{findings: [{file, line, job, rule,
+/// message}]}`.
+pub const SCHEMA: &str = "slipway.job.lint/v1";
 
 /// One problem, at a line of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -425,60 +429,6 @@ fn duplicates(config: &ProwConfig, findings: &mut Vec<Finding>) {
             });
         }
         earlier.push(job);
-    }
-}
-
-/// `branches` and `skip_branches` of a job, compiled as Prow compiles them (one unanchored
-/// alternation each).
-struct Brancher {
-    branches: Vec<String>,
-    skip: Vec<String>,
-}
-
-impl Brancher {
-    fn of(job: &ProwJob) -> Brancher {
-        let list = |key: &str| -> Vec<String> {
-            job.fields
-                .get(key)
-                .and_then(Value::as_array)
-                .map(|items| items.iter().map(scalar_text).collect())
-                .unwrap_or_default()
-        };
-        Brancher { branches: list("branches"), skip: list("skip_branches") }
-    }
-
-    fn all(&self) -> bool {
-        self.branches.is_empty() && self.skip.is_empty()
-    }
-
-    /// `Brancher.ShouldRun`; a pattern that does not compile matches (Prow would reject it anyway).
-    fn should_run(&self, branch: &str) -> bool {
-        let matches =
-            |patterns: &[String]| Regex::new(&patterns.join("|")).map_or(true, |regex| regex.is_match(branch));
-        if self.all() {
-            return true;
-        }
-        if !self.skip.is_empty() && matches(&self.skip) {
-            return false;
-        }
-        self.branches.is_empty() || matches(&self.branches)
-    }
-
-    /// `Brancher.Intersects` (pkg/config/jobs.go).
-    fn intersects(&self, other: &Brancher) -> bool {
-        if self.all() || other.all() {
-            return true;
-        }
-        if !self.branches.is_empty() {
-            if !other.branches.is_empty() {
-                return self.branches.iter().any(|branch| other.branches.contains(branch));
-            }
-            return self.branches.iter().any(|branch| other.should_run(branch));
-        }
-        if other.branches.is_empty() {
-            return true;
-        }
-        other.intersects(self)
     }
 }
 

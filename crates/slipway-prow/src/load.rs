@@ -177,19 +177,65 @@ pub(crate) const JOB_FILE_KEYS: &[&str] =
 
 /// Reads every path: a file, or a directory searched recursively for `*.yaml` and `*.yml`.
 pub fn load(paths: &[PathBuf]) -> Result<ProwConfig, LoadError> {
+    load_where(paths, |_| true)
+}
+
+/// [`load`], parsing only the files whose text `wanted` accepts (a cheap test, such as "mentions
+/// this repository", that spares parsing the rest). Files are parsed on every core at once
+/// and merged in the order [`load`] reads them, so the result is the same.
+pub fn load_where(paths: &[PathBuf], wanted: impl Fn(&str) -> bool + Sync) -> Result<ProwConfig, LoadError> {
+    let files = collect_files(paths)?;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(files.len().max(1));
+    let chunk = files.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<ProwConfig, LoadError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|paths| {
+                let wanted = &wanted;
+                scope.spawn(move || -> Result<ProwConfig, LoadError> {
+                    let mut config = ProwConfig::default();
+                    for path in paths {
+                        let text = read_file(path)?;
+                        if wanted(&text) {
+                            read_text(path, &text, &mut config)?;
+                        }
+                    }
+                    Ok(config)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut config = ProwConfig::default();
+    for part in parsed {
+        let part = part?;
+        config.jobs.extend(part.jobs);
+        config.presets.extend(part.presets);
+        config.files.extend(part.files);
+        config.decorate_all_jobs |= part.decorate_all_jobs;
+    }
+    Ok(config)
+}
+
+/// Every file `paths` names, directories searched recursively, in the order [`load`] reads them.
+pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut files = Vec::new();
     for path in paths {
         collect(path, true, &mut files)?;
     }
-    let mut config = ProwConfig::default();
-    for path in files {
-        let mut text = String::new();
-        std::fs::File::open(&path)
-            .and_then(|mut file| file.read_to_string(&mut text))
-            .map_err(|source| LoadError::Read { path: path.clone(), source })?;
-        read_text(&path, &text, &mut config)?;
-    }
-    Ok(config)
+    Ok(files)
+}
+
+/// One file's text.
+pub(crate) fn read_file(path: &Path) -> Result<String, LoadError> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_to_string(&mut text))
+        .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    Ok(text)
 }
 
 /// Adds the jobs and presets of one file's text to `config`.

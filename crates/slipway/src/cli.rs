@@ -75,9 +75,29 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum JobCommand {
-    /// List the jobs of slipway.yaml with their schedules and matrices.
-    #[command(after_help = "Examples:\n  slipway job list\n  slipway job list --format json")]
+    /// List the jobs of slipway.yaml, and of Prow config read in place, with their schedules
+    /// and matrices.
+    ///
+    /// A Prow job shows its type and file:line; one that cannot run here says why.
+    #[command(
+        after_help = "Examples:\n  slipway job list\n  slipway job list --prow-config ../test-infra/config/jobs/kubernetes-sigs/descheduler\n  slipway job list --format json"
+    )]
     List(crate::cli_jobs::JobListArgs),
+
+    /// List the presubmits a change triggers, by Prow's rules, saying why each runs or not.
+    ///
+    /// The change is everything the working tree holds beyond its merge base with --base:
+    /// commits, staged and unstaged edits, and untracked files that are not ignored. A presubmit
+    /// runs when its `branches`/`skip_branches` admit the base branch and it has `always_run`,
+    /// or a `run_if_changed` regex matching a changed path, or a `skip_if_only_changed` regex
+    /// that some changed path does not match. `slipway job run --affected` runs them.
+    ///
+    /// Exit status: 0, also when nothing is triggered; 2 for bad input (no Prow config, an
+    /// unknown base, a repository with no presubmits).
+    #[command(
+        after_help = "Examples:\n  slipway job affected --prow-config ../test-infra/config/jobs/kubernetes-sigs/descheduler\n  slipway job affected --base origin/release-1.36 --all\n  slipway job run --affected --follow"
+    )]
+    Affected(crate::cli_jobs::JobAffectedArgs),
 
     /// Run one job now, as CI would: its own build id, environment, timeout, artifacts in the
     /// Prow layout, and a record in the store. Ctrl-C stops it and records it as aborted.
@@ -380,7 +400,7 @@ pub(crate) struct VerifyArgs {
 }
 
 /// How to reach registries, for every command that talks to one.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub(crate) struct RegistryArgs {
     /// Speak plain HTTP to this registry (repeatable; localhost always is).
     #[arg(

@@ -9,7 +9,7 @@ use crate::cli::Format;
 
 /// Where state lives (runs, scheduler state, test results); shared by every command that uses
 /// the store.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub(crate) struct DatabaseArgs {
     /// The store: sqlite:PATH or postgres://... (default: `store.url`, else
     /// sqlite:.slipway/state.db in the project).
@@ -18,7 +18,7 @@ pub(crate) struct DatabaseArgs {
 }
 
 /// Where artifacts and markers live; shared by every command that uses the artifact storage.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub(crate) struct StorageArgs {
     /// The artifact storage: a directory, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
     /// az://CONTAINER/PREFIX (default: `artifacts.storage`, else .slipway/artifacts). S3 reads
@@ -28,7 +28,7 @@ pub(crate) struct StorageArgs {
 }
 
 /// The store and the artifact storage, for commands that run jobs.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub(crate) struct StateArgs {
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,
@@ -37,22 +37,66 @@ pub(crate) struct StateArgs {
     pub(crate) storage: StorageArgs,
 }
 
-#[derive(Debug, Clone, Copy, Args)]
+/// Prow job config read in place, for every command that takes jobs from it.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ProwConfigArgs {
+    /// Prow job config: files or directories (searched recursively), comma-separated or
+    /// repeated; presets from a Prow config.yaml among them are applied (default:
+    /// `prow.config` in slipway.yaml, or SLIPWAY_PROW_CONFIG).
+    #[arg(long = "prow-config", value_name = "PATH[,PATH]", value_delimiter = ',')]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
 pub(crate) struct JobListArgs {
+    #[command(flatten)]
+    pub(crate) prow: ProwConfigArgs,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobAffectedArgs {
+    /// The branch (or any ref) the change is against: its merge base with the working tree is
+    /// compared, and the branch name is what `branches` and `skip_branches` match (default: the
+    /// repository's default branch, taken from upstream/ or origin/ when those exist).
+    #[arg(long, value_name = "REF")]
+    pub(crate) base: Option<String>,
+
+    /// The repository whose presubmits apply, as ORG/REPO (default: `project.repository`, else
+    /// the only repository the Prow config has presubmits for, else the one the remotes name).
+    #[arg(long = "repository", value_name = "ORG/REPO")]
+    pub(crate) repository: Option<String>,
+
+    /// Also list the presubmits the change does not trigger, with why.
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    #[command(flatten)]
+    pub(crate) prow: ProwConfigArgs,
+
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
     pub(crate) format: Format,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct JobRunArgs {
-    /// The job to run (a name from slipway.yaml, or from the Prow config with --prow-config).
-    #[arg(value_name = "JOB")]
-    pub(crate) job: String,
+    /// The job to run: a name from slipway.yaml or from the Prow config (not with --affected).
+    #[arg(value_name = "JOB", required_unless_present = "affected", conflicts_with = "affected")]
+    pub(crate) job: Option<String>,
 
-    /// Read the job from Prow job config (files or directories, comma-separated or repeated);
-    /// presets from a Prow config.yaml among them are applied.
-    #[arg(long, value_name = "PATH[,PATH]", value_delimiter = ',')]
-    pub(crate) prow_config: Vec<PathBuf>,
+    /// Run every presubmit the working tree's change triggers (as `slipway job affected`
+    /// lists them), each against the working tree as it is.
+    #[arg(long)]
+    pub(crate) affected: bool,
+
+    /// With --affected: the branch the change is against (as `job affected --base`).
+    #[arg(long, value_name = "REF", requires = "affected")]
+    pub(crate) base: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) prow: ProwConfigArgs,
 
     /// Copy the job's output to the terminal as it runs (it always goes to build-log.txt).
     #[arg(long, short = 'f')]
@@ -88,6 +132,9 @@ pub(crate) struct JobRunArgs {
     #[command(flatten)]
     pub(crate) state: StateArgs,
 
+    #[command(flatten)]
+    pub(crate) registries: crate::cli::RegistryArgs,
+
     #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
     pub(crate) format: Format,
 }
@@ -99,7 +146,13 @@ pub(crate) struct ScheduleArgs {
     pub(crate) once: bool,
 
     #[command(flatten)]
+    pub(crate) prow: ProwConfigArgs,
+
+    #[command(flatten)]
     pub(crate) state: StateArgs,
+
+    #[command(flatten)]
+    pub(crate) registries: crate::cli::RegistryArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,7 @@ pub(crate) struct ConfigFile {
     pub(crate) matrix: MatrixSection,
     pub(crate) store: StoreSection,
     pub(crate) artifacts: slipway_artifacts::ArtifactsSection,
+    pub(crate) prow: slipway_prow::ProwSection,
 }
 
 /// The options every command takes: `--config` and `--repo`.
@@ -54,7 +55,7 @@ pub(crate) struct Loaded {
     /// Its content (defaults when there is no file).
     pub(crate) file: ConfigFile,
     /// Warnings for people (unknown keys).
-    pub(crate) warnings: Vec<String>,
+    pub(crate) warnings: Vec<crate::warnings::Warning>,
     /// The file read, if any.
     pub(crate) path: Option<PathBuf>,
     /// The keys the environment set, with the variable that set each.
@@ -111,6 +112,7 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
     ("SLIPWAY_RELEASE_CHART_VERSION", "release.chart_version"),
     ("SLIPWAY_RELEASE_COMMIT_MESSAGE", "release.commit_message"),
     ("SLIPWAY_ARTIFACTS_STORAGE", "artifacts.storage"),
+    ("SLIPWAY_PROW_CONFIG", "prow.config"),
 ];
 
 /// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
@@ -132,6 +134,10 @@ pub(crate) fn apply_environment(
             "release.image_tag_prefix" => file.release.image_tag_prefix = Some(value),
             "release.commit_message" => file.release.commit_message = Some(value),
             "artifacts.storage" => file.artifacts.storage = Some(value),
+            "prow.config" => {
+                file.prow.config =
+                    value.split(',').map(str::trim).filter(|path| !path.is_empty()).map(str::to_owned).collect();
+            }
             "release.chart_version" => {
                 file.release.chart_version = match value.as_str() {
                     "auto" => ChartVersionPolicy::Auto,
@@ -225,7 +231,7 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
             line: root.line as u64,
             column: 1,
             message:
-                "expected a mapping of sections (project, release, registries, images, jobs, matrix, store, artifacts)"
+                "expected a mapping of sections (project, release, registries, images, jobs, matrix, store, artifacts, prow)"
                     .to_owned(),
         });
     }
@@ -244,9 +250,10 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
     })?;
     let warnings = unknown
         .iter()
-        .map(|key| {
-            let line = line_of(root, key).map(|line| format!(":{line}")).unwrap_or_default();
-            format!("{}{line}: unknown key `{key}` is ignored", path.display())
+        .map(|key| crate::warnings::Warning::UnknownKey {
+            file: path.clone(),
+            line: line_of(root, key),
+            key: key.clone(),
         })
         .collect();
     Ok(Loaded { root: PathBuf::new(), directory, file, warnings, path: Some(path), from_environment: Vec::new() })
@@ -305,8 +312,11 @@ mod tests {
         let path = directory.path().join(FILE_NAME);
         fs_err::write(&path, text).expect("write config");
         load_file(Some(&path), directory.path()).map(|mut loaded| {
-            loaded.warnings =
-                loaded.warnings.iter().map(|w| w.replace(&path.display().to_string(), "slipway.yaml")).collect();
+            for warning in &mut loaded.warnings {
+                if let crate::warnings::Warning::UnknownKey { file, .. } = warning {
+                    *file = PathBuf::from(FILE_NAME);
+                }
+            }
             loaded
         })
     }
@@ -319,8 +329,9 @@ mod tests {
         .expect("valid");
         assert_eq!(loaded.file.project.name.as_deref(), Some("demo"));
         assert_eq!(loaded.file.release.platforms, ["linux/amd64"]);
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(
-            loaded.warnings,
+            warnings,
             [
                 "slipway.yaml:4: unknown key `release.imgaes` is ignored",
                 "slipway.yaml:9: unknown key `release.version_files.0.patern` is ignored",

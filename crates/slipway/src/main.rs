@@ -11,6 +11,7 @@ mod output;
 mod progress;
 mod settings;
 mod settings_jobs;
+mod warnings;
 
 use std::process::ExitCode;
 

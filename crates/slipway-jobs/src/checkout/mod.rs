@@ -102,16 +102,12 @@ fn literal_branch(pattern: &str) -> Option<String> {
     literal.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.')).then_some(literal)
 }
 
-/// Whether Prow would run the job on `branch` (its `branches` and `skip_branches` are
-/// anchored regular expressions); `None` when a pattern does not compile.
+/// Whether Prow would run the job on `branch`: `skip_branches` and `branches` are each joined
+/// with `|` and matched unanchored, as Prow's `Brancher.ShouldRun` does; `None` when a pattern
+/// does not compile.
 fn runs_on(job: &Job, branch: &str) -> Option<bool> {
     let matches = |patterns: &[String]| -> Option<bool> {
-        for pattern in patterns {
-            if regex::Regex::new(&format!("^(?:{pattern})$")).ok()?.is_match(branch) {
-                return Some(true);
-            }
-        }
-        Some(false)
+        Some(!patterns.is_empty() && regex::Regex::new(&patterns.join("|")).ok()?.is_match(branch))
     };
     let (branches, skipped) = (branch_patterns(job, "branches"), branch_patterns(job, "skip_branches"));
     Some((branches.is_empty() || matches(&branches)?) && !matches(&skipped)?)

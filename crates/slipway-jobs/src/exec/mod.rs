@@ -213,13 +213,40 @@ pub trait Executor: Send + Sync {
     fn run(&self, launch: Launch, cancel: CancellationToken) -> Running<'_>;
 }
 
-/// The executor for `run`: a local process for a host job, the container engine on PATH for a
-/// container job.
-pub fn for_run(run: &Run) -> Result<Box<dyn Executor>, ExecError> {
-    Ok(match run {
+/// How executors reach what is outside this machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Registries spoken to over plain HTTP or without TLS verification (`registries.insecure`,
+    /// `--insecure-registry`), besides loopback addresses.
+    pub insecure_registries: Vec<String>,
+}
+
+/// The executor for `run`: a local process for a host job, the container engine on PATH (or
+/// as `SLIPWAY_CONTAINER_ENGINE` says) for a container job. When there is no engine, an
+/// executor that fails with that error, so the run is recorded as an error like any run that
+/// fails before its command starts.
+pub fn for_run(run: &Run, settings: &Settings) -> Box<dyn Executor> {
+    match run {
         Run::Host { .. } => Box::new(LocalProcess),
-        Run::Container { .. } => Box::new(Container::detect()?),
-    })
+        Run::Container { .. } => match Container::detect() {
+            Ok(container) => Box::new(container.with_insecure_registries(settings.insecure_registries.clone())),
+            Err(error) => Box::new(Unavailable(std::sync::Mutex::new(Some(error)))),
+        },
+    }
+}
+
+/// An executor that cannot run anything, and says why.
+struct Unavailable(std::sync::Mutex<Option<ExecError>>);
+
+impl Executor for Unavailable {
+    fn name(&self) -> &str {
+        "none"
+    }
+
+    fn run(&self, _launch: Launch, _cancel: CancellationToken) -> Running<'_> {
+        let error = self.0.lock().ok().and_then(|mut error| error.take()).unwrap_or(ExecError::NoContainerEngine);
+        Box::pin(async move { Err(error) })
+    }
 }
 
 /// How a process ended.

@@ -9,15 +9,14 @@ use slipway_core::exit;
 use slipway_jobs::JobSpec;
 
 use crate::cli::Format;
+use crate::config_file::ConfigError;
 use crate::config_file::Globals;
-use crate::config_file::{self, ConfigError};
 use crate::errors::UsageError;
 use crate::output;
+use crate::warnings::Warning;
 
-/// The JSON schema of `job import-prow`.
-const IMPORT_SCHEMA: &str = "slipway.job.import/v1";
-/// The JSON schema of `job lint`.
-const LINT_SCHEMA: &str = "slipway.job.lint/v1";
+const IMPORT_SCHEMA: &str = slipway_prow::import::SCHEMA;
+const LINT_SCHEMA: &str = slipway_prow::lint::SCHEMA;
 
 #[derive(Debug, Args)]
 pub(crate) struct ImportProwArgs {
@@ -77,7 +76,7 @@ impl Located {
 pub(super) fn import(args: ImportProwArgs) -> anyhow::Result<u8> {
     let ImportProwArgs { paths, format } = args;
     let config = slipway_prow::load(&paths)?;
-    super::warn(&duplicate_key_warnings(&config));
+    super::warn(&crate::warnings::duplicate_keys(&config));
     let mut jobs: Vec<JobSpec> = Vec::new();
     let mut notes = Vec::new();
     let mut failed = Vec::new();
@@ -205,7 +204,7 @@ fn lint_prow(paths: &[PathBuf]) -> anyhow::Result<Vec<Located>> {
 /// The problems `slipway_jobs::resolve_all` finds in slipway.yaml's jobs, each at its line; the
 /// rule is the field at fault (`cron`, `timeout`, `matrix`).
 fn lint_slipway(globals: &Globals) -> anyhow::Result<Vec<Located>> {
-    let loaded = config_file::load(globals)?;
+    let loaded = crate::settings_jobs::lint(globals)?;
     super::warn(&loaded.warnings);
     let Some(path) = loaded.path.clone() else {
         return Err(UsageError(
@@ -218,9 +217,11 @@ fn lint_slipway(globals: &Globals) -> anyhow::Result<Vec<Located>> {
     // A misspelt key in a job (`minimal_interval`) is ignored by the loader with a warning;
     // for lint it is a finding.
     let unknown = loaded.warnings.iter().filter_map(|warning| {
-        let (location, rest) = warning.split_once(": unknown key `jobs.")?;
-        let line = location.rsplit_once(':')?.1.parse().ok()?;
-        let key = rest.split('`').next()?;
+        let Warning::UnknownKey { line: Some(line), key, .. } = warning else {
+            return None;
+        };
+        let line = *line;
+        let key = key.strip_prefix("jobs.")?;
         let index: usize = key.split('.').next()?.parse().ok()?;
         let job = loaded.file.jobs.get(index).map(|job| job.name.clone());
         Some(Located {
@@ -248,24 +249,4 @@ fn lint_slipway(globals: &Globals) -> anyhow::Result<Vec<Located>> {
             Located { file: path.clone(), line, job: Some(problem.job), rule: Some(rule), message: problem.message }
         }))
         .collect())
-}
-
-/// A warning for every key written twice in a Prow file, with both lines.
-pub(crate) fn duplicate_key_warnings(config: &slipway_prow::ProwConfig) -> Vec<String> {
-    config
-        .files
-        .iter()
-        .flat_map(|file| {
-            file.duplicate_keys.iter().map(move |duplicate| {
-                format!(
-                    "{}:{}: `{}` is given twice (lines {} and {}); loaders differ on which one they keep",
-                    file.path.display(),
-                    duplicate.line,
-                    duplicate.key,
-                    duplicate.first_line,
-                    duplicate.line
-                )
-            })
-        })
-        .collect()
 }

@@ -1,49 +1,111 @@
-//! `slipway job run`: one job (each of its matrix entries) now, recorded like CI.
+//! `slipway job run`: one job (each of its matrix entries), or every presubmit a change
+//! triggers, now, recorded like CI.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use slipway_core::exit;
 use slipway_jobs::Job;
-use slipway_jobs::exec::{self, CancellationToken};
+use slipway_jobs::exec::CancellationToken;
+use slipway_jobs::launch::{Observer, Order};
 use slipway_jobs::markers::Resolved;
-use slipway_jobs::runner::{self, Context, Overrides, Report, Request, RunError};
-use slipway_store::{RunState, Store, Trigger};
+use slipway_jobs::runner::{Overrides, Report, RunError};
+use slipway_store::{RunState, Trigger};
 
 use crate::cli::Format;
 use crate::cli_jobs::JobRunArgs;
 use crate::config_file::Globals;
 use crate::errors::UsageError;
-use crate::{config_file, output, settings_jobs};
-
-/// The JSON schema of `job run`.
-const SCHEMA: &str = "slipway.job.run/v1";
+use crate::output;
+use crate::settings_jobs::{self, CatalogJob, Origin};
 
 pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let JobRunArgs { job: name, prow_config, follow, matrix, env, volumes, refs, base_ref, pull, state, format } = args;
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let (job, notes) = if prow_config.is_empty() {
-        (slipway_job(&loaded, &name)?, Vec::new())
-    } else {
-        prow_job(&prow_config, &name)?
-    };
-    super::warn(&notes);
-    let entries = select_entries(&job, &matrix)?;
-    let overrides = Overrides {
+    let JobRunArgs {
+        job: name,
+        affected,
+        base,
+        prow,
+        follow,
+        matrix,
+        env,
+        volumes,
+        refs,
+        base_ref,
+        pull,
+        state,
+        registries,
+        format,
+    } = args;
+    let settings = settings_jobs::run(globals, prow.paths, state, registries)?;
+    super::warn(&settings.warnings);
+    let mut overrides = Overrides {
         env: env.into_iter().collect(),
         volumes: volumes.into_iter().map(|(name, path)| (name, PathBuf::from(path))).collect(),
         refs: refs.into_iter().collect(),
         base_ref,
         pull,
     };
-    let runtime = super::runtime()?;
-    let outcome = runtime.block_on(async {
-        let store = Store::open(&settings_jobs::database_url(&loaded, state.database.database_url.clone())).await?;
-        let storage =
-            slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.storage.clone()))?;
-        let context = Context { store, storage, host: settings_jobs::host() };
-        for lost in runner::reap_lost(&context).await? {
+    // The runs to make: (job, matrix entry).
+    let mut runs: Vec<(&CatalogJob, Option<String>)> = Vec::new();
+    if affected {
+        let Some((config, _)) = &settings.catalog.prow else {
+            return Err(UsageError(
+                "--affected needs Prow config: give --prow-config PATH[,PATH] or set `prow.config` in slipway.yaml"
+                    .to_owned(),
+            )
+            .into());
+        };
+        let found =
+            super::job_affected::find(&settings.project, settings.repository.as_deref(), config, base.as_deref())?;
+        let triggered: Vec<&str> =
+            found.verdicts.iter().filter(|verdict| verdict.triggered).map(|verdict| verdict.name.as_str()).collect();
+        let _ = writeln!(
+            crate::output::stderr(),
+            "{} of {} presubmits of {} are triggered by {} changed paths against {}: {}",
+            triggered.len(),
+            found.verdicts.len(),
+            found.repository,
+            found.paths.len(),
+            found.base_name,
+            if triggered.is_empty() { "nothing to run".to_owned() } else { triggered.join(", ") }
+        );
+        // Each runs on the working tree as it is, against the base branch.
+        overrides.refs.entry(found.repository.clone()).or_insert_with(|| settings.project.display().to_string());
+        overrides.base_ref.get_or_insert_with(|| found.branch.clone());
+        for name in triggered {
+            let entry = settings.catalog.find(name)?;
+            runs.extend(select_entries(&entry.job, &matrix)?.into_iter().map(|matrix_entry| (entry, matrix_entry)));
+        }
+    } else {
+        let name = name.unwrap_or_default();
+        let entry = settings.catalog.find(&name)?;
+        runs.extend(select_entries(&entry.job, &matrix)?.into_iter().map(|matrix_entry| (entry, matrix_entry)));
+    }
+    // What a Prow job cannot have here, said once per job (volumes are said by the run, with
+    // the flag that provides them).
+    let mut told: Vec<&str> = Vec::new();
+    for (entry, _) in &runs {
+        if matches!(entry.origin, Origin::Prow { .. }) && !told.contains(&entry.job.name.as_str()) {
+            told.push(&entry.job.name);
+            let unavailable: Vec<String> = entry
+                .job
+                .volumes
+                .iter()
+                .filter(|volume| volume.unavailable.is_some())
+                .map(|volume| format!("volume {} ", volume.name))
+                .collect();
+            let notes: Vec<&String> = entry
+                .notes
+                .iter()
+                .filter(|note| !unavailable.iter().any(|prefix| note.starts_with(prefix.as_str())))
+                .collect();
+            super::warn(&notes);
+        }
+    }
+
+    let outcome = super::runtime()?.block_on(async {
+        let setup = settings.setup().await?;
+        for lost in setup.reap_lost().await? {
             let _ = writeln!(
                 crate::output::stderr(),
                 "note: {}/{} was left running by a slipway that is gone; recorded as an error",
@@ -51,7 +113,6 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
                 lost.build_id
             );
         }
-        let executor = exec::for_run(&job.run)?;
         let cancel = CancellationToken::new();
         let interrupt = {
             let cancel = cancel.clone();
@@ -63,48 +124,29 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
                 }
             })
         };
-        let client = reqwest::Client::new();
-        let markers = settings_jobs::markers(&loaded);
         let mut reports = Vec::new();
         let mut failure = None;
-        for entry in entries {
+        for (entry, matrix_entry) in &runs {
             if cancel.is_cancelled() {
                 break;
             }
-            let resolved = match &entry {
-                None => None,
-                Some(entry) => {
-                    let resolved = markers.resolve(&client, entry).await?;
-                    if resolved.source != "given" {
-                        let _ = writeln!(
-                            crate::output::stderr(),
-                            "{}: {entry} is {} ({})",
-                            job.name,
-                            resolved.version,
-                            resolved.source
-                        );
-                    }
-                    Some(resolved)
-                }
-            };
             if !follow {
-                let name = runner::layout_name(&job.name, entry.as_deref());
+                let name = slipway_jobs::runner::layout_name(&entry.job.name, matrix_entry.as_deref());
                 let _ = writeln!(
                     crate::output::stderr(),
                     "running {name}; follow it with `slipway runs logs {name} --follow`"
                 );
             }
-            let waiting = |going: usize| {
-                let _ = writeln!(
-                    crate::output::stderr(),
-                    "waiting: {going} run(s) of {} are going (max_concurrency {})",
-                    job.name,
-                    job.max_concurrency
-                );
+            let order = Order {
+                job: &entry.job,
+                entry: matrix_entry.clone(),
+                trigger: Trigger::Manual,
+                due_at: None,
+                overrides: overrides.clone(),
+                follow,
+                observer: Some(&Told),
             };
-            let mut request = request(&loaded, &job, resolved, overrides.clone(), follow);
-            request.on_wait = Some(&waiting);
-            match runner::execute(&context, request, executor.as_ref(), cancel.clone()).await {
+            match setup.launch(order, cancel.clone()).await {
                 Ok(report) => {
                     print_notes(&report);
                     reports.push(report);
@@ -123,17 +165,21 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
             }
         }
         interrupt.abort();
-        context.store.close().await;
+        setup.context.store.close().await;
         anyhow::Ok((reports, failure, cancel.is_cancelled()))
     })?;
     let (reports, failure, interrupted) = outcome;
     let mut stdout = crate::output::stdout();
     let runs: Vec<&slipway_store::Run> = reports.iter().map(|report| &report.run).collect();
     match format {
-        Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &serde_json::json!({ "runs": runs }))?,
+        Format::Json => {
+            output::json_with_schema(&mut stdout, slipway_jobs::launch::SCHEMA, &serde_json::json!({ "runs": runs }))?;
+        }
         Format::Text => {
             for run in &runs {
-                writeln!(stdout, "{}", super::runs::line(run))?;
+                // A run that ended in an error says why in the error that follows, once.
+                let said_below = failure.is_some() && run.state == RunState::Error;
+                writeln!(stdout, "{}", super::runs::line_with(run, !said_below))?;
                 writeln!(stdout, "  artifacts: {}", run.artifacts)?;
             }
         }
@@ -147,23 +193,28 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
     Ok(if runs.iter().all(|run| run.state == RunState::Success) { exit::SUCCESS } else { exit::CHECK_FAILED })
 }
 
-fn request<'a>(
-    loaded: &config_file::Loaded,
-    job: &'a Job,
-    entry: Option<Resolved>,
-    overrides: Overrides,
-    follow: bool,
-) -> Request<'a> {
-    Request {
-        job,
-        entry,
-        trigger: Trigger::Manual,
-        due_at: None,
-        project: settings_jobs::project(loaded),
-        runs_dir: settings_jobs::runs_dir(loaded),
-        overrides,
-        follow,
-        on_wait: None,
+/// Says on stderr what happens before a run's command starts.
+struct Told;
+
+impl Observer for Told {
+    fn resolved(&self, job: &Job, resolved: &Resolved) {
+        let _ = writeln!(
+            crate::output::stderr(),
+            "{}: {} is {} ({})",
+            job.name,
+            resolved.entry,
+            resolved.version,
+            resolved.source
+        );
+    }
+
+    fn waiting(&self, job: &Job, going: usize) {
+        let _ = writeln!(
+            crate::output::stderr(),
+            "waiting: {going} run(s) of {} are going (max_concurrency {})",
+            job.name,
+            job.max_concurrency
+        );
     }
 }
 
@@ -172,74 +223,6 @@ fn print_notes(report: &Report) {
     for note in &report.notes {
         let _ = writeln!(stderr, "note: {}/{}: {note}", report.run.job, report.run.build_id);
     }
-}
-
-/// A job of slipway.yaml by name.
-fn slipway_job(loaded: &config_file::Loaded, name: &str) -> anyhow::Result<Job> {
-    let jobs = settings_jobs::jobs(loaded)?;
-    let names: Vec<&str> = jobs.iter().map(|job| job.name.as_str()).collect();
-    match jobs.iter().find(|job| job.name == name) {
-        Some(job) => Ok(job.clone()),
-        None if names.is_empty() => Err(UsageError(format!(
-            "no job named `{name}`: slipway.yaml has no jobs (add a `jobs:` section, or read Prow jobs with --prow-config)"
-        ))
-        .into()),
-        None => Err(UsageError(format!("no job named `{name}` in slipway.yaml; its jobs are {}", names.join(", "))).into()),
-    }
-}
-
-/// A job of Prow job config by name, with presets applied, and what a local run cannot provide.
-fn prow_job(paths: &[PathBuf], name: &str) -> anyhow::Result<(Job, Vec<String>)> {
-    let config = slipway_prow::load(paths)?;
-    super::warn(&super::job_prow::duplicate_key_warnings(&config));
-    let matching: Vec<_> = config.jobs.iter().filter(|job| job.name == name).collect();
-    let prow = match matching.as_slice() {
-        [] => {
-            return Err(UsageError(format!(
-                "no Prow job named `{name}` in {} (it has {} jobs)",
-                paths.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "),
-                config.jobs.len()
-            ))
-            .into());
-        }
-        [job] => *job,
-        several => {
-            let places: Vec<String> = several
-                .iter()
-                .map(|job| {
-                    format!("a {} at {}:{}", job.job_type.as_str(), job.location.file.display(), job.location.line)
-                })
-                .collect();
-            return Err(UsageError(format!("several Prow jobs are named `{name}`: {}", places.join("; "))).into());
-        }
-    };
-    let merged = slipway_prow::apply_presets(prow, &config.presets)?;
-    let import = slipway_prow::to_slipway(&merged);
-    // The run itself reports volumes it cannot provide (and knows about --volume).
-    let unavailable: Vec<String> = import
-        .spec
-        .volumes
-        .iter()
-        .filter(|volume| volume.unavailable.is_some())
-        .map(|volume| format!("volume {} ", volume.name))
-        .collect();
-    let notes: Vec<String> = import
-        .notes
-        .iter()
-        .filter(|note| !unavailable.iter().any(|prefix| note.starts_with(prefix.as_str())))
-        .cloned()
-        .collect();
-    let job = slipway_jobs::resolve(&import.spec, name).map_err(|problems| {
-        let reasons: Vec<String> = problems
-            .iter()
-            .map(|problem| {
-                let field = problem.key.strip_prefix(&format!("{name}.")).unwrap_or(&problem.key);
-                format!("`{field}`: {}", problem.message)
-            })
-            .collect();
-        UsageError(format!("Prow job `{name}` cannot run: {}", reasons.join("; ")))
-    })?;
-    Ok((job, notes))
 }
 
 /// The matrix entries to run: all, or those named by --matrix.

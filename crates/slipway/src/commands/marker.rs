@@ -9,7 +9,7 @@ use slipway_core::exit;
 use crate::cli::{Format, MarkerGetArgs, MarkerPublishArgs};
 use crate::cli_jobs::StorageArgs;
 use crate::config_file::Globals;
-use crate::{config_file, output, settings_jobs};
+use crate::{output, settings_jobs};
 
 /// The JSON output of both marker commands: `schema` is `slipway.marker/v1`; `value` is what
 /// the marker holds (`null`: no such marker); a publish adds `outcome` (`created`, `updated`,
@@ -24,13 +24,12 @@ struct Report<'a> {
     published: Option<&'a Published>,
 }
 
-const SCHEMA: &str = "slipway.marker/v1";
+const SCHEMA: &str = slipway_artifacts::MARKER_SCHEMA;
 
 fn markers(globals: &Globals, storage: StorageArgs) -> anyhow::Result<Markers> {
-    let StorageArgs { storage } = storage;
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    Ok(Markers::new(Storage::open(&settings_jobs::storage_url(&loaded, storage))?))
+    let (url, warnings) = settings_jobs::storage(globals, storage)?;
+    super::warn(&warnings);
+    Ok(Markers::new(Storage::open(&url)?))
 }
 
 pub(super) fn get(args: MarkerGetArgs, globals: &Globals) -> anyhow::Result<u8> {

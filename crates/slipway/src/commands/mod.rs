@@ -4,6 +4,7 @@
 mod image_build;
 mod image_dockerfile;
 mod image_inspect;
+mod job_affected;
 mod job_list;
 pub(crate) mod job_prow;
 mod job_run;
@@ -51,6 +52,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Image(ImageCommand::Cloudbuild(args)) => image_dockerfile::cloudbuild(args, &globals),
         Command::Job(JobCommand::List(args)) => job_list::run(args, &globals),
         Command::Job(JobCommand::Run(args)) => job_run::run(args, &globals),
+        Command::Job(JobCommand::Affected(args)) => job_affected::run(args, &globals),
         Command::Job(JobCommand::ImportProw(args)) => job_prow::import(args),
         Command::Job(JobCommand::Lint(args)) => job_prow::lint(args, &globals),
         Command::Schedule(args) => schedule::run(args, &globals),
@@ -79,24 +81,22 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 /// Prints warnings for people on stderr.
-fn warn(warnings: &[String]) {
+fn warn<W: std::fmt::Display>(warnings: &[W]) {
     let mut stderr = crate::output::stderr();
     for warning in warnings {
-        let _ = writeln!(stderr, "warning: {}", slipway_core::redact::urls(warning));
+        let _ = writeln!(stderr, "warning: {}", slipway_core::redact::urls(&warning.to_string()));
     }
 }
 
-/// Loads the configuration and opens the store that `--database-url` (or the file) names, for
-/// a command that only reads: a store that does not exist yet is not created, and the command
-/// sees an empty one (and says so).
+/// Opens the store that `--database-url` (or the file) names, for a command that only reads: a
+/// store that does not exist yet is not created, and the command sees an empty one (and says
+/// so).
 async fn open_store_for_reading(
     globals: &Globals,
     database: crate::cli_jobs::DatabaseArgs,
 ) -> anyhow::Result<slipway_store::Store> {
-    let loaded = crate::config_file::load(globals)?;
-    warn(&loaded.warnings);
-    let crate::cli_jobs::DatabaseArgs { database_url } = database;
-    let url = crate::settings_jobs::database_url(&loaded, database_url);
+    let (url, warnings) = crate::settings_jobs::database(globals, database)?;
+    warn(&warnings);
     match slipway_store::Store::open_for_reading(&url).await? {
         slipway_store::ForReading::Existing(store) => Ok(store),
         slipway_store::ForReading::Missing(store) => {

@@ -9,10 +9,7 @@ use crate::cli::Format;
 use crate::cli_results::IngestArgs;
 use crate::config_file::Globals;
 use crate::errors::UsageError;
-use crate::{config_file, output, settings_jobs};
-
-/// The JSON schema of `results ingest`.
-const SCHEMA: &str = "slipway.results.ingest/v1";
+use crate::{output, settings_jobs};
 
 pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
     let IngestArgs { paths, job, build, database, format } = args;
@@ -22,9 +19,8 @@ pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
     if build.as_deref().is_some_and(|build| build.trim().is_empty()) {
         return Err(UsageError("--build must not be empty".to_owned()).into());
     }
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let url = settings_jobs::database_url(&loaded, database.database_url);
+    let (url, warnings) = settings_jobs::database(globals, database)?;
+    super::warn(&warnings);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
@@ -41,7 +37,7 @@ pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
     }
     let mut stdout = crate::output::stdout();
     match format {
-        Format::Json => output::json_with_schema(&mut stdout, SCHEMA, &report)?,
+        Format::Json => output::json_with_schema(&mut stdout, slipway_junit::INGEST_SCHEMA, &report)?,
         Format::Text => text(&mut stdout, &report)?,
     }
     Ok(report.exit_code())

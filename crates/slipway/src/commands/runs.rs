@@ -38,6 +38,11 @@ pub(super) fn list(args: RunsListArgs, globals: &Globals) -> anyhow::Result<u8> 
 
 /// `job/build  state  started  duration  description`.
 pub(super) fn line(run: &Run) -> String {
+    line_with(run, true)
+}
+
+/// [`line`], with or without the description (left out when an error that follows says it).
+pub(super) fn line_with(run: &Run, description: bool) -> String {
     let started = run
         .started_at
         .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
@@ -48,13 +53,10 @@ pub(super) fn line(run: &Run) -> String {
         }
         _ => "-".to_owned(),
     };
-    format!(
-        "{}/{}  {:<8} {started}Z  {took:>8}  {}",
-        run.job,
-        run.build_id,
-        run.state.as_str(),
-        one_line(&run.description)
-    )
+    let text = if description { one_line(&run.description) } else { String::new() };
+    format!("{}/{}  {:<8} {started}Z  {took:>8}  {text}", run.job, run.build_id, run.state.as_str())
+        .trim_end()
+        .to_owned()
 }
 
 /// A description on one line of at most 120 characters: `runs list` keeps one line per run

@@ -5,44 +5,37 @@ use std::sync::Arc;
 
 use slipway_core::exit;
 use slipway_jobs::Job;
-use slipway_jobs::exec::{self, CancellationToken};
-use slipway_jobs::markers::MarkerSource;
-use slipway_jobs::runner::{self, Context, Overrides, Request};
+use slipway_jobs::exec::CancellationToken;
+use slipway_jobs::launch::{Order, Setup};
+use slipway_jobs::runner::Overrides;
 use slipway_jobs::scheduler::{Event, Launcher, Service, SystemClock};
-use slipway_store::{Store, Trigger};
+use slipway_store::Trigger;
 use tokio_util::task::TaskTracker;
 
 use crate::cli_jobs::ScheduleArgs;
 use crate::config_file::Globals;
 use crate::errors::UsageError;
-use crate::{config_file, settings_jobs};
+use crate::settings_jobs;
 
 pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let ScheduleArgs { once, state } = args;
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let jobs = settings_jobs::jobs(&loaded)?;
-    if !jobs.iter().any(|job| job.schedule.is_some()) {
+    let ScheduleArgs { once, prow, state, registries } = args;
+    let settings = settings_jobs::run(globals, prow.paths, state, registries)?;
+    super::warn(&settings.warnings);
+    let (jobs, left_out) = settings.catalog.scheduled();
+    super::warn(&left_out);
+    if jobs.is_empty() {
         return Err(UsageError(
-            "no job has a schedule: give a job `cron:` (with `timezone:`), `interval:` or `minimum_interval:`"
+            "no job has a schedule: give a job `cron:` (with `timezone:`), `interval:` or `minimum_interval:`, or read Prow periodics with --prow-config"
                 .to_owned(),
         )
         .into());
     }
     super::runtime()?.block_on(async {
-        let store = Store::open(&settings_jobs::database_url(&loaded, state.database.database_url.clone())).await?;
-        let storage =
-            slipway_artifacts::Storage::open(&settings_jobs::storage_url(&loaded, state.storage.storage.clone()))?;
-        let host = settings_jobs::host();
+        let setup = Arc::new(settings.setup().await?);
+        let store = setup.context.store.clone();
+        let host = setup.context.host.clone();
         let runs_stop = CancellationToken::new();
-        let launcher = Arc::new(RunLauncher {
-            context: Arc::new(Context { store: store.clone(), storage, host: host.clone() }),
-            markers: settings_jobs::markers(&loaded),
-            project: settings_jobs::project(&loaded),
-            runs_dir: settings_jobs::runs_dir(&loaded),
-            cancel: runs_stop.clone(),
-            tasks: TaskTracker::new(),
-        });
+        let launcher = Arc::new(RunLauncher { setup, cancel: runs_stop.clone(), tasks: TaskTracker::new() });
         let mut service = Service::new(store.clone(), jobs, launcher.clone());
         let report = |event: &Event| {
             let _ = writeln!(crate::output::stderr(), "{}", describe(event));
@@ -97,12 +90,9 @@ fn describe(event: &Event) -> String {
     }
 }
 
-/// Starts scheduled runs as background tasks.
+/// Starts scheduled runs as background tasks, through the same launch as `job run`.
 struct RunLauncher {
-    context: Arc<Context>,
-    markers: MarkerSource,
-    project: std::path::PathBuf,
-    runs_dir: std::path::PathBuf,
+    setup: Arc<Setup>,
     cancel: CancellationToken,
     tasks: TaskTracker,
 }
@@ -125,49 +115,32 @@ impl Launcher for RunLauncher {
         };
         for entry in entries {
             let job = job.clone();
-            let context = self.context.clone();
-            let markers = self.markers.clone();
-            let project = self.project.clone();
-            let runs_dir = self.runs_dir.clone();
+            let setup = self.setup.clone();
             let cancel = self.cancel.clone();
             self.tasks.spawn(async move {
-                let name = job.name.clone();
-                if let Err(error) = launch_one(&context, &markers, job, entry, due, project, runs_dir, cancel).await {
-                    let _ = writeln!(crate::output::stderr(), "error: {name}: {error:#}");
+                let order = Order {
+                    job: &job,
+                    entry,
+                    trigger: Trigger::Schedule,
+                    due_at: Some(due.as_second()),
+                    overrides: Overrides::default(),
+                    follow: false,
+                    observer: None,
+                };
+                match setup.launch(order, cancel).await {
+                    Ok(report) => {
+                        let _ = writeln!(crate::output::stderr(), "finished {}", super::runs::line(&report.run));
+                    }
+                    Err(error) => {
+                        let _ = writeln!(
+                            crate::output::stderr(),
+                            "error: {}: {}",
+                            job.name,
+                            crate::errors::render(&error.into())
+                        );
+                    }
                 }
             });
         }
     }
-}
-
-#[expect(clippy::too_many_arguments, reason = "one call site, every argument distinct")]
-async fn launch_one(
-    context: &Context,
-    markers: &MarkerSource,
-    job: Job,
-    entry: Option<String>,
-    due: jiff::Timestamp,
-    project: std::path::PathBuf,
-    runs_dir: std::path::PathBuf,
-    cancel: CancellationToken,
-) -> anyhow::Result<()> {
-    let resolved = match &entry {
-        Some(entry) => Some(markers.resolve(&reqwest::Client::new(), entry).await?),
-        None => None,
-    };
-    let executor = exec::for_run(&job.run)?;
-    let request = Request {
-        job: &job,
-        entry: resolved,
-        trigger: Trigger::Schedule,
-        due_at: Some(due.as_second()),
-        project,
-        runs_dir,
-        overrides: Overrides::default(),
-        follow: false,
-        on_wait: None,
-    };
-    let report = runner::execute(context, request, executor.as_ref(), cancel).await?;
-    let _ = writeln!(crate::output::stderr(), "finished {}", super::runs::line(&report.run));
-    Ok(())
 }

@@ -11,6 +11,7 @@ mod jobs;
 mod ledger;
 mod marker;
 mod prow;
+mod prow_in_place;
 mod prow_run;
 mod results_ingest;
 mod results_views;

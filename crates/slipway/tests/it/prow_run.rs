@@ -9,7 +9,7 @@ use slipway_test::git::TempRepo;
 use crate::support::slipway_with_env;
 
 /// A busybox image pushed to the local registry.
-fn busybox() -> String {
+pub(crate) fn busybox() -> String {
     let image =
         format!("{}/{}:1", slipway_test::registry::address(), slipway_test::registry::unique_repository("prow"));
     let reference = ImageReference::parse(&image).expect("valid reference");
@@ -25,7 +25,7 @@ fn podman_environment() -> Vec<(&'static str, String)> {
 
 /// Runs slipway with podman's test configuration, and a Docker config podman can read (podman
 /// refuses a DOCKER_CONFIG directory without a config.json).
-fn run(directory: &Path, args: &[&str]) -> crate::support::Run {
+pub(crate) fn run(directory: &Path, args: &[&str]) -> crate::support::Run {
     let docker = directory.join("docker-config");
     fs_err::create_dir_all(&docker).expect("docker config directory");
     fs_err::write(docker.join("config.json"), "{}").expect("docker config");
