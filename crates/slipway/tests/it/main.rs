@@ -14,6 +14,7 @@ mod prow;
 mod prow_run;
 mod results_ingest;
 mod results_views;
+mod storage_credentials;
 mod support;
 mod triage;
 mod verify;
