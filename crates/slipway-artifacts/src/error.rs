@@ -2,6 +2,8 @@
 
 use slipway_core::exit;
 
+use crate::credentials::CredentialsError;
+
 /// Why a storage, layout or marker operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -13,27 +15,30 @@ pub enum Error {
         /// What is wrong with it, as a lowercase fragment.
         reason: String,
     },
-    /// The URL is fine but the backend's settings (environment variables) are not.
+    /// The URL is fine but the backend's settings (environment variables) are not: invalid
+    /// (exit 2), or without the credentials the backend needs before any request (a
+    /// [`CredentialsError`], exit 3 as every other credentials problem).
     #[error("could not configure storage `{url}`")]
     Configure {
         /// The storage URL.
         url: String,
-        /// The builder's complaint.
+        /// The builder's complaint (an `object_store::Error`), or a [`CredentialsError`].
         #[source]
-        source: Box<object_store::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The object store could not be reached, refused the request, or failed.
-    #[error("could not {operation} `{key}` in `{url}`")]
+    #[error("could not {operation} {}", subject(key, url))]
     Storage {
         /// The storage URL.
         url: String,
         /// What was being done: `read`, `write`, `list`.
         operation: &'static str,
-        /// The object (relative to the storage URL).
+        /// The object (relative to the storage URL; empty: the storage itself).
         key: String,
-        /// The store's error.
+        /// The store's error (an `object_store::Error`), or a [`CredentialsError`] when the
+        /// store found no credentials or refused them.
         #[source]
-        source: Box<object_store::Error>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The bucket (or container) of the storage URL does not exist.
     #[error("the bucket of `{url}` does not exist")]
@@ -122,6 +127,10 @@ pub enum Error {
     },
 }
 
+fn subject(key: &str, url: &str) -> String {
+    if key.is_empty() { format!("`{url}`") } else { format!("`{key}` in `{url}`") }
+}
+
 fn shown(value: Option<&str>) -> String {
     value.map_or_else(|| "(absent)".to_owned(), |value| format!("`{value}`"))
 }
@@ -130,6 +139,7 @@ impl Error {
     /// The process exit code this error means (DESIGN.md).
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Configure { source, .. } if source.is::<CredentialsError>() => exit::INFRASTRUCTURE,
             Error::InvalidUrl { .. } | Error::Configure { .. } | Error::Invalid { .. } | Error::NotAVersion { .. } => {
                 exit::USAGE
             }
@@ -137,6 +147,14 @@ impl Error {
             Error::Storage { .. } | Error::NoBucket { .. } | Error::Io { .. } | Error::Corrupt { .. } => {
                 exit::INFRASTRUCTURE
             }
+        }
+    }
+
+    /// The credentials problem behind this error, if that is what it is.
+    pub fn credentials(&self) -> Option<&CredentialsError> {
+        match self {
+            Error::Configure { source, .. } | Error::Storage { source, .. } => source.downcast_ref(),
+            _ => None,
         }
     }
 }

@@ -8,7 +8,9 @@
 //! markers with compare-and-swap. Every write is one object stored whole; errors carry the
 //! storage URL and map to slipway's exit codes through [`Error::exit_code`].
 
+mod backends;
 mod build_id;
+mod credentials;
 mod documents;
 mod error;
 mod layout;
@@ -18,6 +20,7 @@ mod name;
 mod storage;
 
 pub use build_id::{allocate_build_id, latest_build, snowflake};
+pub use credentials::{Cloud, CredentialsError, Problem};
 pub use documents::Versioned;
 pub use error::{Error, Result};
 pub use layout::{BuildDir, FinishReport, Finished, JobResult, ProwJob, ProwJobState, Started, list_builds};

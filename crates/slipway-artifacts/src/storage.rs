@@ -3,7 +3,9 @@
 //! A [`Storage`] is a bucket (or directory) plus a prefix; every key the layout and the markers
 //! use is relative to it. Backend settings come from the environment the way each cloud's own
 //! tools read them (`AWS_*`, `GOOGLE_*` and `SERVICE_ACCOUNT`, `AZURE_*`), passed in explicitly
-//! by [`Storage::open_with`] so tests and servers need not touch the process environment.
+//! by [`Storage::open_with`] so tests and servers need not touch the process environment
+//! ([`crate::backends`] builds the stores). Missing or refused credentials are reported as
+//! [`crate::CredentialsError`], naming the variables to set.
 //!
 //! Writes are single objects, each one put (or one multipart upload that becomes visible only
 //! when complete), so a reader never sees half of one. Compare-and-swap writes use the store's
@@ -13,21 +15,18 @@
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
-use object_store::azure::MicrosoftAzureBuilder;
 use object_store::buffered::BufWriter;
-use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::{Path, PathPart};
 use object_store::{
-    Attribute, AttributeValue, Attributes, BackoffConfig, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    RetryConfig, UpdateVersion,
+    Attribute, AttributeValue, Attributes, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion,
 };
 use tokio::io::AsyncWriteExt;
 
+use crate::backends::{self, BuildError};
+use crate::credentials::{self, Cloud};
 use crate::error::{Error, Result};
 use crate::local;
 
@@ -52,6 +51,8 @@ struct Inner {
     url: String,
     /// Local directories get their own compare-and-swap (see [`crate::local`]).
     local_root: Option<PathBuf>,
+    /// The cloud of an `s3://`, `gs://` or `az://` URL, for messages about its credentials.
+    cloud: Option<Cloud>,
 }
 
 /// An object's content and the version a conditional replace must name.
@@ -106,10 +107,13 @@ impl Storage {
     /// S3 reads `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`), `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` (default `us-east-1`) and
     /// `AWS_ALLOW_HTTP`; an endpoint on a loopback address is spoken to over plain HTTP without
-    /// it. GCS reads `GOOGLE_SERVICE_ACCOUNT` (or `SERVICE_ACCOUNT`), `GOOGLE_SERVICE_ACCOUNT_KEY`
-    /// and `GOOGLE_APPLICATION_CREDENTIALS`; Azure reads `AZURE_STORAGE_ACCOUNT_NAME`,
-    /// `AZURE_STORAGE_ACCOUNT_KEY`, `AZURE_STORAGE_USE_EMULATOR` and the other `AZURE_*` keys of
-    /// object_store.
+    /// it. GCS reads `GOOGLE_SERVICE_ACCOUNT` (or `SERVICE_ACCOUNT`), `GOOGLE_SERVICE_ACCOUNT_KEY`,
+    /// `GOOGLE_APPLICATION_CREDENTIALS`, `GOOGLE_BASE_URL` and `GOOGLE_BEARER_TOKEN`; an emulator
+    /// is reached with a service account key holding `"gcs_base_url"` and `"disable_oauth": true`.
+    /// Azure reads `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`,
+    /// `AZURE_STORAGE_ENDPOINT` (a loopback `http://` one needs no `AZURE_ALLOW_HTTP`),
+    /// `AZURE_STORAGE_USE_EMULATOR` (Azurite on `127.0.0.1:10000`) and the other `AZURE_*` keys
+    /// of object_store.
     pub fn open_with<I, K, V>(url: &str, environment: I) -> Result<Storage>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -147,20 +151,28 @@ impl Storage {
             if prefix.is_empty() { format!("{scheme}://{bucket}") } else { format!("{scheme}://{bucket}/{prefix}") };
         let variables: Vec<(String, String)> =
             environment.into_iter().map(|(name, value)| (name.as_ref().to_owned(), value.into())).collect();
-        let configure = |source| Error::Configure { url: display.clone(), source: Box::new(source) };
-        let store: Arc<dyn ObjectStore> = match scheme {
-            "s3" => Arc::new(s3_builder(bucket, &variables).build().map_err(configure)?),
-            "gs" => Arc::new(gcs_builder(bucket, &variables).build().map_err(configure)?),
-            _ => Arc::new(azure_builder(&format!("{scheme}://{bucket}"), &variables).build().map_err(configure)?),
+        let cloud = match scheme {
+            "s3" => Cloud::S3,
+            "gs" => Cloud::Gcs,
+            _ => Cloud::Azure,
         };
-        Ok(Storage { inner: Arc::new(Inner { store, prefix: prefix_path, url: display, local_root: None }) })
+        let store = backends::build(cloud, &format!("{scheme}://{bucket}"), bucket, &variables).map_err(|error| {
+            let source: Box<dyn std::error::Error + Send + Sync> = match error {
+                BuildError::Settings(error) => Box::new(error),
+                BuildError::Credentials(error) => Box::new(error),
+            };
+            Error::Configure { url: display.clone(), source }
+        })?;
+        let inner = Inner { store, prefix: prefix_path, url: display, local_root: None, cloud: Some(cloud) };
+        Ok(Storage { inner: Arc::new(inner) })
     }
 
     /// Storage on an object store built elsewhere (an `InMemory` store, a wrapper that counts
     /// requests). `url` is how messages name it. Compare-and-swap uses the store's conditional
     /// puts, so the store must support `PutMode::Create` and `PutMode::Update`.
     pub fn from_object_store(store: Arc<dyn ObjectStore>, url: &str) -> Storage {
-        Storage { inner: Arc::new(Inner { store, prefix: Path::default(), url: url.to_owned(), local_root: None }) }
+        let inner = Inner { store, prefix: Path::default(), url: url.to_owned(), local_root: None, cloud: None };
+        Storage { inner: Arc::new(inner) }
     }
 
     fn local(url: &str, directory: &FsPath) -> Result<Storage> {
@@ -179,6 +191,7 @@ impl Storage {
                 prefix,
                 url: absolute.display().to_string(),
                 local_root: Some(absolute),
+                cloud: None,
             }),
         })
     }
@@ -219,7 +232,14 @@ impl Storage {
             // A write or list that finds nothing: the bucket itself is missing.
             return Error::NoBucket { url: self.inner.url.clone() };
         }
-        Error::Storage { url: self.inner.url.clone(), operation, key: key.to_owned(), source: Box::new(source) }
+        let source: Box<dyn std::error::Error + Send + Sync> = match self.inner.cloud {
+            Some(cloud) => match credentials::diagnose(cloud, source) {
+                Ok(credentials) => Box::new(credentials),
+                Err(other) => Box::new(other),
+            },
+            None => Box::new(source),
+        };
+        Error::Storage { url: self.inner.url.clone(), operation, key: key.to_owned(), source }
     }
 
     /// Reads `key` with the version a conditional replace needs; `None` when absent.
@@ -247,7 +267,9 @@ impl Storage {
         match self.inner.store.list_with_delimiter(Some(&prefix)).await {
             Ok(_) => Ok(()),
             // Listing a prefix never answers 404 unless the bucket (container) is missing.
-            Err(source) if is_not_found(&source) => Err(Error::NoBucket { url: self.inner.url.clone() }),
+            Err(source) if credentials::http_status(&source) == Some(404) => {
+                Err(Error::NoBucket { url: self.inner.url.clone() })
+            }
             Err(source) => Err(self.failed("read", key, source)),
         }
     }
@@ -374,104 +396,6 @@ impl Storage {
     }
 }
 
-/// Whether a store error is an HTTP 404. object_store maps 404 to `NotFound` for object
-/// requests but not for listings, and keeps its HTTP error type private, so the rendered chain
-/// is all there is to go on.
-fn is_not_found(error: &object_store::Error) -> bool {
-    if matches!(error, object_store::Error::NotFound { .. }) {
-        return true;
-    }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(current) = cause {
-        if current.to_string().contains("status code: 404") {
-            return true;
-        }
-        cause = current.source();
-    }
-    false
-}
-
-/// Retries that give up in seconds, not object_store's default three minutes: a CLI reporting
-/// an unreachable bucket should say so promptly.
-fn retry() -> RetryConfig {
-    RetryConfig {
-        backoff: BackoffConfig {
-            init_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(2),
-            base: 2.0,
-        },
-        max_retries: 3,
-        retry_timeout: Duration::from_secs(20),
-    }
-}
-
-fn s3_builder(bucket: &str, variables: &[(String, String)]) -> AmazonS3Builder {
-    // ETag conditions (If-None-Match: * and If-Match) are what S3, MinIO, R2 and moto support;
-    // set explicitly so a change of object_store's default cannot turn compare-and-swap off.
-    let mut builder = AmazonS3Builder::new().with_conditional_put(S3ConditionalPut::ETagMatch).with_region("us-east-1");
-    for (name, value) in variables {
-        if name.starts_with("AWS_")
-            && !value.is_empty()
-            && let Ok(key) = name.to_ascii_lowercase().parse::<AmazonS3ConfigKey>()
-        {
-            builder = builder.with_config(key, value.clone());
-        }
-    }
-    let explicit_http = variables.iter().any(|(name, _)| name == "AWS_ALLOW_HTTP");
-    if !explicit_http
-        && let Some(endpoint) = builder.get_config_value(&AmazonS3ConfigKey::Endpoint)
-        && is_loopback_http(&endpoint)
-    {
-        builder = builder.with_allow_http(true);
-    }
-    builder.with_bucket_name(bucket).with_retry(retry())
-}
-
-fn gcs_builder(bucket: &str, variables: &[(String, String)]) -> GoogleCloudStorageBuilder {
-    let mut builder = GoogleCloudStorageBuilder::new();
-    for (name, value) in variables {
-        if value.is_empty() {
-            continue;
-        }
-        if name == "SERVICE_ACCOUNT" {
-            builder = builder.with_service_account_path(value.clone());
-        } else if name.starts_with("GOOGLE_")
-            && let Ok(key) = name.to_ascii_lowercase().parse()
-        {
-            builder = builder.with_config(key, value.clone());
-        }
-    }
-    builder.with_bucket_name(bucket).with_retry(retry())
-}
-
-fn azure_builder(url: &str, variables: &[(String, String)]) -> MicrosoftAzureBuilder {
-    let mut builder = MicrosoftAzureBuilder::new();
-    for (name, value) in variables {
-        if name.starts_with("AZURE_")
-            && !value.is_empty()
-            && let Ok(key) = name.to_ascii_lowercase().parse()
-        {
-            builder = builder.with_config(key, value.clone());
-        }
-    }
-    builder.with_url(url).with_retry(retry())
-}
-
-/// `http://127.0.0.1:5001`, `http://localhost`, `http://[::1]:9000`: the emulators of tests and
-/// laptops, spoken to over plain HTTP as Docker does for local registries.
-fn is_loopback_http(endpoint: &str) -> bool {
-    let Some(rest) = endpoint.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = if let Some(bracketed) = authority.strip_prefix('[') {
-        bracketed.split(']').next().unwrap_or_default()
-    } else {
-        authority.rsplit_once(':').map_or(authority, |(host, _)| host)
-    };
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|address| address.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,15 +437,6 @@ mod tests {
             assert_eq!(error.exit_code(), slipway_core::exit::USAGE, "{url}");
             assert!(error.to_string().contains(reason), "{url}: {error}");
         }
-    }
-
-    #[test]
-    fn loopback_endpoints_speak_plain_http() {
-        assert!(is_loopback_http("http://127.0.0.1:5001"));
-        assert!(is_loopback_http("http://localhost/"));
-        assert!(is_loopback_http("http://[::1]:9000"));
-        assert!(!is_loopback_http("http://minio.example.com:9000"));
-        assert!(!is_loopback_http("https://127.0.0.1:5001"));
     }
 
     #[test]

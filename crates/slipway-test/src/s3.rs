@@ -3,11 +3,6 @@
 //! moto accepts any key and secret and keeps everything in memory; each test makes a bucket of
 //! its own with [`unique_bucket`], so tests never see each other's objects.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// `host:port` of the emulator: `$SLIPWAY_TEST_S3`, else `127.0.0.1:5001`.
 ///
 /// # Panics
@@ -65,20 +60,9 @@ pub fn closed_endpoint() -> String {
 ///
 /// When the emulator is not running or refuses to create it.
 pub fn unique_bucket(name: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos =
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos() % 1_000_000_000_000);
-    let prefix: String =
-        name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(24).collect();
-    let bucket = format!("{prefix}-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-    let address = address();
+    let bucket = crate::http::unique_name(name);
     // moto needs no signature to create a bucket: one plain HTTP request does it.
-    let mut stream = TcpStream::connect(&address).expect("connect to the S3 emulator");
-    write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .expect("send the request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read the response");
-    let status = response.lines().next().unwrap_or_default();
-    assert!(status.contains(" 200"), "creating bucket {bucket} failed: {status}");
+    let response = crate::http::request(&address(), "PUT", &format!("/{bucket}"), &[], b"");
+    assert_eq!(response.status, 200, "creating bucket {bucket} failed: {}", response.text);
     bucket
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use slipway_artifacts::{BuildDir, ProwJob, Started, Storage, allocate_build_id, latest_build, list_builds, snowflake};
 
-use crate::support;
+use crate::support::{self, on_every_backend};
 
 const NOW_MS: u64 = 1_760_000_000_000;
 
@@ -55,27 +55,8 @@ async fn concurrent_ids_are_unique(storage: Storage) {
     assert_eq!(latest_build(&storage, "presubmit").await.expect("latest"), unique.last().copied());
 }
 
-#[tokio::test]
-async fn local_sequential_ids_increase() {
-    let (storage, _directory) = support::local();
-    sequential_ids_increase(storage).await;
-}
-
-#[tokio::test]
-async fn s3_sequential_ids_increase() {
-    sequential_ids_increase(support::s3("build-ids")).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn local_concurrent_ids_are_unique() {
-    let (storage, _directory) = support::local();
-    concurrent_ids_are_unique(storage).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s3_concurrent_ids_are_unique() {
-    concurrent_ids_are_unique(support::s3("concurrent-ids")).await;
-}
+on_every_backend!(sequential_ids_increase);
+on_every_backend!(multi_thread: concurrent_ids_are_unique);
 
 #[tokio::test]
 async fn job_names_are_checked() {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value};
 use slipway_artifacts::{BuildDir, Finished, JobResult, ProwJob, ProwJobState, Started, Storage, list_builds};
 
-use crate::support::{self, Recording};
+use crate::support::{self, Recording, on_every_backend};
 
 const JOB: &str = "ci-kops-e2e-aws";
 const NOW_MS: u64 = 1_760_000_000_000;
@@ -141,16 +141,7 @@ async fn a_build_in_the_prow_layout(storage: Storage) {
     assert_eq!(list_builds(&storage, "another-job").await.expect("list"), Vec::<u64>::new());
 }
 
-#[tokio::test]
-async fn local_build_in_the_prow_layout() {
-    let (storage, _directory) = support::local();
-    a_build_in_the_prow_layout(storage).await;
-}
-
-#[tokio::test]
-async fn s3_build_in_the_prow_layout() {
-    a_build_in_the_prow_layout(support::s3("layout")).await;
-}
+on_every_backend!(a_build_in_the_prow_layout, links_never_lead_out_of_the_artifacts);
 
 /// Every write of `finish` as the store saw them complete: finished.json is the last.
 async fn finished_json_is_written_last(inner: Arc<dyn object_store::ObjectStore>) {
@@ -186,6 +177,12 @@ async fn finished_json_is_written_last(inner: Arc<dyn object_store::ObjectStore>
 async fn s3_finished_json_is_written_last() {
     let bucket = slipway_test::s3::unique_bucket("finished-last");
     finished_json_is_written_last(support::s3_store(&bucket)).await;
+}
+
+#[tokio::test]
+async fn azure_finished_json_is_written_last() {
+    let container = slipway_test::azure::unique_container("finished-last");
+    finished_json_is_written_last(support::azure_store(&container)).await;
 }
 
 #[tokio::test]
@@ -277,15 +274,4 @@ async fn links_never_lead_out_of_the_artifacts(storage: Storage) {
     let finished = json(&storage, &format!("{base}/finished.json")).await;
     let said = finished["metadata"]["slipway-skipped-artifacts"].as_array().expect("listed").len();
     assert_eq!(said, 5, "{finished:#}");
-}
-
-#[tokio::test]
-async fn local_links_never_lead_out_of_the_artifacts() {
-    let (storage, _directory) = support::local();
-    links_never_lead_out_of_the_artifacts(storage).await;
-}
-
-#[tokio::test]
-async fn s3_links_never_lead_out_of_the_artifacts() {
-    links_never_lead_out_of_the_artifacts(support::s3("links")).await;
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use slipway_artifacts::{Error, Markers, Published, Storage};
 use slipway_core::exit;
 
-use crate::support::{self, patch};
+use crate::support::{self, Backend, on_every_backend, patch};
 
 async fn get_and_publish(storage: Storage) {
     let markers = Markers::new(storage.clone());
@@ -146,59 +146,21 @@ async fn stale_reads_fail(storage: Storage) {
     assert_eq!(written, Published::Updated { previous: "v1.0.0".to_owned() });
 }
 
-#[tokio::test]
-async fn local_get_and_publish() {
-    let (storage, _directory) = support::local();
-    get_and_publish(storage).await;
-}
+on_every_backend!(get_and_publish, if_newer, stale_reads_fail);
+on_every_backend!(multi_thread: racing_publishers);
 
-#[tokio::test]
-async fn s3_get_and_publish() {
-    get_and_publish(support::s3("markers")).await;
-}
-
-#[tokio::test]
-async fn local_if_newer() {
-    let (storage, _directory) = support::local();
-    if_newer(storage).await;
-}
-
-#[tokio::test]
-async fn s3_if_newer() {
-    if_newer(support::s3("if-newer")).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn local_racing_publishers() {
-    let (storage, _directory) = support::local();
-    racing_publishers(storage).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn s3_racing_publishers() {
-    racing_publishers(support::s3("race")).await;
-}
-
-#[tokio::test]
-async fn local_stale_reads_fail() {
-    let (storage, _directory) = support::local();
-    stale_reads_fail(storage).await;
-}
-
-#[tokio::test]
-async fn s3_stale_reads_fail() {
-    stale_reads_fail(support::s3("stale")).await;
-}
-
-#[tokio::test]
-async fn s3_markers_are_served_uncached_as_text() {
-    let bucket = slipway_test::s3::unique_bucket("headers");
-    let storage =
-        Storage::open_with(&format!("s3://{bucket}/release"), slipway_test::s3::environment()).expect("an S3 URL");
-    Markers::new(storage).publish("stable", "v1.31.2", false).await.expect("publish");
-    let store = support::s3_store(&bucket);
-    let location = object_store::path::Path::from("release/stable.txt");
-    let result = object_store::ObjectStoreExt::get(&store, &location).await.expect("the marker");
+/// Markers are served as text that no cache keeps (S3 and Azure keep the headers they were
+/// written with; a local directory has none).
+async fn markers_are_served_uncached_as_text(backend: Backend, store: fn(&str) -> Arc<dyn object_store::ObjectStore>) {
+    let fixture = backend.fresh("headers");
+    let bucket = fixture.bucket().expect("a bucket");
+    Markers::with_prefix(fixture.storage.clone(), "release")
+        .expect("a prefix")
+        .publish("stable", "v1.31.2", false)
+        .await
+        .expect("publish");
+    let location = object_store::path::Path::from(format!("{}/release/stable.txt", support::PREFIX));
+    let result = object_store::ObjectStoreExt::get(&store(bucket), &location).await.expect("the marker");
     let attribute = |attribute| result.attributes.get(&attribute).map(|value| value.to_string());
     assert_eq!(attribute(object_store::Attribute::ContentType).as_deref(), Some("text/plain"));
     assert_eq!(attribute(object_store::Attribute::CacheControl).as_deref(), Some("private, max-age=0, no-transform"));
@@ -206,21 +168,11 @@ async fn s3_markers_are_served_uncached_as_text() {
 }
 
 #[tokio::test]
-#[ignore = "needs GCS credentials: set SLIPWAY_TEST_GCS=gs://BUCKET/PREFIX and GOOGLE_APPLICATION_CREDENTIALS (or GOOGLE_SERVICE_ACCOUNT_KEY), then `cargo test -p slipway-artifacts --test it -- --ignored gcs`"]
-async fn gcs_markers() {
-    let url = std::env::var("SLIPWAY_TEST_GCS").expect("SLIPWAY_TEST_GCS=gs://BUCKET/PREFIX");
-    let unique = format!("{url}/slipway-test-{}", std::process::id());
-    get_and_publish(Storage::open(&unique).expect("a gs:// URL")).await;
-    racing_publishers(Storage::open(&format!("{unique}/race")).expect("a gs:// URL")).await;
-    stale_reads_fail(Storage::open(&format!("{unique}/stale")).expect("a gs:// URL")).await;
+async fn s3_markers_are_served_uncached_as_text() {
+    markers_are_served_uncached_as_text(Backend::S3, support::s3_store).await;
 }
 
 #[tokio::test]
-#[ignore = "needs Azure or Azurite: set SLIPWAY_TEST_AZURE=az://CONTAINER and AZURE_STORAGE_ACCOUNT_NAME/AZURE_STORAGE_ACCOUNT_KEY (or AZURE_STORAGE_USE_EMULATOR=true for Azurite on 127.0.0.1:10000), then `cargo test -p slipway-artifacts --test it -- --ignored azure`"]
-async fn azure_markers() {
-    let url = std::env::var("SLIPWAY_TEST_AZURE").expect("SLIPWAY_TEST_AZURE=az://CONTAINER");
-    let unique = format!("{url}/slipway-test-{}", std::process::id());
-    get_and_publish(Storage::open(&unique).expect("an az:// URL")).await;
-    racing_publishers(Storage::open(&format!("{unique}/race")).expect("an az:// URL")).await;
-    stale_reads_fail(Storage::open(&format!("{unique}/stale")).expect("an az:// URL")).await;
+async fn azure_markers_are_served_uncached_as_text() {
+    markers_are_served_uncached_as_text(Backend::Azure, support::azure_store).await;
 }

@@ -15,6 +15,7 @@ mod prow_in_place;
 mod prow_run;
 mod results_ingest;
 mod results_views;
+mod storage_credentials;
 mod support;
 mod triage;
 mod verify;

@@ -1,6 +1,7 @@
-//! `slipway marker get` and `slipway marker publish`, on a local directory and on S3
-//! (moto_server): values, --if-newer, compare-and-swap failures, racing processes, and the exit
-//! codes of bad input and unreachable storage.
+//! `slipway marker get` and `slipway marker publish`, on a local directory, S3 (moto_server) and
+//! Azure (Azurite), and `marker get` on GCS (fake-gcs-server, which takes no uploads from
+//! slipway): values, --if-newer, compare-and-swap failures, racing processes, and the exit codes
+//! of bad input and unreachable storage.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -78,28 +79,91 @@ fn storage_comes_from_the_flag_the_environment_or_the_config_file() {
     assert_eq!(run.stdout, "v2.0.0\n", "SLIPWAY_ARTIFACTS is --storage's variable");
 }
 
-#[test]
-fn markers_on_s3() {
+/// Publish a URL, read it back, and refuse --if-newer over it, in `storage` (a bucket URL).
+fn markers_in_a_bucket(snapshot: &str, storage: &str, environment: &[(String, String)], bucket: &str) {
     let directory = tempfile::tempdir().expect("temporary directory");
-    let bucket = slipway_test::s3::unique_bucket("cli-markers");
-    let storage = format!("s3://{bucket}/kops/releases");
-    let environment = s3_environment();
+    let storage = format!("{storage}/kops/releases");
     let url = "https://storage.googleapis.com/k8s-staging-kops/kops/releases/1.31.0";
     let run = with_env(
         directory.path(),
         &["marker", "publish", "markers/master/latest-ci.txt", url, "--storage", &storage, "--format", "json"],
-        &environment,
+        environment,
     );
-    insta::assert_snapshot!(run.render(&[(&bucket, "[BUCKET]")]));
+    insta::assert_snapshot!(snapshot, run.render(&[(bucket, "[BUCKET]")]));
     let run =
-        with_env(directory.path(), &["marker", "get", "markers/master/latest-ci", "--storage", &storage], &environment);
+        with_env(directory.path(), &["marker", "get", "markers/master/latest-ci", "--storage", &storage], environment);
     assert_eq!((run.code, run.stdout.as_str()), (0, format!("{url}\n").as_str()), "{}", run.stderr);
     let run = with_env(
         directory.path(),
         &["marker", "publish", "markers/master/latest-ci", "v1.31.0", "--if-newer", "--storage", &storage],
-        &environment,
+        environment,
     );
+    insta::assert_snapshot!(format!("{snapshot}-2"), run.render(&[(bucket, "[BUCKET]")]));
+}
+
+#[test]
+fn markers_on_s3() {
+    let bucket = slipway_test::s3::unique_bucket("cli-markers");
+    markers_in_a_bucket("markers_on_s3", &format!("s3://{bucket}"), &s3_environment(), &bucket);
+}
+
+#[test]
+fn markers_on_azure() {
+    let container = slipway_test::azure::unique_container("cli-markers");
+    let environment = slipway_test::azure::environment();
+    markers_in_a_bucket("markers_on_azure", &format!("az://{container}"), &environment, &container);
+}
+
+/// `AZURE_STORAGE_USE_EMULATOR` is how Azure's own tools reach Azurite; object_store takes
+/// Azurite's address from `AZURITE_BLOB_STORAGE_URL` (default `http://127.0.0.1:10000`).
+#[test]
+fn markers_on_azurite_through_the_emulator_setting() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let container = slipway_test::azure::unique_container("cli-emulator");
+    let storage = format!("azure://{container}/release");
+    let environment = [
+        ("AZURE_STORAGE_USE_EMULATOR".to_owned(), "true".to_owned()),
+        ("AZURITE_BLOB_STORAGE_URL".to_owned(), format!("http://{}", slipway_test::azure::address())),
+    ];
+    let run =
+        with_env(directory.path(), &["marker", "publish", "stable", "v1.31.2", "--storage", &storage], &environment);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = with_env(directory.path(), &["marker", "get", "stable", "--storage", &storage], &environment);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "v1.31.2\n"), "{}", run.stderr);
+}
+
+/// The GCS emulator takes none of object_store's uploads (docs/design/storage.md): the marker
+/// is put there as `gcloud storage cp` would, and read through slipway.
+#[test]
+fn markers_on_gcs_are_read() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let bucket = slipway_test::gcs::unique_bucket("cli-markers");
+    slipway_test::gcs::upload(&bucket, "kops/releases/markers/master/latest-ci.txt", b"v1.31.0-alpha.1");
+    let storage = format!("gs://{bucket}/kops/releases");
+    let environment = slipway_test::gcs::environment();
+    let args = ["marker", "get", "markers/master/latest-ci", "--storage", &storage, "--format", "json"];
+    insta::assert_snapshot!(with_env(directory.path(), &args, &environment).render(&[(&bucket, "[BUCKET]")]));
+    let run = with_env(directory.path(), &["marker", "get", "stable", "--storage", &storage], &environment);
     insta::assert_snapshot!(run.render(&[(&bucket, "[BUCKET]")]));
+}
+
+#[test]
+#[ignore = "needs GCS that takes uploads with generation preconditions (fake-gcs-server does not): set SLIPWAY_TEST_GCS=gs://BUCKET/PREFIX and GOOGLE_APPLICATION_CREDENTIALS (or GOOGLE_SERVICE_ACCOUNT_KEY), then `cargo test -p slipway --test it -- --ignored gcs`"]
+fn markers_on_real_gcs() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let url = std::env::var("SLIPWAY_TEST_GCS").expect("SLIPWAY_TEST_GCS=gs://BUCKET/PREFIX");
+    let storage = format!("{}/slipway-cli-{}", url.trim_end_matches('/'), std::process::id());
+    let environment: Vec<(String, String)> = std::env::vars().filter(|(name, _)| name.starts_with("GOOGLE_")).collect();
+    let publish = |value: &str| {
+        let args = ["marker", "publish", "stable", value, "--if-newer", "--storage", &storage, "--format", "json"];
+        let run = with_env(directory.path(), &args, &environment);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str::<serde_json::Value>(&run.stdout).expect("a JSON report")["outcome"].clone()
+    };
+    assert_eq!(publish("v1.31.1"), "created");
+    assert_eq!(publish("v1.31.0"), "kept");
+    assert_eq!(publish("v1.31.2"), "updated");
+    racing_processes(directory.path(), &storage, &environment);
 }
 
 /// A publish that expects what the marker held when the job started fails, writing nothing,
@@ -149,6 +213,15 @@ fn a_moved_marker_fails_with_exit_1_on_s3() {
     moved_markers_fail("moved-s3", directory.path(), &storage, &s3_environment(), &[(&bucket, "[BUCKET]")]);
 }
 
+#[test]
+fn a_moved_marker_fails_with_exit_1_on_azure() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let container = slipway_test::azure::unique_container("cli-moved");
+    let storage = format!("az://{container}");
+    let environment = slipway_test::azure::environment();
+    moved_markers_fail("moved-azure", directory.path(), &storage, &environment, &[(&container, "[BUCKET]")]);
+}
+
 /// 12 processes publish v1.31.0 ... v1.31.11 with --if-newer at once: all succeed and the
 /// marker ends at the greatest.
 fn racing_processes(directory: &Path, storage: &str, environment: &[(String, String)]) {
@@ -195,6 +268,13 @@ fn racing_processes_converge_on_s3() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let storage = format!("s3://{}", slipway_test::s3::unique_bucket("cli-race"));
     racing_processes(directory.path(), &storage, &s3_environment());
+}
+
+#[test]
+fn racing_processes_converge_on_azure() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let storage = format!("az://{}", slipway_test::azure::unique_container("cli-race"));
+    racing_processes(directory.path(), &storage, &slipway_test::azure::environment());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `slipway results ingest` end to end: Prow trees and JUnit files on disk, builds that
-//! `slipway job run` wrote (locally and to the S3 emulator), the SQLite store, exit codes.
+//! `slipway job run` wrote (locally and to the S3 and Azure emulators), builds another writer
+//! put in the GCS emulator, the SQLite store, exit codes.
 
 use std::path::Path;
 
@@ -85,26 +86,61 @@ fn loose_files_take_the_job_and_build_given() {
     assert!(directory.path().join(".slipway/state.db").is_file(), "the default store");
 }
 
-#[test]
-fn builds_in_s3_are_ingested_from_the_bucket() {
-    let bucket = slipway_test::s3::unique_bucket("results-ingest");
-    let environment = slipway_test::s3::environment();
+/// `job run` writes a build to the bucket URL `storage`; `results ingest` reads it from there,
+/// and again from the build's own URL.
+fn builds_in_a_bucket_are_ingested(storage: &str, environment: &[(String, String)]) {
     let pairs: Vec<(&str, &str)> = environment.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
     let project = tempfile::tempdir().expect("temporary directory");
     fs_err::write(project.path().join("slipway.yaml"), JOB).expect("write slipway.yaml");
-    let storage = format!("s3://{bucket}/ci");
-    let run = slipway_with_env(project.path(), &["job", "run", "unit", "--storage", &storage], &pairs);
+    let run = slipway_with_env(project.path(), &["job", "run", "unit", "--storage", storage], &pairs);
     assert_eq!(run.code, 1, "{}", run.stderr);
+    ingested_twice(project.path(), storage, &pairs, "unit");
+}
 
-    let ingest = slipway_with_env(project.path(), &["results", "ingest", &storage, "--format", "json"], &pairs);
+/// Ingests the builds under `storage` (one, of `job`, with one passing and one failing test),
+/// then that build again from its own URL: unchanged.
+fn ingested_twice(directory: &Path, storage: &str, pairs: &[(&str, &str)], job: &str) {
+    let ingest = slipway_with_env(directory, &["results", "ingest", storage, "--format", "json"], pairs);
     assert_eq!(ingest.code, 0, "{}", ingest.stderr);
     let report = json(&ingest.stdout);
-    assert_eq!((report["builds"]["inserted"].as_u64(), report["tests"].as_u64()), (Some(1), Some(2)));
-    let source = report["ingested"][0]["source"].as_str().expect("a source");
-    assert!(source.starts_with(&format!("{storage}/logs/unit/")), "{source}");
+    assert_eq!((report["builds"]["inserted"].as_u64(), report["tests"].as_u64()), (Some(1), Some(2)), "{report:#}");
+    let ingested = &report["ingested"][0];
+    assert_eq!((ingested["pass"].as_u64(), ingested["fail"].as_u64()), (Some(1), Some(1)), "{report:#}");
+    let source = ingested["source"].as_str().expect("a source");
+    assert!(source.starts_with(&format!("{storage}/logs/{job}/")), "{source}");
 
-    let again = slipway_with_env(project.path(), &["results", "ingest", source, "--format", "json"], &pairs);
+    let again = slipway_with_env(directory, &["results", "ingest", source, "--format", "json"], pairs);
     assert_eq!(json(&again.stdout)["builds"]["unchanged"], 1, "{}", again.stderr);
+}
+
+#[test]
+fn builds_in_s3_are_ingested_from_the_bucket() {
+    let bucket = slipway_test::s3::unique_bucket("results-ingest");
+    builds_in_a_bucket_are_ingested(&format!("s3://{bucket}/ci"), &slipway_test::s3::environment());
+}
+
+#[test]
+fn builds_in_azure_are_ingested_from_the_container() {
+    let container = slipway_test::azure::unique_container("results-ingest");
+    builds_in_a_bucket_are_ingested(&format!("az://{container}/ci"), &slipway_test::azure::environment());
+}
+
+/// The GCS emulator takes none of object_store's uploads (docs/design/storage.md), so the
+/// build is put there as Prow's uploader would, and ingested through slipway.
+#[test]
+fn builds_in_gcs_are_ingested_from_the_bucket() {
+    let bucket = slipway_test::gcs::unique_bucket("results-ingest");
+    let build = "ci/logs/ci-e2e/1800000000000000001";
+    slipway_test::gcs::upload(&bucket, &format!("{build}/started.json"), br#"{"timestamp": 1767225600}"#);
+    let finished = br#"{"timestamp": 1767229200, "passed": false, "result": "FAILURE"}"#;
+    slipway_test::gcs::upload(&bucket, &format!("{build}/finished.json"), finished);
+    let junit = "<testsuite name='pkg/api'><testcase name='TestOK'/><testcase name='TestBad'><failure message='want 1'/></testcase></testsuite>";
+    slipway_test::gcs::upload(&bucket, &format!("{build}/artifacts/junit_1.xml"), junit.as_bytes());
+    slipway_test::gcs::upload(&bucket, "ci/logs/ci-e2e/latest-build.txt", b"1800000000000000001");
+    let environment = slipway_test::gcs::environment();
+    let pairs: Vec<(&str, &str)> = environment.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    let directory = tempfile::tempdir().expect("temporary directory");
+    ingested_twice(directory.path(), &format!("gs://{bucket}/ci"), &pairs, "ci-e2e");
 }
 
 #[test]
