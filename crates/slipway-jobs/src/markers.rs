@@ -1,9 +1,16 @@
 //! Reading Kubernetes version markers (`https://dl.k8s.io/release/stable-1.30.txt`) for matrix
 //! entries, with a small on-disk cache so a matrix does not hit the network on every run and
 //! still works for a while when it cannot.
+//!
+//! The base is an HTTP(S) URL or any storage URL `slipway marker publish` writes to (a
+//! directory, `file://`, `s3://`, `gs://`, `az://`): `stable-1.30` is the object
+//! `release/stable-1.30.txt` under it. A local directory is read every time (it is as fast as
+//! the cache, and a marker just published counts at once).
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use slipway_artifacts::Storage;
 
 use crate::matrix::{Entry, classify, parse_version};
 
@@ -15,6 +22,7 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
 /// Where markers come from and where they are cached.
 #[derive(Debug, Clone)]
 pub struct MarkerSource {
+    /// An `http(s)://` URL, or a storage URL (directory, `file://`, `s3://`, `gs://`, `az://`).
     pub base_url: String,
     pub cache: Option<PathBuf>,
     pub ttl: Duration,
@@ -37,6 +45,8 @@ pub enum MarkerError {
     Entry(String),
     #[error("could not read the version marker {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("there is no version marker at {url}; publish it (slipway marker publish) or fix matrix.markers_url")]
+    Missing { url: String },
     #[error("the version marker {url} holds `{body}`, which is not a Kubernetes version")]
     NotAVersion { url: String, body: String },
 }
@@ -75,7 +85,19 @@ impl MarkerSource {
             Entry::Marker { path } => path,
         };
         let url = self.url(&path);
-        let cached = self.cache.as_ref().map(|directory| directory.join(format!("{path}.txt")));
+        let key = format!("{path}.txt");
+        let storage = match self.storage() {
+            None => None,
+            Some(Ok(storage)) => Some(storage),
+            Some(Err(error)) => {
+                return Err(MarkerError::Unreachable { url, reason: slipway_core::redact::urls(&error.to_string()) });
+            }
+        };
+        if let Some(storage) = storage.as_ref().filter(|storage| storage.is_local()) {
+            let body = read_stored(storage, &key, &url).await?;
+            return finish(entry, &body, url);
+        }
+        let cached = self.cache.as_ref().map(|directory| directory.join(&key));
         let cached_body = cached.as_ref().and_then(|file| {
             let age = std::fs::metadata(file).ok()?.modified().ok()?.elapsed().unwrap_or(Duration::MAX);
             Some((fs_err::read_to_string(file).ok()?, age))
@@ -89,9 +111,13 @@ impl MarkerSource {
                 source: format!("{url} (cached)"),
             });
         }
-        let body = match fetch(client, &url).await {
+        let fetched = match &storage {
+            Some(storage) => read_stored(storage, &key, &url).await,
+            None => fetch(client, &url).await,
+        };
+        let body = match fetched {
             Ok(body) => body,
-            Err(reason) => {
+            Err(MarkerError::Unreachable { reason, .. }) => {
                 return match cached_body {
                     Some((body, _)) => Ok(Resolved {
                         entry: entry.to_owned(),
@@ -101,26 +127,51 @@ impl MarkerSource {
                     None => Err(MarkerError::Unreachable { url, reason }),
                 };
             }
+            Err(other) => return Err(other),
         };
-        let version = body.trim().to_owned();
-        if parse_version(&version).is_none() {
-            return Err(MarkerError::NotAVersion { url, body: version.chars().take(80).collect() });
-        }
+        let resolved = finish(entry, &body, url)?;
         if let Some(file) = cached {
             // The cache is an optimisation: failing to write it changes nothing else.
             if let Some(parent) = file.parent() {
                 let _ = fs_err::create_dir_all(parent);
             }
             let temporary = file.with_extension(format!("tmp{}", std::process::id()));
-            if fs_err::write(&temporary, &version).is_ok() {
+            if fs_err::write(&temporary, &resolved.version).is_ok() {
                 let _ = fs_err::rename(&temporary, &file);
             }
         }
-        Ok(Resolved { entry: entry.to_owned(), version, source: url })
+        Ok(resolved)
+    }
+
+    /// The storage the markers are in, when the base is not an HTTP(S) URL.
+    fn storage(&self) -> Option<Result<Storage, slipway_artifacts::Error>> {
+        let http = self.base_url.starts_with("http://") || self.base_url.starts_with("https://");
+        (!http).then(|| Storage::open(&self.base_url))
     }
 }
 
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String> {
+/// A marker's body checked to be a version.
+fn finish(entry: &str, body: &str, url: String) -> Result<Resolved, MarkerError> {
+    let version = body.trim().to_owned();
+    if parse_version(&version).is_none() {
+        return Err(MarkerError::NotAVersion { url, body: version.chars().take(80).collect() });
+    }
+    Ok(Resolved { entry: entry.to_owned(), version, source: url })
+}
+
+async fn read_stored(storage: &Storage, key: &str, url: &str) -> Result<String, MarkerError> {
+    match storage.read(key).await {
+        Ok(Some(body)) => Ok(String::from_utf8_lossy(&body).into_owned()),
+        Ok(None) => Err(MarkerError::Missing { url: url.to_owned() }),
+        Err(error) => Err(MarkerError::Unreachable {
+            url: url.to_owned(),
+            reason: slipway_core::redact::urls(&error.to_string()),
+        }),
+    }
+}
+
+async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, MarkerError> {
+    let unreachable = |reason: String| MarkerError::Unreachable { url: url.to_owned(), reason };
     let response = client.get(url).timeout(Duration::from_secs(20)).send().await.map_err(|error| {
         let mut reason = error.to_string();
         let mut source = std::error::Error::source(&error);
@@ -128,11 +179,14 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, String> {
             reason = format!("{reason}: {cause}");
             source = cause.source();
         }
-        reason
+        unreachable(reason)
     })?;
     let status = response.status();
-    if !status.is_success() {
-        return Err(format!("HTTP {status}"));
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Err(MarkerError::Missing { url: url.to_owned() });
     }
-    response.text().await.map_err(|error| error.to_string())
+    if !status.is_success() {
+        return Err(unreachable(format!("HTTP {status}")));
+    }
+    response.text().await.map_err(|error| unreachable(error.to_string()))
 }

@@ -78,7 +78,11 @@ async fn missing_and_malformed_markers_are_errors() {
     let source = MarkerSource::new(Some(&base), None);
     let client = reqwest::Client::new();
     let missing = source.resolve(&client, "stable-1.12").await.expect_err("404");
-    assert!(missing.to_string().contains("HTTP 404"), "{missing}");
+    assert!(
+        matches!(missing, MarkerError::Missing { ref url } if url.ends_with("/release/stable-1.12.txt")),
+        "{missing}"
+    );
+    assert_eq!(missing.exit_code(), 3);
     let garbage = source.resolve(&client, "stable-9.99").await.expect_err("not a version");
     assert!(matches!(garbage, MarkerError::NotAVersion { ref body, .. } if body == "<html>"), "{garbage}");
     let error = source.resolve(&client, "newest").await.expect_err("bad entry");

@@ -335,7 +335,12 @@ pub(crate) fn storage_url(loaded: &Loaded, flag: Option<String>) -> String {
 /// Where matrix markers are read and cached.
 fn markers(loaded: &Loaded) -> MarkerSource {
     let cache = loaded.root.join(".slipway").join("cache").join("markers");
-    MarkerSource::new(loaded.file.matrix.markers_url.as_deref(), Some(cache))
+    // A directory is relative to the project, like artifacts.storage.
+    let base = loaded.file.matrix.markers_url.as_deref().map(|url| match url {
+        url if url.contains("://") || Path::new(url).is_absolute() => url.to_owned(),
+        relative => loaded.root.join(relative).display().to_string(),
+    });
+    MarkerSource::new(base.as_deref(), Some(cache))
 }
 
 /// This machine's name, recorded as the owner of its runs.

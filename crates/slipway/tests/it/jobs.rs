@@ -290,6 +290,88 @@ fn a_matrix_runs_once_per_entry_with_its_version_and_skip_regex() {
     assert!(unknown.stderr.contains("no matrix entry `stable-1.99`"), "{}", unknown.stderr);
 }
 
+/// `matrix.markers_url` reads what `slipway marker publish` writes, wherever it writes it.
+fn matrix_reads_published_markers(markers_url: &str, environment: &[(&str, &str)], published_here: bool) {
+    let project = project(&format!(
+        "matrix:\n  markers_url: {markers_url}\njobs:\n- name: e2e\n  command: 'echo \"version=$KUBERNETES_VERSION\"'\n  matrix: {{kubernetes: [stable-1.31, ci/latest]}}\n"
+    ));
+    if published_here {
+        for (name, value) in [("release/stable-1.31", "v1.31.4"), ("ci/latest", "v1.36.0-alpha.1.5+0123456789abcd")] {
+            let publish = slipway_with_env(
+                project.path(),
+                &["marker", "publish", name, value, "--storage", markers_url],
+                environment,
+            );
+            assert_eq!(publish.code, 0, "{}", publish.stderr);
+        }
+    }
+    let run = slipway_with_env(project.path(), &["job", "run", "e2e"], environment);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let log = |job: &str| fs_err::read_to_string(build_dir(project.path(), job).join("build-log.txt")).expect("log");
+    assert_eq!(log("e2e-stable-1-31").trim(), "version=v1.31.4");
+    assert_eq!(log("e2e-ci-latest").trim(), "version=v1.36.0-alpha.1.5+0123456789abcd");
+}
+
+#[test]
+fn the_matrix_reads_markers_from_every_storage_marker_publish_writes_to() {
+    // A directory relative to the project: read every time, so a new marker counts at once.
+    let project = project(
+        "matrix:\n  markers_url: published\njobs:\n- name: e2e\n  command: 'echo \"version=$KUBERNETES_VERSION\"'\n  matrix: {kubernetes: [stable-1.31]}\n",
+    );
+    let publish = |value: &str| {
+        let run =
+            slipway(project.path(), &["marker", "publish", "release/stable-1.31", value, "--storage", "published"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    };
+    publish("v1.31.4");
+    let run = slipway(project.path(), &["job", "run", "e2e"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("stable-1.31 is v1.31.4"), "{}", run.stderr);
+    publish("v1.31.5");
+    let run = slipway(project.path(), &["job", "run", "e2e"]);
+    assert!(run.stderr.contains("stable-1.31 is v1.31.5"), "not a stale cache: {}", run.stderr);
+    let absent = project.path().join("elsewhere");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        format!(
+            "matrix:\n  markers_url: file://{}\njobs:\n- name: e2e\n  command: [true]\n  matrix: {{kubernetes: [stable-1.31]}}\n",
+            absent.display()
+        ),
+    )
+    .expect("config");
+    fs_err::create_dir(&absent).expect("directory");
+    let missing = slipway(project.path(), &["job", "run", "e2e"]);
+    assert_eq!(missing.code, 3, "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains(&format!("there is no version marker at file://{}/release/stable-1.31.txt", absent.display())),
+        "{}",
+        missing.stderr
+    );
+
+    let absolute = tempfile::tempdir().expect("markers");
+    matrix_reads_published_markers(&format!("file://{}", absolute.path().display()), &[], true);
+
+    let s3 = slipway_test::s3::environment();
+    let s3: Vec<(&str, &str)> = s3.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    let bucket = slipway_test::s3::unique_bucket("matrix-markers");
+    matrix_reads_published_markers(&format!("s3://{bucket}/k8s"), &s3, true);
+
+    let azure = slipway_test::azure::environment();
+    let azure: Vec<(&str, &str)> = azure.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    let container = slipway_test::azure::unique_container("matrix-markers");
+    matrix_reads_published_markers(&format!("az://{container}/k8s"), &azure, true);
+
+    // fake-gcs-server takes no uploads from slipway (docs/design/storage.md): put as gcloud would.
+    let gcs = slipway_test::gcs::environment();
+    let gcs: Vec<(&str, &str)> = gcs.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    let bucket = slipway_test::gcs::unique_bucket("matrix-markers");
+    slipway_test::gcs::upload(&bucket, "k8s/release/stable-1.31.txt", b"v1.31.4");
+    slipway_test::gcs::upload(&bucket, "k8s/ci/latest.txt", b"v1.36.0-alpha.1.5+0123456789abcd");
+    matrix_reads_published_markers(&format!("gs://{bucket}/k8s"), &gcs, false);
+}
+
 #[test]
 fn lint_reports_slipway_job_pitfalls_at_their_lines() {
     let project = project(
