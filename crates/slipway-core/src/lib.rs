@@ -15,6 +15,7 @@ pub mod platform;
 pub mod progress;
 pub mod redact;
 pub mod results;
+pub mod retention;
 pub mod time;
 pub mod version;
 pub mod yaml;

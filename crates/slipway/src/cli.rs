@@ -71,6 +71,51 @@ pub(crate) enum Command {
         after_help = "Examples:\n  slipway marker get stable-1.31\n  slipway marker publish stable-1.31 v1.31.2 --if-newer --storage s3://ci-artifacts/release"
     )]
     Marker(MarkerCommand),
+
+    /// slipway's cache in .slipway/cache: image layers and cached version markers.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Remove cache entries unused for --max-age, then the least recently used until the
+    /// blobs fit in --max-size, and whatever a killed build left half-written.
+    ///
+    /// `image build` does the same after every build, with `cache.max_size` (default 10GiB) and
+    /// `cache.max_age` (default 30d) from slipway.yaml (or SLIPWAY_CACHE_MAX_SIZE and
+    /// SLIPWAY_CACHE_MAX_AGE). Nothing used in the last hour is removed by size or age, so a
+    /// build running beside the prune keeps its layers. --all empties the cache but for the
+    /// writes of builds still running.
+    ///
+    /// Exit status: 0; 2 for a bad size or age.
+    #[command(after_help = "Examples:
+  slipway cache prune
+  slipway cache prune --max-size 2GiB --max-age 1w --dry-run
+  slipway cache prune --all --format json")]
+    Prune(CachePruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CachePruneArgs {
+    /// Keep at most this much (10GiB, 500MB, 2G; a bare number is bytes).
+    #[arg(long, value_name = "SIZE", conflicts_with = "all")]
+    pub(crate) max_size: Option<String>,
+
+    /// Remove what was not used for this long (30d, 2w, 12h).
+    #[arg(long, value_name = "AGE", conflicts_with = "all")]
+    pub(crate) max_age: Option<String>,
+
+    /// Remove everything (but the writes of builds still running).
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Subcommand)]

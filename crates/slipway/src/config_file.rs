@@ -33,6 +33,7 @@ pub(crate) struct ConfigFile {
     pub(crate) store: StoreSection,
     pub(crate) artifacts: slipway_artifacts::ArtifactsSection,
     pub(crate) prow: slipway_prow::ProwSection,
+    pub(crate) cache: slipway_oci::build::cache::CacheSection,
 }
 
 /// The options every command takes: `--config` and `--repo`.
@@ -113,6 +114,8 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
     ("SLIPWAY_RELEASE_COMMIT_MESSAGE", "release.commit_message"),
     ("SLIPWAY_ARTIFACTS_STORAGE", "artifacts.storage"),
     ("SLIPWAY_PROW_CONFIG", "prow.config"),
+    ("SLIPWAY_CACHE_MAX_SIZE", "cache.max_size"),
+    ("SLIPWAY_CACHE_MAX_AGE", "cache.max_age"),
 ];
 
 /// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
@@ -134,6 +137,8 @@ pub(crate) fn apply_environment(
             "release.image_tag_prefix" => file.release.image_tag_prefix = Some(value),
             "release.commit_message" => file.release.commit_message = Some(value),
             "artifacts.storage" => file.artifacts.storage = Some(value),
+            "cache.max_size" => file.cache.max_size = Some(value),
+            "cache.max_age" => file.cache.max_age = Some(value),
             "prow.config" => {
                 file.prow.config =
                     value.split(',').map(str::trim).filter(|path| !path.is_empty()).map(str::to_owned).collect();

@@ -337,6 +337,9 @@ pub(crate) fn image_build_text(out: &mut dyn Write, report: &BuildReport) -> io:
         }
     }
     writeln!(out)?;
+    if let Some(pruned) = &report.cache_pruned {
+        cache_prune_text(out, pruned)?;
+    }
     let tags = report.tags.tags.join(", ");
     let unchanged = report.images.iter().all(|image| {
         image.pushed.as_ref().is_some_and(|pushed| {
@@ -354,6 +357,33 @@ pub(crate) fn image_build_text(out: &mut dyn Write, report: &BuildReport) -> io:
     } else {
         writeln!(out, "built and checked as {tags}; not published (use --push or --output)")
     }
+}
+
+/// What a cache prune removed and kept, in one line.
+pub(crate) fn cache_prune_text(out: &mut dyn Write, pruned: &slipway_oci::build::cache::Pruned) -> io::Result<()> {
+    let verb = if pruned.dry_run { "would remove" } else { "removed" };
+    let mut removed = vec![format!("{} blobs ({})", pruned.removed_blobs, size(pruned.removed_bytes))];
+    if pruned.removed_temporaries > 0 {
+        removed.push(format!(
+            "{} unfinished writes ({})",
+            pruned.removed_temporaries,
+            size(pruned.removed_temporary_bytes)
+        ));
+    }
+    if pruned.removed_records > 0 {
+        removed.push(format!("{} layer records", pruned.removed_records));
+    }
+    if pruned.removed_markers > 0 {
+        removed.push(format!("{} cached markers", pruned.removed_markers));
+    }
+    writeln!(
+        out,
+        "cache {}: {verb} {}; kept {} blobs ({})",
+        pruned.directory.display(),
+        removed.join(", "),
+        pruned.kept_blobs,
+        size(pruned.kept_bytes)
+    )
 }
 
 /// The text report of `image inspect` and `image verify`.

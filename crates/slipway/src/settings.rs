@@ -13,9 +13,11 @@ use slipway_release::verify::{Target, VerifyOptions};
 
 use slipway_release::ledger::{Ledger, Writer};
 
-use crate::cli::{AuditArgs, BumpArgs, Format, ImageBuildArgs, Output, RecordArgs, RegistryArgs, VerifyArgs};
+use crate::cli::{
+    AuditArgs, BumpArgs, CachePruneArgs, Format, ImageBuildArgs, Output, RecordArgs, RegistryArgs, VerifyArgs,
+};
 use crate::cli_jobs::StorageArgs;
-use crate::config_file::Loaded;
+use crate::config_file::{Globals, Loaded};
 use crate::errors::UsageError;
 
 /// The release settings of the file and environment; an invalid value is reported at its line
@@ -28,6 +30,44 @@ pub(crate) fn release(loaded: &Loaded) -> anyhow::Result<Settings> {
             return located.into();
         }
         error.into()
+    })
+}
+
+/// What the build cache keeps (`cache:`), an invalid value reported at its line or variable.
+pub(crate) fn cache_limits(loaded: &Loaded) -> anyhow::Result<build::cache::Limits> {
+    loaded.file.cache.limits().map_err(|(key, message)| match loaded.invalid_key(key, &message) {
+        Some(located) => located.into(),
+        None => UsageError(format!("invalid `{key}`: {message}")).into(),
+    })
+}
+
+/// Everything `cache prune` runs on.
+pub(crate) struct CachePruneSettings {
+    pub(crate) directory: std::path::PathBuf,
+    pub(crate) policy: build::cache::Policy,
+    pub(crate) dry_run: bool,
+    pub(crate) format: Format,
+    pub(crate) warnings: Vec<crate::warnings::Warning>,
+}
+
+pub(crate) fn cache_prune(args: CachePruneArgs, globals: &Globals) -> anyhow::Result<CachePruneSettings> {
+    let CachePruneArgs { max_size, max_age, all, dry_run, format } = args;
+    let loaded = crate::config_file::load(globals)?;
+    let mut limits = cache_limits(&loaded)?;
+    if let Some(size) = max_size {
+        limits.max_size =
+            slipway_core::retention::parse_size(&size).map_err(|error| UsageError(format!("--max-size: {error}")))?;
+    }
+    if let Some(age) = max_age {
+        limits.max_age =
+            slipway_core::retention::parse_age(&age).map_err(|error| UsageError(format!("--max-age: {error}")))?;
+    }
+    Ok(CachePruneSettings {
+        directory: loaded.root.join(".slipway/cache"),
+        policy: if all { build::cache::Policy::All } else { build::cache::Policy::Limits(limits) },
+        dry_run,
+        format,
+        warnings: loaded.warnings,
     })
 }
 
@@ -218,6 +258,7 @@ pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Resu
     Ok(ImageBuildSettings {
         options: BuildOptions {
             cache: directory.join(".slipway/cache"),
+            cache_limits: cache_limits(loaded)?,
             directory,
             images: specs,
             destination,

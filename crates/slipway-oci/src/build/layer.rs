@@ -79,7 +79,9 @@ impl BlobStore {
     /// Stores bytes; returns their digest.
     pub fn put(&self, bytes: &[u8]) -> io::Result<String> {
         let digest = crate::manifest::sha256_digest(bytes);
-        if !self.contains(&digest) {
+        if self.contains(&digest) {
+            super::cache::touch(&self.path(&digest));
+        } else {
             let temporary = self.temporary();
             fs_err::write(&temporary, bytes)?;
             fs_err::rename(&temporary, self.path(&digest))?;
@@ -133,6 +135,11 @@ fn cached(store: &BlobStore, key: &str) -> Option<BuiltLayer> {
     let mut fields = record.split_whitespace();
     let (digest, diff_id, size) = (fields.next()?, fields.next()?, fields.next()?.parse().ok()?);
     let blob = fs_err::metadata(store.path(digest)).ok()?;
+    if blob.len() == size {
+        // Used now: the cache prunes what was used least recently.
+        super::cache::touch(&store.path(digest));
+        super::cache::touch(&store.record_path(key));
+    }
     (blob.len() == size).then(|| BuiltLayer {
         digest: digest.to_owned(),
         diff_id: diff_id.to_owned(),

@@ -8,6 +8,7 @@
 
 pub mod assemble;
 pub mod base;
+pub mod cache;
 pub mod config;
 pub mod layer;
 pub mod publish;
@@ -175,6 +176,8 @@ pub struct BuildOptions {
     pub registry: RegistryOptions,
     /// The cache directory (blob store).
     pub cache: PathBuf,
+    /// What the cache keeps; it is pruned to this after the build.
+    pub cache_limits: cache::Limits,
     /// How many builds run at once.
     pub parallel: usize,
 }
@@ -198,6 +201,9 @@ pub struct BuildReport {
     pub destination: String,
     /// Whether the images went to the destination.
     pub published: bool,
+    /// What the cache prune after the build removed, when it removed anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_pruned: Option<cache::Pruned>,
 }
 
 impl BuildReport {
@@ -258,14 +264,28 @@ pub struct LayerResult {
     pub cached: bool,
 }
 
-/// Builds the images and sends them to the destination.
+/// Builds the images and sends them to the destination, then prunes the cache to its limits.
 pub async fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, Error> {
+    let mut report = build_and_publish(options, progress).await?;
+    // The build is done either way: a cache that cannot be pruned now is pruned next time.
+    if let Ok(pruned) =
+        cache::prune(&options.cache, cache::Policy::Limits(options.cache_limits), std::time::SystemTime::now(), false)
+    {
+        report.cache_pruned = pruned.removed_anything().then_some(pruned);
+    }
+    Ok(report)
+}
+
+async fn build_and_publish(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, Error> {
     let (facts, revision, commit_time, source) = git_facts(options)?;
     let epoch = options.epoch.or(commit_time).unwrap_or(0);
     let plan = tags::plan(&facts, &options.tags, &options.tag_prefix, &options.image_tag_prefix);
     let provenance =
         Provenance { source, revision, version: plan.tags.first().cloned(), created: time::rfc3339_utc(epoch) };
     let store = BlobStore::open(&options.cache).map_err(|source| Error::Io { path: options.cache.clone(), source })?;
+    // What a killed build was writing is never finished by anyone else.
+    cache::sweep_temporaries(&options.cache, std::time::SystemTime::now(), false)
+        .map_err(|source| Error::Io { path: options.cache.clone(), source })?;
     let registry = Registry::new(options.registry.clone());
 
     let mut bases = Vec::new();
@@ -371,6 +391,7 @@ pub async fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<Bu
         findings,
         destination,
         published: false,
+        cache_pruned: None,
     };
     if report.exit_code() != exit::SUCCESS || options.destination == Destination::Check {
         return Ok(report);

@@ -57,6 +57,7 @@ fn options(repo: &TempRepo, images: Vec<ImageSpec>, destination: Destination) ->
         epoch: None,
         registry: RegistryOptions { docker_config: None, ..RegistryOptions::default() },
         cache: repo.path().join(".slipway/cache"),
+        cache_limits: slipway_oci::build::cache::Limits::default(),
         parallel: 2,
     }
 }

@@ -1,6 +1,7 @@
 //! One function per command; each resolves its settings, calls a library crate and renders
 //! the result.
 
+mod cache;
 mod image_build;
 mod image_dockerfile;
 mod image_inspect;
@@ -24,7 +25,7 @@ use std::io::Write;
 use clap::Parser;
 use slipway_core::exit;
 
-use crate::cli::{Cli, Command, ImageCommand, JobCommand, MarkerCommand, ReleaseCommand};
+use crate::cli::{CacheCommand, Cli, Command, ImageCommand, JobCommand, MarkerCommand, ReleaseCommand};
 use crate::cli_jobs::RunsCommand;
 use crate::cli_results::ResultsCommand;
 use crate::config_file::Globals;
@@ -67,6 +68,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Triage(args) => triage::triage(args, &globals),
         Command::Marker(MarkerCommand::Get(args)) => marker::get(args, &globals),
         Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, &globals),
+        Command::Cache(CacheCommand::Prune(args)) => cache::prune(args, &globals),
     };
     crate::config_file::ignore_state_directory();
     // Output goes through `output::stdout`/`stderr`, which swallow a closed pipe, so the code

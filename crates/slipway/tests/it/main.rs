@@ -2,6 +2,7 @@
 //! whole outputs snapshotted.
 
 mod bump;
+mod cache;
 mod checkout;
 mod cli;
 mod descheduler;
