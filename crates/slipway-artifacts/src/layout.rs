@@ -255,6 +255,11 @@ impl BuildDir {
         format!("logs/{}/{}", self.job, self.build_id)
     }
 
+    /// The directory on this machine, when the storage is a local directory.
+    pub fn local_path(&self) -> Option<PathBuf> {
+        self.storage.local_path(&self.key())
+    }
+
     /// The directory's URL.
     pub fn url(&self) -> String {
         self.storage.object_url(&self.key())

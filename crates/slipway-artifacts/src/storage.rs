@@ -196,6 +196,12 @@ impl Storage {
         })
     }
 
+    /// Where `key` is on this machine, for a local directory; `None` for a bucket.
+    pub fn local_path(&self, key: &str) -> Option<PathBuf> {
+        let root = self.inner.local_root.as_ref()?;
+        Some(key.split('/').filter(|part| !part.is_empty()).fold(root.clone(), |path, part| path.join(part)))
+    }
+
     /// The storage URL for people: a local directory's absolute path, else `s3://bucket/prefix`.
     pub fn url(&self) -> &str {
         &self.inner.url

@@ -6,6 +6,7 @@ mod checkout;
 pub mod exec;
 pub mod launch;
 pub mod markers;
+pub mod retention;
 pub mod runner;
 pub mod scheduler;
 

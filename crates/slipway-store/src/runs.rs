@@ -335,6 +335,16 @@ impl Store {
         Ok(self.list_runs(&newest).await?.into_iter().next())
     }
 
+    /// Deletes the record of a finished run; a run that is still running is never deleted.
+    /// Returns whether a record was deleted.
+    pub async fn delete_finished_run(&self, id: &str) -> Result<bool, Error> {
+        let deleted = sqlx::query("DELETE FROM runs WHERE id = $1 AND state NOT IN ('running', 'pending')")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(deleted.rows_affected() == 1)
+    }
+
     /// Runs still marked running, of every job.
     pub async fn running(&self) -> Result<Vec<Run>, Error> {
         self.list_runs(&Filter { state: Some(RunState::Running), ..Filter::default() }).await

@@ -172,6 +172,47 @@ pub(crate) enum RunsCommand {
     /// Print a run's build log (while it runs, --follow keeps printing).
     #[command(after_help = "Examples:\n  slipway runs logs node-e2e\n  slipway runs logs node-e2e --follow")]
     Logs(RunsLogsArgs),
+
+    /// Remove old runs: their records, workspaces, local logs and local artifacts together.
+    ///
+    /// A run goes when it is not among the newest --keep finished runs of its job (each matrix
+    /// entry counts as a job, as in the artifact layout), or when it finished more than
+    /// --older-than ago. Without either flag, `runs.keep` (default 100) and `runs.older_than`
+    /// of slipway.yaml apply: the retention `slipway schedule` applies every hour. A pending or
+    /// running run is never removed. Artifacts in a bucket are kept (the bucket's lifecycle
+    /// rules are for those); in a local directory they go with the run.
+    ///
+    /// Exit status: 0; 1 when some files could not be removed (their runs stay listed); 2 for
+    /// bad input; 3 when the store cannot be reached.
+    #[command(
+        after_help = "Examples:\n  slipway runs prune --keep 20\n  slipway runs prune --older-than 30d --job nightly-e2e --dry-run\n  slipway runs prune --format json"
+    )]
+    Prune(RunsPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsPruneArgs {
+    /// Keep the newest N finished runs of each job.
+    #[arg(long, value_name = "N")]
+    pub(crate) keep: Option<u32>,
+
+    /// Remove finished runs older than this (30d, 2w, 12h).
+    #[arg(long, value_name = "AGE")]
+    pub(crate) older_than: Option<String>,
+
+    /// Only runs of this job (a job name includes its matrix runs).
+    #[arg(long, value_name = "JOB")]
+    pub(crate) job: Option<String>,
+
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
 }
 
 #[derive(Debug, Args)]

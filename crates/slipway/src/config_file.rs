@@ -34,6 +34,7 @@ pub(crate) struct ConfigFile {
     pub(crate) artifacts: slipway_artifacts::ArtifactsSection,
     pub(crate) prow: slipway_prow::ProwSection,
     pub(crate) cache: slipway_oci::build::cache::CacheSection,
+    pub(crate) runs: slipway_jobs::retention::RunsSection,
 }
 
 /// The options every command takes: `--config` and `--repo`.

@@ -460,7 +460,7 @@ pub(crate) fn image_verdict(
     }
 }
 
-fn size(bytes: u64) -> String {
+pub(crate) fn size(bytes: u64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "sizes are shown to one decimal")]
     let value = bytes as f64;
     if bytes < 1024 {

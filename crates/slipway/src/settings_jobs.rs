@@ -126,6 +126,8 @@ pub(crate) struct RunSettings {
     /// The local run directories (`.slipway/runs`).
     pub(crate) runs_dir: PathBuf,
     pub(crate) executors: exec::Settings,
+    /// What `schedule` keeps of old runs (`runs:`).
+    pub(crate) retention: slipway_jobs::retention::Retention,
     pub(crate) warnings: Vec<Warning>,
 }
 
@@ -174,7 +176,52 @@ pub(crate) fn run(
         markers: markers(&loaded),
         runs_dir: loaded.root.join(".slipway").join("runs"),
         executors: exec::Settings { insecure_registries: insecure },
+        retention: retention(&loaded)?,
         warnings,
+    })
+}
+
+/// Everything `runs prune` runs on.
+pub(crate) struct PruneSettings {
+    pub(crate) state: State,
+    pub(crate) runs_dir: PathBuf,
+    pub(crate) retention: slipway_jobs::retention::Retention,
+    pub(crate) job: Option<String>,
+    pub(crate) dry_run: bool,
+    pub(crate) format: crate::cli::Format,
+    pub(crate) warnings: Vec<Warning>,
+}
+
+/// The retention `runs:` sets (what `schedule` applies), an invalid value reported at its line.
+pub(crate) fn retention(loaded: &Loaded) -> anyhow::Result<slipway_jobs::retention::Retention> {
+    loaded.file.runs.retention().map_err(|(key, message)| match loaded.invalid_key(key, &message) {
+        Some(located) => located.into(),
+        None => UsageError(format!("invalid `{key}`: {message}")).into(),
+    })
+}
+
+/// The settings of `runs prune`: the flags, else `runs:`.
+pub(crate) fn prune(globals: &Globals, args: crate::cli_jobs::RunsPruneArgs) -> anyhow::Result<PruneSettings> {
+    let crate::cli_jobs::RunsPruneArgs { keep, older_than, job, dry_run, state: state_args, format } = args;
+    let loaded = crate::config_file::load(globals)?;
+    let retention = if keep.is_none() && older_than.is_none() {
+        retention(&loaded)?
+    } else {
+        let older_than = older_than
+            .map(|age| {
+                slipway_core::retention::parse_age(&age).map_err(|error| UsageError(format!("--older-than: {error}")))
+            })
+            .transpose()?;
+        slipway_jobs::retention::Retention { keep, older_than }
+    };
+    Ok(PruneSettings {
+        state: state(&loaded, state_args),
+        runs_dir: loaded.root.join(".slipway").join("runs"),
+        retention,
+        job,
+        dry_run,
+        format,
+        warnings: loaded.warnings,
     })
 }
 

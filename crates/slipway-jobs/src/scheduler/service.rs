@@ -69,11 +69,20 @@ pub enum Event {
         build_id: String,
         description: String,
     },
+    /// Old runs were removed by the retention (`runs:`).
+    Pruned {
+        runs: usize,
+        freed_bytes: u64,
+        problems: Vec<String>,
+    },
     /// A pass failed (the store was unreachable or busy); the next pass tries again.
     Failed {
         message: String,
     },
 }
+
+/// How often the scheduler applies the retention.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// The scheduler over a set of jobs.
 pub struct Service {
@@ -82,13 +91,38 @@ pub struct Service {
     launcher: Arc<dyn Launcher>,
     /// When each job next needs a look (absent: look now).
     wake: HashMap<String, Option<Timestamp>>,
+    /// The retention it applies, and when it last did.
+    retention: Option<(crate::retention::Pruner, crate::retention::Retention, Option<Timestamp>)>,
 }
 
 impl Service {
     /// A scheduler for the jobs that have a schedule.
     pub fn new(store: Store, jobs: Vec<Job>, launcher: Arc<dyn Launcher>) -> Service {
         let jobs = jobs.into_iter().filter(|job| job.schedule.is_some()).collect();
-        Service { store, jobs, launcher, wake: HashMap::new() }
+        Service { store, jobs, launcher, wake: HashMap::new(), retention: None }
+    }
+
+    /// Applies `retention` to every job's runs when it starts and then every [`PRUNE_EVERY`].
+    #[must_use]
+    pub fn with_retention(self, pruner: crate::retention::Pruner, retention: crate::retention::Retention) -> Service {
+        Service { retention: Some((pruner, retention, None)), ..self }
+    }
+
+    /// Applies the retention if it is due; says what it removed, if anything.
+    pub async fn prune_if_due(&mut self, now: Timestamp) -> Result<Option<Event>, slipway_store::Error> {
+        let Some((pruner, retention, last)) = &mut self.retention else {
+            return Ok(None);
+        };
+        if last.is_some_and(|last| now.duration_since(last).unsigned_abs() < PRUNE_EVERY) {
+            return Ok(None);
+        }
+        let pruned = pruner.prune(*retention, None, now.as_second(), false).await?;
+        *last = Some(now);
+        Ok((!pruned.runs.is_empty() || !pruned.problems.is_empty()).then_some(Event::Pruned {
+            runs: pruned.runs.len(),
+            freed_bytes: pruned.freed_bytes,
+            problems: pruned.problems,
+        }))
     }
 
     /// The jobs it schedules.
@@ -180,7 +214,13 @@ impl Service {
             // A store that fails for a moment (a lock, a restart) fails one pass, not the
             // scheduler. The next pass redoes what this one did not get to; a tick taken before
             // the failure is never taken again.
-            let next = match self.tick(clock.now()).await {
+            let now = clock.now();
+            let pass = async {
+                let (mut events, next) = self.tick(now).await?;
+                events.extend(self.prune_if_due(now).await?);
+                Ok::<_, slipway_store::Error>((events, next))
+            };
+            let next = match pass.await {
                 Ok((events, next)) => {
                     events.iter().for_each(report);
                     next

@@ -8,7 +8,7 @@ use slipway_store::runs::Filter;
 use slipway_store::{Run, RunState, Store};
 
 use crate::cli::Format;
-use crate::cli_jobs::{RunsListArgs, RunsLogsArgs, RunsShowArgs};
+use crate::cli_jobs::{RunsListArgs, RunsLogsArgs, RunsPruneArgs, RunsShowArgs};
 use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::output;
@@ -34,6 +34,60 @@ pub(super) fn list(args: RunsListArgs, globals: &Globals) -> anyhow::Result<u8> 
         }
     }
     Ok(exit::SUCCESS)
+}
+
+pub(super) fn prune(args: RunsPruneArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let settings = crate::settings_jobs::prune(globals, args)?;
+    super::warn(&settings.warnings);
+    let pruned = super::runtime()?.block_on(async {
+        // A store that does not exist has nothing to prune, and is not created.
+        let store = match Store::open_for_reading(&settings.state.database_url).await? {
+            slipway_store::ForReading::Existing(store) => store,
+            slipway_store::ForReading::Missing(_) => return anyhow::Ok(None),
+        };
+        let storage = slipway_artifacts::Storage::open(&settings.state.storage_url)?;
+        let pruner = slipway_jobs::retention::Pruner { store: store.clone(), storage, runs_dir: settings.runs_dir };
+        let now = jiff::Timestamp::now().as_second();
+        let pruned = pruner.prune(settings.retention, settings.job.as_deref(), now, settings.dry_run).await?;
+        store.close().await;
+        anyhow::Ok(Some(pruned))
+    })?;
+    let mut stdout = crate::output::stdout();
+    let Some(pruned) = pruned else {
+        writeln!(crate::output::stderr(), "no runs recorded yet; nothing to prune")?;
+        if settings.format == Format::Json {
+            output::json_with_schema(&mut stdout, slipway_jobs::retention::SCHEMA, &serde_json::json!({"runs": []}))?;
+        }
+        return Ok(exit::SUCCESS);
+    };
+    match settings.format {
+        Format::Json => output::json(&mut stdout, &pruned)?,
+        Format::Text => {
+            let verb = if pruned.dry_run { "would remove" } else { "removed" };
+            for run in &pruned.runs {
+                let finished = run
+                    .finished_at
+                    .and_then(|seconds| jiff::Timestamp::from_second(seconds).ok())
+                    .map_or_else(|| "-".to_owned(), |at| format!("{}Z", at.strftime("%F %T")));
+                writeln!(stdout, "{verb} {}/{}  {:<8} {finished}", run.job, run.build_id, run.state)?;
+            }
+            writeln!(
+                stdout,
+                "{verb} {} run(s), {} of files; kept {} finished run(s)",
+                pruned.runs.len(),
+                output::size(pruned.freed_bytes),
+                pruned.kept
+            )?;
+        }
+    }
+    let mut stderr = crate::output::stderr();
+    if let Some(note) = &pruned.artifacts_kept {
+        writeln!(stderr, "note: {note}")?;
+    }
+    for problem in &pruned.problems {
+        writeln!(stderr, "error: {problem}")?;
+    }
+    Ok(if pruned.problems.is_empty() { exit::SUCCESS } else { exit::CHECK_FAILED })
 }
 
 /// `job/build  state  started  duration  description`.

@@ -36,7 +36,13 @@ pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
         let host = setup.context.host.clone();
         let runs_stop = CancellationToken::new();
         let launcher = Arc::new(RunLauncher { setup, cancel: runs_stop.clone(), tasks: TaskTracker::new() });
-        let mut service = Service::new(store.clone(), jobs, launcher.clone());
+        let pruner = slipway_jobs::retention::Pruner {
+            store: store.clone(),
+            storage: launcher.setup.context.storage.clone(),
+            runs_dir: launcher.setup.runs_dir.clone(),
+        };
+        let mut service =
+            Service::new(store.clone(), jobs, launcher.clone()).with_retention(pruner, settings.retention);
         let report = |event: &Event| {
             let _ = writeln!(crate::output::stderr(), "{}", describe(event));
         };
@@ -49,6 +55,7 @@ pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
         if once {
             let (events, _) = service.tick(now).await?;
             events.iter().for_each(report);
+            service.prune_if_due(now).await?.iter().for_each(report);
             tokio::select! {
                 () = launcher.wait() => {}
                 _ = tokio::signal::ctrl_c() => {
@@ -86,6 +93,16 @@ fn describe(event: &Event) -> String {
         Event::Started { job, due, runs } => format!("started {job} for {due} ({runs} run(s))"),
         Event::Skipped { job, due, reason } => format!("skipped {job} at {due}: {reason}"),
         Event::Lost { job, build_id, description } => format!("marked {job}/{build_id} as error: {description}"),
+        Event::Pruned { runs, freed_bytes, problems } => {
+            let mut line = format!(
+                "pruned {runs} old run(s) ({} of files) by the retention (runs.keep, runs.older_than)",
+                crate::output::size(*freed_bytes)
+            );
+            for problem in problems {
+                line.push_str(&format!("\nerror: could not prune: {problem}"));
+            }
+            line
+        }
         Event::Failed { message } => format!("error: this pass failed, retrying: {message}"),
     }
 }

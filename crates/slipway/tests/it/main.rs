@@ -16,6 +16,7 @@ mod prow_in_place;
 mod prow_run;
 mod results_ingest;
 mod results_views;
+mod runs_prune;
 mod storage_credentials;
 mod support;
 mod triage;
