@@ -7,6 +7,7 @@
 //! crates and hand their data to these types.
 
 pub mod elf;
+pub mod errors;
 pub mod exit;
 pub mod finding;
 pub mod image;

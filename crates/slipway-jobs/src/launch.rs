@@ -66,10 +66,10 @@ impl Setup {
         Setup { context, markers, project, runs_dir, executors, client: reqwest::Client::new() }
     }
 
-    /// Finds the runs a slipway process on this machine left running when it died, records them
-    /// as errors and finishes their build directories.
-    pub async fn reap_lost(&self) -> Result<Vec<slipway_store::Run>, RunError> {
-        runner::reap_lost(&self.context).await
+    /// Finds the runs a slipway process left running when it died, stops what they left
+    /// running on this machine, records them as errors and finishes their build directories.
+    pub async fn reap_lost(&self) -> Result<Vec<crate::lost::Lost>, RunError> {
+        crate::lost::reap(&self.context).await
     }
 
     /// Runs `order` to its end and records it.

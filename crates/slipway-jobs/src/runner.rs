@@ -248,6 +248,7 @@ pub async fn execute(
 
     let launch = Launch {
         job: layout_job.clone(),
+        run_id: id.clone(),
         run: job.run.clone(),
         env,
         workspace,
@@ -381,6 +382,7 @@ async fn prepare(
     env.insert("JOB_TYPE".to_owned(), kind.to_owned());
     env.insert("BUILD_ID".to_owned(), build_id.to_owned());
     env.insert("PROW_JOB_ID".to_owned(), id.to_owned());
+    env.insert(crate::exec::RUN_ID_VARIABLE.to_owned(), id.to_owned());
     if let Some(resolved) = entry {
         env.insert("KUBERNETES_VERSION".to_owned(), resolved.version.clone());
         env.insert("SKIP_REGEX".to_owned(), skip_regex(&job.skip, &resolved.version));
@@ -483,45 +485,6 @@ impl Unstarted<'_> {
             Err(store) => RunError::Store(store),
         }
     }
-}
-
-/// Runs whose slipway process is gone (killed, crashed) are not left looking like they run:
-/// each is recorded as an error, and its build directory, if it has no finished.json, is
-/// finished from the local log (when that is still on this machine). Runs of other machines
-/// count as gone once their heartbeat is two minutes old. Returns the runs it finished.
-pub async fn reap_lost(context: &Context) -> Result<Vec<slipway_store::Run>, RunError> {
-    let now = jiff::Timestamp::now().as_second();
-    let lost = context.store.mark_lost(&context.host, crate::scheduler::service::process_alive, now - 120, now).await?;
-    for run in &lost {
-        let Ok(build_id) = run.build_id.parse::<u64>() else {
-            continue;
-        };
-        let Ok(build) = BuildDir::new(context.storage.clone(), &run.job, build_id) else {
-            continue;
-        };
-        if !matches!(build.read_finished().await, Ok(None)) {
-            continue;
-        }
-        let finished = Finished {
-            timestamp: Some(now),
-            passed: Some(false),
-            result: Some(JobResult::Other("ERROR".to_owned())),
-            ..Finished::default()
-        };
-        let mut prowjob = ProwJob::new(&run.job, build_id, serde_json::Map::new(), run.created_at);
-        prowjob.name.clone_from(&run.id);
-        prowjob.complete(ProwJobState::Error, now);
-        prowjob.description = Some(run.description.clone());
-        let log = PathBuf::from(&run.log_path);
-        if !log.exists() {
-            continue;
-        }
-        let _ = fs_err::OpenOptions::new().append(true).open(&log).and_then(|mut file| {
-            std::io::Write::write_all(&mut file, format!("\nslipway: {}\n", run.description).as_bytes())
-        });
-        let _ = build.finish(&log, None, &finished, &prowjob).await;
-    }
-    Ok(lost)
 }
 
 /// The run's state, exit code and a sentence about it.

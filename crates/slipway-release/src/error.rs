@@ -163,15 +163,4 @@ impl Error {
     }
 }
 
-/// An error and its causes, joined the way the binary renders them (`a: b: c`), for reports that
-/// carry a failure as text.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use slipway_core::errors::chain;

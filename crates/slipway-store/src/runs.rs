@@ -63,7 +63,8 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn as_str(self) -> &'static str {
+    /// The word the store, JSON and text output use.
+    pub fn as_str(self) -> &'static str {
         match self {
             Trigger::Manual => "manual",
             Trigger::Schedule => "schedule",

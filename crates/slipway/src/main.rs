@@ -10,6 +10,7 @@ mod errors;
 mod output;
 mod progress;
 mod settings;
+mod settings_image;
 mod settings_jobs;
 mod warnings;
 

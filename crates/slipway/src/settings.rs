@@ -1,24 +1,28 @@
-//! Resolving command-line arguments and `slipway.yaml` into the settings a command runs on.
+//! Resolving command-line arguments and `slipway.yaml` into the settings a release or cache
+//! command runs on (the image commands' are in `settings_image`, the jobs' in `settings_jobs`).
+//! Each command's settings are resolved once, from its arguments and the globals, and carry the
+//! configuration's warnings for the command to print.
 //!
 //! Layers, lowest first: built-in defaults, the file, `SLIPWAY_*` environment variables, flags.
 //! clap applies the environment to the flags that have one, so here the file is the floor and
 //! anything given on the command line or in the environment replaces it. Arguments are
 //! destructured completely, so a new flag cannot be forgotten.
 
+use std::path::PathBuf;
+
 use slipway_oci::RegistryOptions;
-use slipway_oci::build::{self, BuildOptions, Destination, ImageSpec};
+use slipway_oci::build;
 use slipway_release::Settings;
 use slipway_release::bump::BumpOptions;
 use slipway_release::verify::{Target, VerifyOptions};
 
 use slipway_release::ledger::{Ledger, Writer};
 
-use crate::cli::{
-    AuditArgs, BumpArgs, CachePruneArgs, Format, ImageBuildArgs, Output, RecordArgs, RegistryArgs, VerifyArgs,
-};
+use crate::cli::{AuditArgs, BumpArgs, CachePruneArgs, Format, RecordArgs, RegistryArgs, VerifyArgs};
 use crate::cli_jobs::StorageArgs;
 use crate::config_file::{Globals, Loaded};
 use crate::errors::UsageError;
+use crate::warnings::Warning;
 
 /// The release settings of the file and environment; an invalid value is reported at its line
 /// or environment variable.
@@ -47,7 +51,7 @@ pub(crate) struct CachePruneSettings {
     pub(crate) policy: build::cache::Policy,
     pub(crate) dry_run: bool,
     pub(crate) format: Format,
-    pub(crate) warnings: Vec<crate::warnings::Warning>,
+    pub(crate) warnings: Vec<Warning>,
 }
 
 pub(crate) fn cache_prune(args: CachePruneArgs, globals: &Globals) -> anyhow::Result<CachePruneSettings> {
@@ -77,6 +81,7 @@ pub(crate) struct VerifySettings {
     pub(crate) release: Settings,
     pub(crate) format: Format,
     pub(crate) verbose: bool,
+    pub(crate) warnings: Vec<Warning>,
 }
 
 /// Everything `release bump` runs on.
@@ -85,31 +90,40 @@ pub(crate) struct BumpSettings {
     pub(crate) release: Settings,
     pub(crate) format: Format,
     pub(crate) verbose: bool,
-    /// Where `--tag` records the release.
-    pub(crate) ledger: Option<Ledger>,
+    /// Where `--tag` records the release, and as whom.
+    pub(crate) ledger: Option<(Ledger, Writer)>,
+    pub(crate) warnings: Vec<Warning>,
 }
 
 /// Everything `release record` runs on.
 pub(crate) struct RecordSettings {
     pub(crate) version: slipway_core::Version,
+    /// The project's root.
+    pub(crate) directory: PathBuf,
     pub(crate) release: Settings,
     pub(crate) registry: Option<RegistryOptions>,
     pub(crate) ledger: Ledger,
+    pub(crate) writer: Writer,
     pub(crate) format: Format,
+    pub(crate) warnings: Vec<Warning>,
 }
 
-pub(crate) fn record(args: RecordArgs, loaded: &Loaded) -> anyhow::Result<RecordSettings> {
+pub(crate) fn record(args: RecordArgs, globals: &Globals) -> anyhow::Result<RecordSettings> {
     let RecordArgs { version, images, offline, storage, registries, format } = args;
-    let mut release = release(loaded)?;
+    let loaded = crate::config_file::load(globals)?;
+    let mut release = release(&loaded)?;
     if !images.is_empty() {
         release.images = images;
     }
     Ok(RecordSettings {
         version,
         release,
-        registry: (!offline).then(|| registry_options(loaded, registries)),
-        ledger: ledger(loaded, storage)?,
+        registry: (!offline).then(|| registry_options(&loaded, registries)),
+        ledger: ledger(&loaded, storage)?,
+        writer: writer("release record", &loaded),
+        directory: loaded.root,
         format,
+        warnings: loaded.warnings,
     })
 }
 
@@ -119,22 +133,25 @@ pub(crate) struct AuditSettings {
     pub(crate) release: Settings,
     pub(crate) ledger: Ledger,
     pub(crate) format: Format,
+    pub(crate) warnings: Vec<Warning>,
 }
 
-pub(crate) fn audit(args: AuditArgs, loaded: &Loaded) -> anyhow::Result<AuditSettings> {
+pub(crate) fn audit(args: AuditArgs, globals: &Globals) -> anyhow::Result<AuditSettings> {
     let AuditArgs { versions, all: _, offline, storage, registries, format } = args;
-    let release = release(loaded)?;
+    let loaded = crate::config_file::load(globals)?;
+    let release = release(&loaded)?;
     let tags = versions.iter().map(|version| version.tag(&release.tag_prefix)).collect();
     Ok(AuditSettings {
         options: slipway_release::ledger::audit::AuditOptions {
             directory: loaded.root.clone(),
             tags,
             offline,
-            registry: registry_options(loaded, registries),
+            registry: registry_options(&loaded, registries),
         },
         release,
-        ledger: ledger(loaded, storage)?,
+        ledger: ledger(&loaded, storage)?,
         format,
+        warnings: loaded.warnings,
     })
 }
 
@@ -142,8 +159,12 @@ pub(crate) fn audit(args: AuditArgs, loaded: &Loaded) -> anyhow::Result<AuditSet
 /// `.slipway/artifacts` in the project).
 pub(crate) fn ledger(loaded: &Loaded, storage: StorageArgs) -> anyhow::Result<Ledger> {
     let StorageArgs { storage } = storage;
-    let url = crate::settings_jobs::storage_url(loaded, storage);
-    Ok(Ledger::new(slipway_artifacts::Storage::open(&url)?))
+    open_ledger(&crate::settings_jobs::storage_url(loaded, storage))
+}
+
+/// The release ledger at a storage URL.
+pub(crate) fn open_ledger(url: &str) -> anyhow::Result<Ledger> {
+    Ok(Ledger::new(slipway_artifacts::Storage::open(url)?))
 }
 
 /// Who writes to the ledger: git's committer identity in the project, else the user, and now.
@@ -159,9 +180,10 @@ pub(crate) fn writer(command: &str, loaded: &Loaded) -> Writer {
     Writer { command: command.to_owned(), by, at: slipway_core::time::rfc3339_utc(now) }
 }
 
-pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<VerifySettings> {
+pub(crate) fn verify(args: VerifyArgs, globals: &Globals) -> anyhow::Result<VerifySettings> {
     let VerifyArgs { tag, version, images, platforms, offline, registries, format, verbose, storage } = args;
-    let mut release = release(loaded)?;
+    let loaded = crate::config_file::load(globals)?;
+    let mut release = release(&loaded)?;
     if !images.is_empty() {
         release.images = images;
     }
@@ -178,98 +200,30 @@ pub(crate) fn verify(args: VerifyArgs, loaded: &Loaded) -> anyhow::Result<Verify
             directory: loaded.root.clone(),
             target,
             offline,
-            registry: registry_options(loaded, registries),
-            ledger: Some(ledger(loaded, storage)?),
+            registry: registry_options(&loaded, registries),
+            ledger: Some(ledger(&loaded, storage)?),
         },
         verbose,
         release,
         format,
+        warnings: loaded.warnings,
     })
 }
 
-pub(crate) fn bump(args: BumpArgs, loaded: &Loaded) -> anyhow::Result<BumpSettings> {
+pub(crate) fn bump(args: BumpArgs, globals: &Globals) -> anyhow::Result<BumpSettings> {
     let BumpArgs { version, dry_run, commit, tag, allow_downgrade, images, format, verbose, storage } = args;
-    let mut release = release(loaded)?;
+    let loaded = crate::config_file::load(globals)?;
+    let mut release = release(&loaded)?;
     if !images.is_empty() {
         release.images = images;
     }
     Ok(BumpSettings {
         options: BumpOptions { directory: loaded.root.clone(), version, dry_run, commit, tag, allow_downgrade },
         verbose,
-        ledger: if tag { Some(ledger(loaded, storage)?) } else { None },
+        ledger: if tag { Some((ledger(&loaded, storage)?, writer("release bump --tag", &loaded))) } else { None },
         release,
         format,
-    })
-}
-
-/// Everything `image build` runs on.
-pub(crate) struct ImageBuildSettings {
-    pub(crate) options: BuildOptions,
-    pub(crate) format: Format,
-}
-
-/// The configured images, those named in `selected` (all when empty), with the release
-/// settings they take defaults from.
-pub(crate) fn images(loaded: &Loaded, selected: &[String]) -> anyhow::Result<(Vec<ImageSpec>, Settings)> {
-    let release = release(loaded)?;
-    let specs = build::config::resolve(&loaded.file.images, &release.platforms).map_err(|error| -> anyhow::Error {
-        if let build::Error::Config { key, message } = &error
-            && let Some(located) = loaded.invalid_key(key, message)
-        {
-            return located.into();
-        }
-        error.into()
-    })?;
-    if specs.is_empty() {
-        return Err(UsageError(
-            "no images are configured: add an `images:` section to slipway.yaml (see the README)".to_owned(),
-        )
-        .into());
-    }
-    if selected.is_empty() {
-        return Ok((specs, release));
-    }
-    let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
-    if let Some(unknown) = selected.iter().find(|name| !names.contains(&name.as_str())) {
-        return Err(UsageError(format!("no image is named `{unknown}`; slipway.yaml has {}", names.join(", "))).into());
-    }
-    Ok((specs.into_iter().filter(|spec| selected.contains(&spec.name)).collect(), release))
-}
-
-pub(crate) fn image_build(args: ImageBuildArgs, loaded: &Loaded) -> anyhow::Result<ImageBuildSettings> {
-    let ImageBuildArgs { images: selected, push, output, tags, force, registries, format, storage: _ } = args;
-    let (specs, release) = images(loaded, &selected)?;
-    let directory = loaded.root.clone();
-    let destination = match (push, output) {
-        (true, _) => Destination::Push { force },
-        (false, Some(Output::Layout(path))) => Destination::Layout(path),
-        (false, Some(Output::Archive(path))) => Destination::Archive(path),
-        (false, None) => Destination::Check,
-    };
-    let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(value) if !value.is_empty() => Some(
-            value
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| UsageError(format!("SOURCE_DATE_EPOCH is `{value}`, not a number of seconds")))?,
-        ),
-        _ => None,
-    };
-    Ok(ImageBuildSettings {
-        options: BuildOptions {
-            cache: directory.join(".slipway/cache"),
-            cache_limits: cache_limits(loaded)?,
-            directory,
-            images: specs,
-            destination,
-            tags,
-            tag_prefix: release.tag_prefix,
-            image_tag_prefix: release.image_tag_prefix,
-            epoch,
-            registry: registry_options(loaded, registries),
-            parallel: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-        },
-        format,
+        warnings: loaded.warnings,
     })
 }
 

@@ -227,6 +227,19 @@ impl Container {
         let _ = command.arg(name).output().await;
     }
 
+    /// Removes, running or not, every container of run `run_id` (found by its
+    /// [`RUN_LABEL`](super::RUN_LABEL)); how many there were. `job` names the run in errors.
+    pub async fn remove_run(&self, job: &str, run_id: &str) -> Result<usize, ExecError> {
+        let filter = format!("label={}={run_id}", super::RUN_LABEL);
+        let listed = self.capture(job, &["ps", "--all", "--quiet", "--filter", &filter].map(OsString::from)).await?;
+        let containers: Vec<&str> = listed.split_whitespace().collect();
+        for container in &containers {
+            let arguments: Vec<OsString> = self.remove_arguments(container).into_iter().map(OsString::from).collect();
+            self.capture(job, &arguments).await?;
+        }
+        Ok(containers.len())
+    }
+
     fn remove_arguments(&self, name: &str) -> Vec<String> {
         let mut arguments = vec!["rm".to_owned(), "--force".to_owned()];
         if self.engine == Engine::Podman {
@@ -299,6 +312,7 @@ impl Container {
         let mut arguments = vec![OsString::from("create")];
         arguments.extend(create_arguments(&CreateSpec {
             job,
+            run_id: &launch.run_id,
             name: &name,
             image: &image,
             command,
@@ -314,6 +328,7 @@ impl Container {
         let mut start = self
             .command()
             .args(["start", "--attach", &name])
+            .env(super::RUN_ID_VARIABLE, &launch.run_id)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -441,6 +456,7 @@ fn empty_volume(run_directory: &Path, name: &str) -> std::io::Result<tempfile::T
 /// What `create` needs besides the engine.
 pub(crate) struct CreateSpec<'a> {
     pub(crate) job: &'a str,
+    pub(crate) run_id: &'a str,
     pub(crate) name: &'a str,
     pub(crate) image: &'a str,
     pub(crate) command: &'a [String],
@@ -456,8 +472,14 @@ pub(crate) struct CreateSpec<'a> {
 /// default arguments. docker's `--entrypoint` takes one program, so the rest of the command
 /// goes before the args.
 pub(crate) fn create_arguments(spec: &CreateSpec<'_>) -> Vec<OsString> {
-    let mut arguments: Vec<OsString> =
-        vec!["--name".into(), spec.name.into(), "--label".into(), format!("slipway.job={}", spec.job).into()];
+    let mut arguments: Vec<OsString> = vec![
+        "--name".into(),
+        spec.name.into(),
+        "--label".into(),
+        format!("slipway.job={}", spec.job).into(),
+        "--label".into(),
+        format!("{}={}", super::RUN_LABEL, spec.run_id).into(),
+    ];
     arguments.extend(spec.init.arguments());
     arguments.push("--pull=never".into());
     for bind in spec.binds {
@@ -588,6 +610,7 @@ mod tests {
         let args = ["make test".to_owned()];
         let spec = CreateSpec {
             job: "unit",
+            run_id: "r1",
             name: "slipway-unit-1",
             image: "docker.io/library/golang:1.25",
             command: &command,
@@ -599,7 +622,7 @@ mod tests {
         };
         assert_eq!(
             joined(&create_arguments(&spec)),
-            "--name slipway-unit-1 --label slipway.job=unit --init --pull=never \
+            "--name slipway-unit-1 --label slipway.job=unit --label slipway.run=r1 --init --pull=never \
              --volume /w:/workspace --volume /a:/logs/artifacts --volume /etc/conf:/conf:ro \
              --workdir /workspace/src/app --env JOB_NAME=unit --env ARTIFACTS=/logs/artifacts \
              --entrypoint sh docker.io/library/golang:1.25 -c make test"
@@ -608,7 +631,7 @@ mod tests {
         let only_args = CreateSpec { command: &[], workdir: Path::new(""), binds: &binds[..1], init: &tini, ..spec };
         assert_eq!(
             joined(&create_arguments(&only_args)),
-            "--name slipway-unit-1 --label slipway.job=unit --init --init-path /usr/bin/tini-static --pull=never \
+            "--name slipway-unit-1 --label slipway.job=unit --label slipway.run=r1 --init --init-path /usr/bin/tini-static --pull=never \
              --volume /w:/workspace --workdir /workspace --env JOB_NAME=unit --env ARTIFACTS=/logs/artifacts \
              docker.io/library/golang:1.25 make test"
         );

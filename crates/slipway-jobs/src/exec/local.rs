@@ -59,6 +59,7 @@ async fn run(launch: Launch, cancel: CancellationToken) -> Result<Outcome, ExecE
         .current_dir(&directory)
         .envs(&launch.env)
         .env("ARTIFACTS", &artifacts)
+        .env(super::RUN_ID_VARIABLE, &launch.run_id)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

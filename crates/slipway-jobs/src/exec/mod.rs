@@ -26,6 +26,7 @@
 mod container;
 pub mod init;
 mod local;
+pub mod orphans;
 mod output;
 mod supervise;
 
@@ -48,12 +49,20 @@ use crate::job::Run;
 pub const CONTAINER_ARTIFACTS: &str = "/logs/artifacts";
 /// Where the workspace is mounted in a container.
 pub const CONTAINER_WORKSPACE: &str = "/workspace";
+/// The environment variable that carries the run's id in every process of a run.
+pub const RUN_ID_VARIABLE: &str = "SLIPWAY_RUN_ID";
+/// The container label that carries the run's id.
+pub const RUN_LABEL: &str = "slipway.run";
 
 /// Everything an executor needs to run one job once.
 #[derive(Debug, Clone)]
 pub struct Launch {
     /// The job's name, for messages and the container's name.
     pub job: String,
+    /// The run's id. Every process of the run has it in its environment as [`RUN_ID_VARIABLE`]
+    /// and its container carries it as the label [`RUN_LABEL`], so a run whose slipway died can
+    /// be found and stopped later ([`orphans`]).
+    pub run_id: String,
     /// A host argument vector, or a container image with its command and args.
     pub run: Run,
     /// The complete environment additions (`JOB_NAME`, `BUILD_ID`, ...). `ARTIFACTS` is set by

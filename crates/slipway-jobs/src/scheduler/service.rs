@@ -63,12 +63,6 @@ pub enum Event {
         due: Timestamp,
         reason: String,
     },
-    /// A run whose process died was marked as an error.
-    Lost {
-        job: String,
-        build_id: String,
-        description: String,
-    },
     /// Old runs were removed by the retention (`runs:`).
     Pruned {
         runs: usize,
@@ -128,16 +122,6 @@ impl Service {
     /// The jobs it schedules.
     pub fn jobs(&self) -> &[Job] {
         &self.jobs
-    }
-
-    /// Marks runs of dead processes as lost (run once at start).
-    pub async fn recover(&self, host: &str, now: Timestamp) -> Result<Vec<Event>, slipway_store::Error> {
-        let stale = now.as_second() - 120;
-        let lost = self.store.mark_lost(host, process_alive, stale, now.as_second()).await?;
-        Ok(lost
-            .into_iter()
-            .map(|run| Event::Lost { job: run.job, build_id: run.build_id, description: run.description })
-            .collect())
     }
 
     /// One pass over the jobs at `now`. Returns what it did, and the earliest instant at
@@ -241,17 +225,5 @@ impl Service {
                 () = stop.cancelled() => break,
             }
         }
-    }
-}
-
-/// Whether a process of this host is alive.
-pub(crate) fn process_alive(pid: i64) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
-        Ok(()) => true,
-        Err(nix::errno::Errno::EPERM) => true,
-        Err(_) => false,
     }
 }

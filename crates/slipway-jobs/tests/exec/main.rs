@@ -15,6 +15,7 @@ use slipway_jobs::job::Run;
 fn launch(directory: &Path, job: &str, run: Run) -> Launch {
     Launch {
         job: job.to_owned(),
+        run_id: format!("{job}-test-run"),
         run,
         env: BTreeMap::new(),
         workspace: directory.join("workspace"),

@@ -8,13 +8,11 @@ use slipway_oci::build::build;
 
 use crate::cli::{Format, ImageBuildArgs};
 use crate::config_file::Globals;
-use crate::{config_file, output, progress, settings};
+use crate::{output, progress, settings, settings_image};
 
 pub(super) fn run(args: ImageBuildArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let storage = args.storage.clone();
-    let settings = settings::image_build(args, &loaded)?;
+    let settings = settings_image::image_build(args, globals)?;
+    super::warn(&settings.warnings);
     let runtime = super::runtime()?;
     let progress = progress::for_stderr();
     let report = runtime.block_on(async {
@@ -38,17 +36,16 @@ pub(super) fn run(args: ImageBuildArgs, globals: &Globals) -> anyhow::Result<u8>
     if report.published
         && report.destination == "push"
         && let Some(version) = &report.tags.release
+        && let Some(recording) = &settings.recording
     {
-        let release = settings::release(&loaded)?;
-        let ledger = settings::ledger(&loaded, storage)?;
-        let writer = settings::writer("image build --push", &loaded);
+        let ledger = settings::open_ledger(&recording.storage)?;
         let code = super::release_ledger::record_pushed(
             &ledger,
             &settings.options.directory,
             version,
-            &release,
+            &recording.release,
             &report.images,
-            &writer,
+            &recording.writer,
         );
         if code != exit::SUCCESS {
             return Ok(code);

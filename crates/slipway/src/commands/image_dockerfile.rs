@@ -7,14 +7,14 @@ use slipway_oci::dockerfile;
 use crate::cli::{ImageCloudbuildArgs, ImageDockerfileArgs};
 use crate::config_file::Globals;
 use crate::errors::UsageError;
-use crate::{config_file, settings};
+use crate::settings_image;
 
 pub(super) fn dockerfile(args: ImageDockerfileArgs, globals: &Globals) -> anyhow::Result<u8> {
     let ImageDockerfileArgs { image } = args;
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
     let selected: Vec<String> = image.into_iter().collect();
-    let (specs, _) = settings::images(&loaded, &selected)?;
+    let settings = settings_image::image_specs(globals, &selected)?;
+    super::warn(&settings.warnings);
+    let specs = settings.specs;
     let [spec] = specs.as_slice() else {
         let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
         return Err(UsageError(format!(
@@ -29,9 +29,9 @@ pub(super) fn dockerfile(args: ImageDockerfileArgs, globals: &Globals) -> anyhow
 
 pub(super) fn cloudbuild(args: ImageCloudbuildArgs, globals: &Globals) -> anyhow::Result<u8> {
     let ImageCloudbuildArgs { dockerfile: pattern } = args;
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let (specs, _) = settings::images(&loaded, &[])?;
+    let settings = settings_image::image_specs(globals, &[])?;
+    super::warn(&settings.warnings);
+    let specs = settings.specs;
     for spec in &specs {
         // The Dockerfile each step names must be one slipway can generate.
         dockerfile::dockerfile(spec)?;

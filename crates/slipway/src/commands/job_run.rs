@@ -106,12 +106,7 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
     let outcome = super::runtime()?.block_on(async {
         let setup = settings.setup().await?;
         for lost in setup.reap_lost().await? {
-            let _ = writeln!(
-                crate::output::stderr(),
-                "note: {}/{} was left running by a slipway that is gone; recorded as an error",
-                lost.job,
-                lost.build_id
-            );
+            let _ = writeln!(crate::output::stderr(), "note: {}", lost.sentence());
         }
         let cancel = CancellationToken::new();
         let interrupt = {

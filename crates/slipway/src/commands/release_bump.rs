@@ -8,12 +8,11 @@ use slipway_release::bump::bump;
 
 use crate::cli::{BumpArgs, Format};
 use crate::config_file::Globals;
-use crate::{config_file, output, settings};
+use crate::{output, settings};
 
 pub(super) fn run(args: BumpArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let settings = settings::bump(args, &loaded)?;
+    let settings = settings::bump(args, globals)?;
+    super::warn(&settings.warnings);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -44,16 +43,15 @@ pub(super) fn run(args: BumpArgs, globals: &Globals) -> anyhow::Result<u8> {
         return Ok(exit::INTERRUPTED);
     }
     if report.tag.is_some()
-        && let Some(ledger) = &settings.ledger
+        && let Some((ledger, writer)) = &settings.ledger
     {
         drop(stderr);
-        let writer = settings::writer("release bump --tag", &loaded);
         let code = super::release_ledger::record_tagged(
             ledger,
             &settings.options.directory,
             &settings.options.version,
             &settings.release,
-            &writer,
+            writer,
         );
         if code != exit::SUCCESS {
             return Ok(code);

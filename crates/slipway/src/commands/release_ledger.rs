@@ -11,7 +11,7 @@ use slipway_release::ledger::{self, Ledger, Recorded, Writer, audit};
 
 use crate::cli::{AuditArgs, Format, RecordArgs};
 use crate::config_file::Globals;
-use crate::{config_file, output, settings};
+use crate::{output, settings};
 
 /// The JSON schema of `release record`'s output.
 const RECORD_SCHEMA: &str = "slipway.release.recorded/v1";
@@ -37,16 +37,15 @@ struct RecordReport<'a> {
 }
 
 pub(super) fn record(args: RecordArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let settings = settings::record(args, &loaded)?;
-    let writer = settings::writer("release record", &loaded);
-    let directory = Directory::open(&loaded.root)?;
+    let settings = settings::record(args, globals)?;
+    super::warn(&settings.warnings);
+    let writer = &settings.writer;
+    let directory = Directory::open(&settings.directory)?;
     let runtime = super::runtime()?;
     let (gathered, recorded) = runtime.block_on(async {
         let gathered =
             ledger::gather(&directory, &settings.version, &settings.release, settings.registry.as_ref()).await?;
-        let recorded = settings.ledger.record(&gathered.facts, &writer).await?;
+        let recorded = settings.ledger.record(&gathered.facts, writer).await?;
         anyhow::Ok((gathered, recorded))
     })?;
     let registry_errors: Vec<String> = gathered
@@ -185,9 +184,8 @@ fn report_recording(version: &Version, release: &slipway_release::Settings, resu
 }
 
 pub(super) fn audit(args: AuditArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let settings = settings::audit(args, &loaded)?;
+    let settings = settings::audit(args, globals)?;
+    super::warn(&settings.warnings);
     let report = super::runtime()?.block_on(audit::audit(&settings.ledger, &settings.options, &settings.release))?;
     let mut stdout = crate::output::stdout();
     let mut stderr = crate::output::stderr();

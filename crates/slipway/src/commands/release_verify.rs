@@ -7,12 +7,11 @@ use slipway_release::verify::verify;
 
 use crate::cli::{Format, VerifyArgs};
 use crate::config_file::Globals;
-use crate::{config_file, output, progress, settings};
+use crate::{output, progress, settings};
 
 pub(super) fn run(args: VerifyArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let loaded = config_file::load(globals)?;
-    super::warn(&loaded.warnings);
-    let settings = settings::verify(args, &loaded)?;
+    let settings = settings::verify(args, globals)?;
+    super::warn(&settings.warnings);
     let runtime = super::runtime()?;
     let progress = progress::for_stderr();
     let report = runtime.block_on(async {

@@ -150,7 +150,7 @@ pub(super) fn show(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> 
             if !run.variant.is_empty() {
                 writeln!(stdout, "  matrix:    {}", run.variant)?;
             }
-            writeln!(stdout, "  trigger:   {:?}", run.trigger)?;
+            writeln!(stdout, "  trigger:   {}", run.trigger.as_str())?;
             if !run.revision.is_empty() {
                 writeln!(stdout, "  revision:  {}", run.revision)?;
             }

@@ -33,7 +33,6 @@ pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
     super::runtime()?.block_on(async {
         let setup = Arc::new(settings.setup().await?);
         let store = setup.context.store.clone();
-        let host = setup.context.host.clone();
         let runs_stop = CancellationToken::new();
         let launcher = Arc::new(RunLauncher { setup, cancel: runs_stop.clone(), tasks: TaskTracker::new() });
         let pruner = slipway_jobs::retention::Pruner {
@@ -47,7 +46,9 @@ pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
             let _ = writeln!(crate::output::stderr(), "{}", describe(event));
         };
         let now = jiff::Timestamp::now();
-        service.recover(&host, now).await?.iter().for_each(report);
+        for lost in launcher.setup.reap_lost().await? {
+            let _ = writeln!(crate::output::stderr(), "note: {}", lost.sentence());
+        }
         let mut stderr = crate::output::stderr();
         let names: Vec<&str> = service.jobs().iter().map(|job| job.name.as_str()).collect();
         let _ = writeln!(stderr, "scheduling {} job(s): {}", names.len(), names.join(", "));
@@ -92,7 +93,6 @@ fn describe(event: &Event) -> String {
     match event {
         Event::Started { job, due, runs } => format!("started {job} for {due} ({runs} run(s))"),
         Event::Skipped { job, due, reason } => format!("skipped {job} at {due}: {reason}"),
-        Event::Lost { job, build_id, description } => format!("marked {job}/{build_id} as error: {description}"),
         Event::Pruned { runs, freed_bytes, problems } => {
             let mut line = format!(
                 "pruned {runs} old run(s) ({} of files) by the retention (runs.keep, runs.older_than)",

@@ -89,6 +89,29 @@ fn redact_hex(text: &str) -> String {
     out.replace("sha256:[HEX64]", "[DIGEST]")
 }
 
+/// [`Run::render`] with run ids, build ids, times, durations, pids and the host name replaced.
+pub(crate) fn render_runs(run: &Run, project: &Path) -> String {
+    let path = project.display().to_string();
+    let text = run.render(&[(&path, "[PROJECT]")]);
+    let host = fs_err::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_owned();
+    let replacements = [
+        // The last group of a run id is 12 hex digits, which `render` has already made [SHORT].
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-(\[SHORT\]|\d{12})", "[RUN-ID]"),
+        (r"\b\d{18,20}\b", "[BUILD]"),
+        (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"(\[TIME\] +)\d+(m\d+)?s", "${1}[TOOK]"),
+        (r"pid \d+", "pid [PID]"),
+    ];
+    let mut text = text;
+    for (pattern, with) in replacements {
+        text = regex::Regex::new(pattern).expect("pattern").replace_all(&text, with).into_owned();
+    }
+    if host.is_empty() {
+        return text;
+    }
+    text.replace(&format!(" on {host} "), " on [HOST] ").replace(&format!(" on {host})"), " on [HOST])")
+}
+
 /// Runs `slipway` with `args` in `directory`, in a clean environment.
 pub(crate) fn slipway(directory: &Path, args: &[&str]) -> Run {
     slipway_with_env(directory, args, &[])
