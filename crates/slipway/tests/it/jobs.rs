@@ -1,33 +1,11 @@
 //! `slipway job run`, `runs` and `schedule` end to end: real processes, the real SQLite store,
 //! artifacts in the Prow layout on the local file system, markers from a local HTTP server.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{slipway, slipway_with_env};
-
-fn project(config: &str) -> tempfile::TempDir {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    fs_err::write(directory.path().join("slipway.yaml"), config).expect("write slipway.yaml");
-    directory
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
-}
-
-/// The one build directory of `job`.
-fn build_dir(project: &Path, job: &str) -> PathBuf {
-    let logs = project.join(".slipway/artifacts/logs").join(job);
-    let builds: Vec<PathBuf> = fs_err::read_dir(&logs)
-        .expect("job directory")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.is_dir())
-        .collect();
-    assert_eq!(builds.len(), 1, "{builds:?}");
-    builds[0].clone()
-}
+use crate::support::{build_dir, json, project, slipway, slipway_with_env};
 
 fn read_json(path: &Path) -> serde_json::Value {
     json(&fs_err::read_to_string(path).expect("read"))

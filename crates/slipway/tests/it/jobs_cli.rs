@@ -2,18 +2,12 @@
 //! as snapshots, with what changes from run to run (ids, build ids, times, pids, the host)
 //! replaced by placeholders.
 
-use crate::support::{render_runs as render, slipway, slipway_with_env};
-
-fn project(config: &str) -> tempfile::TempDir {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    fs_err::write(directory.path().join("slipway.yaml"), config).expect("write slipway.yaml");
-    directory
-}
+use crate::support::{project, render_runs as render, slipway, slipway_with_env};
 
 const JOBS: &str = "\
 jobs:
 - name: unit
-  command: 'echo unit tests pass; echo a warning >&2'
+  command: 'echo unit tests pass; sleep 0.2; echo a warning >&2'
 - name: flaky
   command: 'echo one test failed; exit 3'
   timeout: 1m

@@ -2,23 +2,13 @@
 //! to start stops what the run left running (its processes, its container, on podman and
 //! Docker), records it as an error and finishes its build directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use slipway_jobs::exec::orphans::processes_of;
 
-use crate::support::{Run, slipway_with_env};
-
-fn project(config: &str) -> tempfile::TempDir {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    fs_err::write(directory.path().join("slipway.yaml"), config).expect("write slipway.yaml");
-    directory
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
-}
+use crate::support::{Run, build_dir, json, project, slipway_with_env};
 
 fn pairs<'a>(environment: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     environment.iter().map(|(name, value)| (*name, value.as_str())).collect()
@@ -74,18 +64,6 @@ fn eventually(what: &str, ready: impl Fn() -> bool) {
         assert!(Instant::now() < deadline, "{what}");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// The one build directory of `job`.
-fn build_dir(project: &Path, job: &str) -> PathBuf {
-    let logs = project.join(".slipway/artifacts/logs").join(job);
-    let builds: Vec<PathBuf> = fs_err::read_dir(&logs)
-        .expect("job directory")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.is_dir())
-        .collect();
-    assert_eq!(builds.len(), 1, "{builds:?}");
-    builds[0].clone()
 }
 
 /// What a reaped run must look like afterwards: an error in the store, finished.json in its

@@ -4,16 +4,12 @@
 
 use std::path::Path;
 
-use crate::support::{slipway, slipway_with_env};
+use crate::support::{json, slipway, slipway_with_env};
 
 fn write(root: &Path, relative: &str, content: &str) {
     let path = root.join(relative);
     fs_err::create_dir_all(path.parent().expect("a parent")).expect("create directories");
     fs_err::write(path, content).expect("write");
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
 }
 
 /// A job that writes a JUnit file with one passing and one failing test, and fails.

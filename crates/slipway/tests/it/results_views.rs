@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use slipway_core::results::{Build, Status, TestResult};
 use slipway_store::Store;
 
-use crate::support::{Run, slipway};
+use crate::support::{Run, json, slipway};
 
 const CRIO: &str = "ci-crio-node-e2e";
 const KOPS: &str = "ci-kops-e2e";
@@ -143,10 +143,6 @@ fn results(directory: &Path, url: &str, args: &[&str]) -> Run {
     all.extend_from_slice(args);
     all.extend_from_slice(&["--database-url", url]);
     slipway(directory, &all)
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
 }
 
 #[test]

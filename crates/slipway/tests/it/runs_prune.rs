@@ -5,17 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{slipway, slipway_with_env};
-
-fn project(config: &str) -> tempfile::TempDir {
-    let directory = tempfile::tempdir().expect("temporary directory");
-    fs_err::write(directory.path().join("slipway.yaml"), config).expect("write slipway.yaml");
-    directory
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
-}
+use crate::support::{json, project, slipway, slipway_with_env};
 
 fn runs(project: &Path, environment: &[(&str, &str)]) -> Vec<serde_json::Value> {
     let list = slipway_with_env(project, &["runs", "list", "--limit", "0", "--format", "json"], environment);

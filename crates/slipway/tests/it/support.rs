@@ -1,6 +1,6 @@
 //! Running the binary and snapshotting what it printed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use slipway_test::git::TempRepo;
@@ -110,6 +110,30 @@ pub(crate) fn render_runs(run: &Run, project: &Path) -> String {
         return text;
     }
     text.replace(&format!(" on {host} "), " on [HOST] ").replace(&format!(" on {host})"), " on [HOST])")
+}
+
+/// A project directory whose slipway.yaml is `config`.
+pub(crate) fn project(config: &str) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(directory.path().join("slipway.yaml"), config).expect("write slipway.yaml");
+    directory
+}
+
+/// `text` parsed as JSON; the test fails showing the text when it is not JSON.
+pub(crate) fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|error| panic!("not JSON ({error}): {text}"))
+}
+
+/// The one build directory of `job`.
+pub(crate) fn build_dir(project: &Path, job: &str) -> PathBuf {
+    let logs = project.join(".slipway/artifacts/logs").join(job);
+    let builds: Vec<PathBuf> = fs_err::read_dir(&logs)
+        .expect("job directory")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.is_dir())
+        .collect();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    builds[0].clone()
 }
 
 /// Runs `slipway` with `args` in `directory`, in a clean environment.
