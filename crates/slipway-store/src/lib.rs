@@ -4,6 +4,7 @@
 //! same tables onto PostgreSQL so several slipway processes can share them. Queries are plain
 //! SQL that both engines run (numbered `$N` parameters, `BIGINT` times in seconds).
 
+pub mod leases;
 mod migrations;
 pub mod results;
 pub mod runs;
@@ -22,6 +23,8 @@ pub struct Store {
     pool: AnyPool,
     url: String,
     sqlite: bool,
+    /// On SQLite, lets one lease writer of this process at a time begin its transaction.
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Why the store cannot be used.
@@ -150,7 +153,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;
-        let store = Store { pool, url: url.to_owned(), sqlite: is_sqlite };
+        let store = Store { pool, url: url.to_owned(), sqlite: is_sqlite, gate: std::sync::Arc::default() };
         migrations::apply(&store.pool, is_sqlite)
             .await
             .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;

@@ -74,6 +74,31 @@ const STEPS: &[(i64, &str, &str)] = &[
     CREATE INDEX IF NOT EXISTS result_tests_by_status ON result_tests (status, job);",
     ),
     (3, "the revision a run tested", "ALTER TABLE runs ADD COLUMN revision TEXT NOT NULL DEFAULT ''"),
+    (
+        4,
+        "leases",
+        "CREATE TABLE IF NOT EXISTS lease_resources (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        last_update BIGINT NOT NULL,
+        userdata TEXT NOT NULL,
+        expiration BIGINT,
+        dynamic BIGINT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS lease_resources_free ON lease_resources (kind, state, owner, last_update);
+    CREATE TABLE IF NOT EXISTS lease_requests (
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, state, request_id)
+    );
+    CREATE INDEX IF NOT EXISTS lease_requests_in_order ON lease_requests (kind, state, seq)",
+    ),
 ];
 
 /// Applies the steps not applied yet. Readers of an up-to-date database only read: the

@@ -19,6 +19,9 @@
 //!   job's process gets SIGTERM with default dispositions as it would under Prow's entrypoint.
 //! - A killed host job's orphans are waited for (up to 2s) until they have really exited, so no
 //!   process of the job outlives [`Executor::run`].
+//! - Every process of a run carries its id in `SLIPWAY_RUN_ID`, and its container the label
+//!   `slipway.run`, so what a run leaves when slipway itself is killed can be found and stopped
+//!   later ([`orphans`]).
 //! - The pure rules (outcome, the log's closing line, workdir and mount checks, the engine's
 //!   arguments) are plain functions; the I/O sits in `local`, `container`, `output` and
 //!   `supervise`.
