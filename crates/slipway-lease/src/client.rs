@@ -142,7 +142,9 @@ impl Client {
                     tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
                     let _ = source;
                 }
-                Err(source) => return Err(ClientError::Unreachable { url, source }),
+                Err(source) => {
+                    return Err(ClientError::Unreachable { url: self.base.clone(), source: source.without_url() });
+                }
             }
         }
     }

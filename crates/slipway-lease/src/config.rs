@@ -185,6 +185,7 @@ pub fn parse(text: &str) -> Result<Config, Parsed> {
     }
     check_uniqueness(&entries, &mut problems);
     check_needs(&entries, &mut problems);
+    problems.sort_by_key(|problem| problem.line);
     if problems.is_empty() { Ok(Config { entries }) } else { Err(Parsed::Invalid(problems)) }
 }
 
@@ -451,10 +452,10 @@ mod tests {
             [
                 "line 3: resources[0].names[0]: `Upper` is not a DNS-1123 subdomain (lowercase letters, digits, `-` and `.`, at most 253 characters)",
                 "line 4: resources[1].type: must be set",
+                "line 4: resources[1].names[0]: `ok` is a duplicate",
                 "line 5: resources[2].max-count: a dynamic type (one without names) needs max-count above 0",
                 "line 7: resources[3].min-count: min-count 3 is above max-count 2",
                 "line 10: resources[4].names: a static type (with names) cannot set min-count or max-count",
-                "line 4: resources[1].names[0]: `ok` is a duplicate",
                 "line 13: resources[5].type: type `a` is listed twice",
             ]
         );

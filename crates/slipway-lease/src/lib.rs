@@ -16,6 +16,7 @@
 
 pub mod client;
 pub mod config;
+pub mod environment;
 pub mod resource;
 pub mod server;
 pub mod sync;

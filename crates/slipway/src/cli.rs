@@ -75,6 +75,11 @@ pub(crate) enum Command {
     /// slipway's cache in .slipway/cache: image layers and cached version markers.
     #[command(subcommand)]
     Cache(CacheCommand),
+
+    /// Leases: a Boskos-compatible lease server and its client, to hand cloud projects and
+    /// accounts to CI jobs one at a time.
+    #[command(subcommand)]
+    Lease(crate::cli_lease::LeaseCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,7 @@ pub(crate) struct ConfigFile {
     pub(crate) prow: slipway_prow::ProwSection,
     pub(crate) cache: slipway_oci::build::cache::CacheSection,
     pub(crate) runs: slipway_jobs::retention::RunsSection,
+    pub(crate) leases: slipway_lease::environment::LeasesSection,
 }
 
 /// The options every command takes: `--config` and `--repo`.
@@ -117,6 +118,8 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
     ("SLIPWAY_PROW_CONFIG", "prow.config"),
     ("SLIPWAY_CACHE_MAX_SIZE", "cache.max_size"),
     ("SLIPWAY_CACHE_MAX_AGE", "cache.max_age"),
+    ("SLIPWAY_LEASES_SERVER", "leases.server"),
+    ("SLIPWAY_LEASES_CONFIG", "leases.config"),
 ];
 
 /// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
@@ -140,6 +143,8 @@ pub(crate) fn apply_environment(
             "artifacts.storage" => file.artifacts.storage = Some(value),
             "cache.max_size" => file.cache.max_size = Some(value),
             "cache.max_age" => file.cache.max_age = Some(value),
+            "leases.server" => file.leases.server = Some(value),
+            "leases.config" => file.leases.config = Some(value),
             "prow.config" => {
                 file.prow.config =
                     value.split(',').map(str::trim).filter(|path| !path.is_empty()).map(str::to_owned).collect();

@@ -51,6 +51,12 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(error) = cause.downcast_ref::<slipway_junit::Error>() {
             return error.exit_code();
         }
+        if let Some(error) = cause.downcast_ref::<slipway_lease::client::ClientError>() {
+            return error.exit_code();
+        }
+        if cause.is::<slipway_lease::config::ConfigError>() {
+            return exit::USAGE;
+        }
         if cause.is::<slipway_oci::dockerfile::Error>() {
             return exit::USAGE;
         }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod cli_jobs;
+mod cli_lease;
 mod cli_results;
 mod commands;
 mod config_file;
@@ -12,6 +13,7 @@ mod progress;
 mod settings;
 mod settings_image;
 mod settings_jobs;
+mod settings_lease;
 mod warnings;
 
 use std::process::ExitCode;

@@ -353,7 +353,7 @@ fn state(loaded: &Loaded, args: StateArgs) -> State {
 
 /// The store's URL: the flag (or SLIPWAY_DATABASE_URL), `store.url`, else the project's
 /// SQLite file. A relative SQLite path in the file is relative to the project.
-fn database_url_of(loaded: &Loaded, flag: Option<String>) -> String {
+pub(crate) fn database_url_of(loaded: &Loaded, flag: Option<String>) -> String {
     if let Some(url) = flag {
         return url;
     }

@@ -142,6 +142,15 @@ impl Server {
             .with_state(shared)
     }
 
+    /// Only `/metrics` and the health checks, for a separate metrics address.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
+            .route("/healthz", get(|| async { "OK" }))
+            .route("/healthz/ready", get(ready))
+            .route("/metrics", get(metrics::render))
+            .with_state(self.shared.clone())
+    }
+
     /// Serves on `listener` until `stop` is cancelled, with the reaper, janitor and
     /// configuration reload running beside.
     pub async fn serve(self, listener: tokio::net::TcpListener, stop: CancellationToken) -> std::io::Result<()> {

@@ -9,6 +9,7 @@ mod job_affected;
 mod job_list;
 pub(crate) mod job_prow;
 mod job_run;
+mod lease;
 mod marker;
 mod release_bump;
 mod release_ledger;
@@ -27,6 +28,7 @@ use slipway_core::exit;
 
 use crate::cli::{CacheCommand, Cli, Command, ImageCommand, JobCommand, MarkerCommand, ReleaseCommand};
 use crate::cli_jobs::RunsCommand;
+use crate::cli_lease::LeaseCommand;
 use crate::cli_results::ResultsCommand;
 use crate::config_file::Globals;
 use crate::errors;
@@ -70,6 +72,12 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Marker(MarkerCommand::Get(args)) => marker::get(args, &globals),
         Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, &globals),
         Command::Cache(CacheCommand::Prune(args)) => cache::prune(args, &globals),
+        Command::Lease(LeaseCommand::Serve(args)) => lease::serve(args, &globals),
+        Command::Lease(LeaseCommand::Acquire(args)) => lease::acquire(args, &globals),
+        Command::Lease(LeaseCommand::Release(args)) => lease::release(args, &globals),
+        Command::Lease(LeaseCommand::Heartbeat(args)) => lease::heartbeat(args, &globals),
+        Command::Lease(LeaseCommand::List(args)) => lease::list(args, &globals),
+        Command::Lease(LeaseCommand::Run(args)) => lease::run(args, &globals),
     };
     crate::config_file::ignore_state_directory();
     // Output goes through `output::stdout`/`stderr`, which swallow a closed pipe, so the code

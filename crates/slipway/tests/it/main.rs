@@ -10,6 +10,7 @@ mod hostile;
 mod image;
 mod jobs;
 mod jobs_cli;
+mod lease;
 mod ledger;
 mod lost_runs;
 mod marker;
