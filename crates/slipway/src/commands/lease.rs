@@ -186,7 +186,7 @@ pub(super) fn list(args: LeaseListArgs, globals: &Globals) -> anyhow::Result<u8>
     };
     match format {
         Format::Json => {
-            crate::output::json_with_schema(&mut stdout, LIST_SCHEMA, &serde_json::json!({ "resources": resources }))?
+            crate::output::json_with_schema(&mut stdout, LIST_SCHEMA, &serde_json::json!({ "resources": resources }))?;
         }
         Format::Text => {
             if resources.is_empty() {
