@@ -23,8 +23,8 @@ pub struct Store {
     pool: AnyPool,
     url: String,
     sqlite: bool,
-    /// On SQLite, lets one lease writer of this process at a time begin its transaction.
-    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// On SQLite, the task that writes the lease tables (started on first use).
+    writer: std::sync::Arc<std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<leases::Job>>>,
 }
 
 /// Why the store cannot be used.
@@ -40,6 +40,9 @@ pub enum Error {
     },
     #[error("database query failed")]
     Query(#[from] sqlx::Error),
+    /// A batch of lease operations failed; the text is its cause.
+    #[error("database write failed: {0}")]
+    Batch(String),
     #[error("could not create `{}`", path.display())]
     Directory {
         path: std::path::PathBuf,
@@ -56,6 +59,11 @@ impl Error {
             _ => 3,
         }
     }
+}
+
+/// An error and its causes as one text (for a failure shared by several callers).
+pub(crate) fn errors_text(error: &Error) -> String {
+    slipway_core::errors::chain(error)
 }
 
 /// The file path of a SQLite URL (`sqlite:path?opts`, `sqlite://path`), if it is one.
@@ -153,7 +161,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;
-        let store = Store { pool, url: url.to_owned(), sqlite: is_sqlite, gate: std::sync::Arc::default() };
+        let store = Store { pool, url: url.to_owned(), sqlite: is_sqlite, writer: std::sync::Arc::default() };
         migrations::apply(&store.pool, is_sqlite)
             .await
             .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;

@@ -168,10 +168,8 @@ pub(crate) async fn release(State(shared): State<Shared>, method: Method, Query(
         );
     }
     let prefix = format!("Done failed: {name} - {dest} (from {owner})");
-    let config = shared.config();
-    let now = now_nanos();
-    let expiration = |kind: &str| super::expiration(&config, kind, now);
-    match shared.store.lease_release(name, dest, owner, now, expiration).await {
+    let lifespans = super::lifespans(&shared.config());
+    match shared.store.lease_release(name, dest, owner, now_nanos(), &lifespans).await {
         Ok(Ok(_)) => {
             shared.resync.notify_one();
             StatusCode::OK.into_response()

@@ -256,10 +256,8 @@ async fn clean(
     if let Err(error) = keep_output(logs, &lease.name, &said, result.as_ref().ok()).await {
         shared.log.say(&format!("janitor could not keep the output of {}: {error}", lease.name));
     }
-    let now = now_nanos();
-    let config = shared.config();
-    let released =
-        shared.store.lease_release(&lease.name, dest, JANITOR, now, |kind| super::expiration(&config, kind, now)).await;
+    let lifespans = super::lifespans(&shared.config());
+    let released = shared.store.lease_release(&lease.name, dest, JANITOR, now_nanos(), &lifespans).await;
     if let Err(error) = released {
         shared.log.say(&format!("janitor could not release {}: {}", lease.name, slipway_core::errors::chain(&error)));
     }

@@ -21,7 +21,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get};
 use slipway_store::Store;
-use slipway_store::leases::Expiration;
+use slipway_store::leases::Lifespans;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -257,17 +257,17 @@ pub(crate) fn dynamic_name() -> String {
     )
 }
 
-/// What a release sets the expiration date of a resource of `kind` to.
-pub(crate) fn expiration(config: &Config, kind: &str, now: i64) -> Expiration {
-    match config.entries.iter().find(|entry| entry.kind == kind && entry.is_dynamic()) {
-        None => Expiration::Clear,
-        Some(entry) => match entry.lifespan {
-            None => Expiration::Keep,
-            Some(lifespan) => {
-                Expiration::At(now.saturating_add(i64::try_from(lifespan.as_nanos()).unwrap_or(i64::MAX)))
-            }
-        },
-    }
+/// The dynamic types of `config` with their lifespans, for releases.
+pub(crate) fn lifespans(config: &Config) -> Lifespans {
+    config
+        .entries
+        .iter()
+        .filter(|entry| entry.is_dynamic())
+        .map(|entry| {
+            let lifespan = entry.lifespan.map(|lifespan| i64::try_from(lifespan.as_nanos()).unwrap_or(i64::MAX));
+            (entry.kind.clone(), lifespan)
+        })
+        .collect()
 }
 
 /// Whether serving on `address` needs a token: anything but loopback does.
