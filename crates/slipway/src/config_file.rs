@@ -242,7 +242,7 @@ fn load_file(explicit: Option<&Path>, start: &Path) -> Result<Loaded, ConfigErro
             line: root.line as u64,
             column: 1,
             message:
-                "expected a mapping of sections (project, release, registries, images, jobs, matrix, store, artifacts, prow)"
+                "expected a mapping of sections (project, release, registries, images, jobs, matrix, store, artifacts, prow, cache, runs, leases)"
                     .to_owned(),
         });
     }
@@ -335,7 +335,7 @@ mod tests {
     #[test]
     fn reads_sections_and_warns_about_unknown_keys() {
         let loaded = load_text(
-            "project:\n  name: demo\nrelease:\n  imgaes: [x]\n  platforms: [linux/amd64]\n  version_files:\n  - path: v.go\n    pattern: 'v(.*)'\n    patern: x\nleases: {}\n",
+            "project:\n  name: demo\nrelease:\n  imgaes: [x]\n  platforms: [linux/amd64]\n  version_files:\n  - path: v.go\n    pattern: 'v(.*)'\n    patern: x\nenvironments: {}\n",
         )
         .expect("valid");
         assert_eq!(loaded.file.project.name.as_deref(), Some("demo"));
@@ -346,7 +346,7 @@ mod tests {
             [
                 "slipway.yaml:4: unknown key `release.imgaes` is ignored",
                 "slipway.yaml:9: unknown key `release.version_files.0.patern` is ignored",
-                "slipway.yaml:10: unknown key `leases` is ignored",
+                "slipway.yaml:10: unknown key `environments` is ignored",
             ]
         );
     }

@@ -388,3 +388,57 @@ async fn a_body_over_the_limit_is_refused_and_the_server_keeps_serving() {
     assert!(server.resources().await[0].userdata.is_empty());
     assert_eq!(server.release("res", "free", "o").await.status, 200, "still serving");
 }
+
+/// Two servers on one PostgreSQL database, 16 clients on each: no resource is ever held by
+/// two owners, and every resource is free at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_postgres_never_double_lease() {
+    let database = slipway_test::postgres::database();
+    let config = "resources:\n- type: t\n  names: [r0, r1, r2, r3, r4, r5, r6, r7]\n";
+    let first =
+        Harness::start_on(tempfile::tempdir().expect("dir"), database.clone(), config, Settings::default()).await;
+    let second = Harness::start_on(tempfile::tempdir().expect("dir"), database, config, Settings::default()).await;
+    let held = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new()));
+    let doubles = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for client in 0..32 {
+        let base = if client % 2 == 0 { first.base.clone() } else { second.base.clone() };
+        let (held, doubles) = (held.clone(), doubles.clone());
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let owner = format!("c{client}");
+            let mut pairs = 0;
+            while pairs < 40 {
+                let answer = http
+                    .post(format!("{base}/acquire?type=t&state=free&dest=busy&owner={owner}"))
+                    .send()
+                    .await
+                    .expect("acquire");
+                if answer.status().as_u16() != 200 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
+                }
+                let resource: serde_json::Value = answer.json().await.expect("json");
+                let name = resource["name"].as_str().expect("name").to_owned();
+                if held.lock().expect("lock").insert(name.clone(), client).is_some() {
+                    doubles.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                held.lock().expect("lock").remove(&name);
+                let released = http
+                    .post(format!("{base}/release?name={name}&dest=free&owner={owner}"))
+                    .send()
+                    .await
+                    .expect("release");
+                assert_eq!(released.status().as_u16(), 200);
+                pairs += 1;
+            }
+        }));
+    }
+    for client in clients {
+        client.await.expect("client");
+    }
+    assert_eq!(doubles.load(std::sync::atomic::Ordering::SeqCst), 0, "a resource was held by two owners");
+    let resources = first.resources().await;
+    assert_eq!(resources.len(), 8);
+    assert!(resources.iter().all(|lease| lease.owner.is_empty() && lease.state == "free"), "{resources:?}");
+}

@@ -59,6 +59,16 @@ impl Harness {
             Backend::Sqlite => format!("sqlite:{}", directory.path().join("leases.db").display()),
             Backend::Postgres => slipway_test::postgres::database(),
         };
+        Harness::start_on(directory, database, config, settings).await
+    }
+
+    /// A server on `database` (another replica when a server already uses it).
+    pub(crate) async fn start_on(
+        directory: tempfile::TempDir,
+        database: String,
+        config: &str,
+        settings: Settings,
+    ) -> Harness {
         let path = directory.path().join("resources.yaml");
         fs_err::write(&path, config).expect("write the configuration");
         let mut harness = Harness {
