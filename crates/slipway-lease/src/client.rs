@@ -283,3 +283,27 @@ pub struct Listed {
 pub fn request_id() -> String {
     crate::server::dynamic_name()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_hosts_or_urls() {
+        assert_eq!(Client::new("boskos.test-pods.svc", "o", None).expect("host").base(), "http://boskos.test-pods.svc");
+        assert_eq!(Client::new("https://leases.example/", "o", None).expect("url").base(), "https://leases.example");
+        assert!(matches!(Client::new("ftp://x", "o", None), Err(ClientError::Address { .. })));
+        assert!(matches!(Client::new("", "o", None), Err(ClientError::Address { .. })));
+    }
+
+    #[test]
+    fn statuses_mean_what_boskos_clients_take_them_to_mean() {
+        assert!(matches!(ok_or(200, String::new()), Ok(())));
+        assert_eq!(ok_or(404, "gone".into()).expect_err("404").exit_code(), 1);
+        assert!(matches!(ok_or(401, "mine".into()), Err(ClientError::Refused { .. })));
+        assert!(matches!(ok_or(409, "state".into()), Err(ClientError::Refused { .. })));
+        assert_eq!(ok_or(500, "db".into()).expect_err("500").exit_code(), 3);
+        assert_eq!(ClientError::TimedOut { kind: "t".into(), waited: Duration::from_secs(1) }.exit_code(), 4);
+        assert_eq!(ClientError::NotAvailable { message: String::new() }.exit_code(), 4);
+    }
+}

@@ -442,3 +442,30 @@ async fn two_replicas_on_one_postgres_never_double_lease() {
     assert_eq!(resources.len(), 8);
     assert!(resources.iter().all(|lease| lease.owner.is_empty() && lease.state == "free"), "{resources:?}");
 }
+
+on_both!(queue_ranks_follow_arrival_and_move_up, |backend| async move {
+    // 12: ids queued in order get ranks 1..n; a requester ranked k gets the k-th free resource.
+    let server = Harness::start(backend, "resources:\n- type: t\n  names: [a, b]\n  state: dirty\n").await;
+    for id in ["r1", "r2", "r3"] {
+        assert_eq!(server.acquire_with_id("t", id, id).await.status, 404);
+    }
+    for name in ["a", "b"] {
+        assert_eq!(
+            server
+                .post("/acquirebystate", &[("state", "dirty"), ("dest", "busy"), ("owner", "setup"), ("names", name)])
+                .await
+                .status,
+            200
+        );
+        assert_eq!(server.release(name, "free", "setup").await.status, 200);
+    }
+    assert_eq!(server.acquire_with_id("t", "r3", "r3").await.status, 404, "third in line, two free");
+    assert_eq!(server.acquire_with_id("t", "r2", "r2").await.status, 200, "second in line gets the second");
+    assert_eq!(server.acquire_with_id("t", "r3", "r3").await.status, 404, "now second in line, one free");
+    assert_eq!(server.acquire_with_id("t", "r1", "r1").await.status, 200);
+    // The head is gone: r3 moves up to the front.
+    assert_eq!(server.release("a", "free", "r1").await.status, 200);
+    let third = server.acquire_with_id("t", "r3", "r3").await;
+    assert_eq!(third.status, 200, "{}", third.body);
+    assert_eq!(server.acquire("t", "free", "busy", "anonymous").await.status, 404, "nothing left");
+});

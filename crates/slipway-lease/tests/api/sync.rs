@@ -99,3 +99,21 @@ on_both!(the_janitor_cleans_dirty_resources_with_a_real_command, |backend| async
     let bad = leases.iter().find(|lease| lease.name == "bad").expect("bad");
     assert!(matches!(bad.state.as_str(), "dirty" | "cleaning"), "a failed cleanup goes back to dirty: {bad:?}");
 });
+
+on_both!(the_janitor_never_runs_more_than_its_pool, |backend| async move {
+    // Each cleanup takes a while and records how many run at once in a shared directory.
+    let marks = tempfile::tempdir().expect("directory");
+    let script = format!(
+        "touch {dir}/$BOSKOS_RESOURCE; ls {dir} | wc -l >> {dir}.counts; sleep 0.3; rm {dir}/$BOSKOS_RESOURCE",
+        dir = marks.path().display()
+    );
+    let config = format!(
+        "resources:\n- type: t\n  state: dirty\n  names: [a, b, c, d]\n  janitor:\n    command: [sh, -c, '{script}']\n    pool: 2\n"
+    );
+    let server = Harness::start(backend, &config).await;
+    server.eventually("every resource is cleaned", |leases| leases.iter().all(|lease| lease.state == "free")).await;
+    let counts = fs_err::read_to_string(format!("{}.counts", marks.path().display())).expect("counts");
+    let most = counts.lines().filter_map(|line| line.trim().parse::<u32>().ok()).max().unwrap_or(0);
+    assert_eq!(counts.lines().count(), 4, "each resource cleaned once: {counts}");
+    assert!(most <= 2, "at most the pool at once: {counts}");
+});
