@@ -39,6 +39,10 @@ pub struct Job {
     pub skip: Vec<SkipRule>,
     pub volumes: Vec<VolumeSpec>,
     pub extra_refs: Vec<RefSpec>,
+    /// Leases each run holds while it runs.
+    pub leases: Vec<crate::spec::LeaseSpec>,
+    /// Values that never reach the build log (the `env` entries named in `secret_env`).
+    pub secrets: Vec<String>,
     /// The spec it came from (for `prowjob.json` and `job list --format json`).
     pub spec: JobSpec,
 }
@@ -211,6 +215,19 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
     if spec.extra_refs.iter().filter(|reference| reference.workdir).count() > 1 {
         problem("extra_refs", "only one ref can be the `workdir`".to_owned());
     }
+    for (index, lease) in spec.leases.iter().enumerate() {
+        if lease.kind.is_empty() {
+            problem(&format!("leases[{index}].type"), "must name a resource type, such as gce-project".to_owned());
+        }
+        if !(1..=100).contains(&lease.count) {
+            problem(&format!("leases[{index}].count"), format!("{} is not between 1 and 100", lease.count));
+        }
+    }
+    for (index, name) in spec.secret_env.iter().enumerate() {
+        if !spec.env.contains_key(name) {
+            problem(&format!("secret_env[{index}]"), format!("`{name}` is not in the job's `env`"));
+        }
+    }
 
     match run {
         Some(run) if problems.is_empty() => Ok(Job {
@@ -230,6 +247,8 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
             skip,
             volumes: spec.volumes.clone(),
             extra_refs: spec.extra_refs.clone(),
+            leases: spec.leases.clone(),
+            secrets: spec.secret_env.iter().filter_map(|name| spec.env.get(name).cloned()).collect(),
             spec: spec.clone(),
         }),
         _ => Err(problems),

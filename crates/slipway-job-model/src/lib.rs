@@ -14,4 +14,4 @@ pub mod spec;
 
 pub use job::{Job, Problem, resolve, resolve_all};
 pub use pull::PullPolicy;
-pub use spec::JobSpec;
+pub use spec::{JobSpec, LeaseSpec};

@@ -76,9 +76,34 @@ pub struct JobSpec {
     /// Repositories checked out into the workspace before the job starts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_refs: Vec<RefSpec>,
+    /// Leases each run holds while it runs (`[{type: gce-project}]`), from the lease server
+    /// (`leases.server`, else `$BOSKOS_HOST`); released dirty after the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leases: Vec<LeaseSpec>,
+    /// Names of `env` entries whose values are secrets: masked (`***`) in the build log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secret_env: Vec<String>,
     /// What a Prow job had that slipway does not use, kept unchanged (`job import-prow`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prow: Option<serde_json::Value>,
+}
+
+/// A lease a job needs: `count` resources of a type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseSpec {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn is_one(count: &u32) -> bool {
+    *count == 1
 }
 
 /// A command: one shell line, or an argument vector.

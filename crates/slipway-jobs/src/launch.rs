@@ -28,6 +28,8 @@ pub struct Setup {
     pub runs_dir: PathBuf,
     /// How container jobs reach registries.
     pub executors: exec::Settings,
+    /// Where jobs' leases come from, if a lease server is configured.
+    pub leases: Option<crate::leases::LeaseServer>,
     client: reqwest::Client,
 }
 
@@ -53,6 +55,8 @@ pub trait Observer: Sync {
     fn resolved(&self, _job: &Job, _resolved: &Resolved) {}
     /// The run waits for a `max_concurrency` slot while `_going` runs of the job go.
     fn waiting(&self, _job: &Job, _going: usize) {}
+    /// The run waits for a lease of type `_kind` to be free.
+    fn waiting_for_lease(&self, _job: &Job, _kind: &str) {}
 }
 
 impl Setup {
@@ -63,7 +67,13 @@ impl Setup {
         runs_dir: PathBuf,
         executors: exec::Settings,
     ) -> Setup {
-        Setup { context, markers, project, runs_dir, executors, client: reqwest::Client::new() }
+        Setup { context, markers, project, runs_dir, executors, leases: None, client: reqwest::Client::new() }
+    }
+
+    /// Runs take their leases from `server`.
+    #[must_use]
+    pub fn with_leases(self, server: Option<crate::leases::LeaseServer>) -> Setup {
+        Setup { leases: server, ..self }
     }
 
     /// Finds the runs a slipway process left running when it died, stops what they left
@@ -93,6 +103,11 @@ impl Setup {
                 observer.waiting(job, going);
             }
         };
+        let lease_waiting = |kind: &str| {
+            if let Some(observer) = observer {
+                observer.waiting_for_lease(job, kind);
+            }
+        };
         let request = Request {
             job,
             entry: resolved,
@@ -103,6 +118,8 @@ impl Setup {
             overrides,
             follow,
             on_wait: Some(&waiting),
+            leases: self.leases.as_ref(),
+            on_lease_wait: Some(&lease_waiting),
         };
         runner::execute(&self.context, request, executor.as_ref(), cancel).await
     }

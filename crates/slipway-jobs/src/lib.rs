@@ -5,6 +5,7 @@
 mod checkout;
 pub mod exec;
 pub mod launch;
+pub mod leases;
 pub mod lost;
 pub mod markers;
 pub mod retention;

@@ -59,6 +59,10 @@ pub struct Request<'a> {
     /// Told (once) when the run waits for a `max_concurrency` slot, with how many runs of the
     /// job are going.
     pub on_wait: Option<&'a (dyn Fn(usize) + Sync)>,
+    /// Where the job's leases come from (and what `BOSKOS_HOST` says), if configured.
+    pub leases: Option<&'a crate::leases::LeaseServer>,
+    /// Told (once per type) when the run waits for a lease to be free.
+    pub on_lease_wait: Option<&'a (dyn Fn(&str) + Sync)>,
 }
 
 /// The shared parts: the store and the artifact storage.
@@ -98,6 +102,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The job's leases could not be taken; the run is recorded (aborted when interrupted).
+    #[error(transparent)]
+    Lease(#[from] crate::leases::LeaseError),
     /// Interrupted while waiting for a slot; the run is recorded as aborted.
     #[error("job `{job}`: interrupted while waiting for a slot (max_concurrency)")]
     Interrupted { job: String },
@@ -120,6 +127,7 @@ impl RunError {
             RunError::Checkout(error) if error.input => exit::USAGE,
             RunError::Checkout(_) | RunError::Files { .. } => exit::INFRASTRUCTURE,
             RunError::Interrupted { .. } => exit::INTERRUPTED,
+            RunError::Lease(error) => error.exit_code(),
             RunError::Exec { source, .. } => source.exit_code(),
         }
     }
@@ -222,11 +230,45 @@ pub async fn execute(
 
     // Everything before the command starts can fail; such a run is finished and recorded
     // (finished.json says ERROR, `runs list` says why), never left looking like it runs.
-    let prepared = prepare(job, &request, &kind_of(job), &id, &layout_job, &build_id, &run_dir, &artifacts).await;
-    let Prepared { workspace, workdir, checkouts, env, volumes, refs, mut notes } = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => return Err(unstarted.record(prowjob, RunState::Error, true, error).await),
+    // Leases come after the slot, so a run waiting for its turn holds none.
+    let lease_waiting = |kind: &str| {
+        if let Some(on_lease_wait) = request.on_lease_wait {
+            on_lease_wait(kind);
+        }
     };
+    let held =
+        match crate::leases::take(request.leases, &job.name, &job.leases, job.timeout, &cancel, &lease_waiting).await {
+            Ok(held) => held,
+            Err(error) => {
+                let state = if matches!(error, crate::leases::LeaseError::Interrupted { .. }) {
+                    RunState::Aborted
+                } else {
+                    RunState::Error
+                };
+                return Err(unstarted.record(prowjob, state, true, error.into()).await);
+            }
+        };
+    let prepared = prepare(job, &request, &kind_of(job), &id, &layout_job, &build_id, &run_dir, &artifacts).await;
+    let Prepared { workspace, workdir, checkouts, mut env, volumes, refs, mut notes } = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            if let Some(held) = held {
+                held.give_back().await;
+            }
+            return Err(unstarted.record(prowjob, RunState::Error, true, error).await);
+        }
+    };
+    let mut secrets = job.secrets.clone();
+    if let Some(server) = request.leases {
+        // Prow jobs reach Boskos through BOSKOS_HOST (a preset's in-cluster name): this one.
+        let host = server.server.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        env.insert("BOSKOS_HOST".to_owned(), host);
+    }
+    if let Some(held) = &held {
+        env.extend(held.environment());
+        secrets.extend(held.secrets());
+        notes.push(format!("leased {}; given back dirty when the run ends", held.names().join(", ")));
+    }
     let kind = kind_of(job);
     if let Some(checkout) = checkouts.first() {
         record.revision = checkout.revision();
@@ -241,6 +283,9 @@ pub async fn execute(
         ..Started::default()
     };
     if let Err(error) = build.start(&started, &prowjob).await {
+        if let Some(held) = held {
+            held.give_back().await;
+        }
         let description = format!("could not write started.json: {error}");
         context.store.finish_run(&id, RunState::Error, None, &description, jiff::Timestamp::now().as_second()).await?;
         return Err(error.into());
@@ -260,10 +305,14 @@ pub async fn execute(
         log: log.clone(),
         follow: request.follow,
         pull: request.overrides.pull.unwrap_or(job.pull_policy),
+        secrets,
     };
     let heartbeat = heartbeat(context.store.clone(), id.clone());
     let result = executor.run(launch, cancel).await;
     heartbeat.abort();
+    if let Some(held) = held {
+        notes.extend(held.give_back().await);
+    }
 
     let finished_at = jiff::Timestamp::now().as_second();
     let (state, exit_code, description) = match &result {

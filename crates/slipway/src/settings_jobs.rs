@@ -128,6 +128,8 @@ pub(crate) struct RunSettings {
     pub(crate) executors: exec::Settings,
     /// What `schedule` keeps of old runs (`runs:`).
     pub(crate) retention: slipway_jobs::retention::Retention,
+    /// Where jobs take their leases: `leases.server`, else `$BOSKOS_HOST`.
+    pub(crate) leases: Option<slipway_jobs::leases::LeaseServer>,
     pub(crate) warnings: Vec<Warning>,
 }
 
@@ -143,7 +145,8 @@ impl RunSettings {
             self.project.clone(),
             self.runs_dir.clone(),
             self.executors.clone(),
-        ))
+        )
+        .with_leases(self.leases.clone()))
     }
 }
 
@@ -177,8 +180,30 @@ pub(crate) fn run(
         runs_dir: loaded.root.join(".slipway").join("runs"),
         executors: exec::Settings { insecure_registries: insecure },
         retention: retention(&loaded)?,
+        leases: lease_server(&loaded)?,
         warnings,
     })
+}
+
+/// The lease server jobs use: `leases.server`, else `$BOSKOS_HOST`, with `leases.token_file`
+/// and `leases.env`.
+fn lease_server(loaded: &Loaded) -> anyhow::Result<Option<slipway_jobs::leases::LeaseServer>> {
+    let section = &loaded.file.leases;
+    let Some(server) =
+        section.server.clone().or_else(|| std::env::var("BOSKOS_HOST").ok().filter(|host| !host.trim().is_empty()))
+    else {
+        return Ok(None);
+    };
+    let token = match &section.token_file {
+        Some(path) => {
+            let path = loaded.root.join(path);
+            let text = fs_err::read_to_string(&path)
+                .map_err(|error| crate::errors::UsageError(format!("cannot read `leases.token_file`: {error}")))?;
+            Some(text.trim().to_owned())
+        }
+        None => None,
+    };
+    Ok(Some(slipway_jobs::leases::LeaseServer { server, token, mappings: section.env.clone() }))
 }
 
 /// Everything `runs prune` runs on.

@@ -338,6 +338,7 @@ impl Container {
             start.stderr.take().expect("stderr is piped"),
             log,
             launch.follow,
+            slipway_core::redact::Masker::new(&launch.secrets),
         );
         let exited = async {
             let status = start.wait().await.map_err(|source| ExecError::Wait { job: job.to_owned(), source })?;

@@ -79,6 +79,7 @@ async fn run(launch: Launch, cancel: CancellationToken) -> Result<Outcome, ExecE
         child.stderr.take().expect("stderr is piped"),
         log,
         launch.follow,
+        slipway_core::redact::Masker::new(&launch.secrets),
     );
 
     let exited = async {

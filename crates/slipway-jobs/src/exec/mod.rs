@@ -92,6 +92,8 @@ pub struct Launch {
     pub follow: bool,
     /// When a container job pulls its image.
     pub pull: PullPolicy,
+    /// Values masked (`***`) in the build log: secret `env` entries, lease credentials.
+    pub secrets: Vec<String>,
 }
 
 /// A volume of a container job.

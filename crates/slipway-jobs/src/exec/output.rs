@@ -37,13 +37,14 @@ impl Pump {
         stderr: impl AsyncRead + Unpin + Send + 'static,
         log: fs_err::tokio::File,
         follow: bool,
+        masker: slipway_core::redact::Masker,
     ) -> Pump {
         let (sender, receiver) = mpsc::channel(64);
         Pump {
             stdout: tokio::spawn(read(stdout, sender.clone())),
             stderr: tokio::spawn(read(stderr, sender.clone())),
             sender,
-            writer: tokio::spawn(write(receiver, log, follow)),
+            writer: tokio::spawn(write(receiver, log, follow, masker)),
         }
     }
 
@@ -91,22 +92,32 @@ async fn read(mut source: impl AsyncRead + Unpin, sender: mpsc::Sender<Message>)
     }
 }
 
-/// Writes every message to `log` (and stderr when following). After a write error it keeps
-/// draining, so the job never blocks on a full pipe, and reports the first error at the end.
+/// Writes every message to `log` (and stderr when following), with the run's secrets masked.
+/// After a write error it keeps draining, so the job never blocks on a full pipe, and reports
+/// the first error at the end.
 async fn write(
     mut receiver: mpsc::Receiver<Message>,
     mut log: fs_err::tokio::File,
     follow: bool,
+    mut masker: slipway_core::redact::Masker,
 ) -> std::io::Result<()> {
     let mut failed = None;
     let mut at_line_start = true;
     let mut terminal = tokio::io::stderr();
-    while let Some(message) = receiver.recv().await {
-        let bytes = match message {
-            Message::Output(bytes) => bytes,
-            Message::Note(note) => {
-                let separator = if at_line_start { "" } else { "\n" };
-                format!("{separator}{note}\n").into_bytes()
+    let mut closing = false;
+    loop {
+        let bytes = match receiver.recv().await {
+            Some(Message::Output(bytes)) => masker.push(&bytes),
+            Some(Message::Note(note)) => {
+                let mut bytes = masker.finish();
+                let ends_line = bytes.last().map_or(at_line_start, |last| *last == b'\n');
+                let separator = if ends_line { "" } else { "\n" };
+                bytes.extend(format!("{separator}{}\n", masker.text(&note)).into_bytes());
+                bytes
+            }
+            None => {
+                closing = true;
+                masker.finish()
             }
         };
         if let Some(last) = bytes.last() {
@@ -120,6 +131,9 @@ async fn write(
         if follow {
             // The terminal going away must not fail the run; the log is the record.
             let _ = terminal.write_all(&bytes).await;
+        }
+        if closing {
+            break;
         }
     }
     if failed.is_none()

@@ -27,6 +27,7 @@ fn launch(directory: &Path, job: &str, run: Run) -> Launch {
         log: directory.join("build-log.txt"),
         follow: false,
         pull: slipway_jobs::exec::PullPolicy::default(),
+        secrets: Vec::new(),
     }
 }
 

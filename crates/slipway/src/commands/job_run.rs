@@ -211,6 +211,10 @@ impl Observer for Told {
             job.max_concurrency
         );
     }
+
+    fn waiting_for_lease(&self, job: &Job, kind: &str) {
+        let _ = writeln!(crate::output::stderr(), "waiting: {} needs a {kind} lease and none is free yet", job.name);
+    }
 }
 
 fn print_notes(report: &Report) {

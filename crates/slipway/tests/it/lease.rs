@@ -230,3 +230,55 @@ fn boskos_host_names_the_server_as_prow_jobs_set_it() {
     assert_eq!(taken.code, 0, "{}", taken.stderr);
     assert_eq!(json(&taken.stdout)["owner"], "ci-kops-e2e", "the owner is the job's name");
 }
+
+#[test]
+fn a_job_holds_its_leases_while_it_runs_with_credentials_masked_in_its_log() {
+    let served = Served::start(CONFIG);
+    with_credentials(&served);
+    let project = tempfile::tempdir().expect("project");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        format!(
+            "leases:\n  server: {address}\njobs:\n- name: e2e\n  leases: [{{type: aws-account}}]\n  env: {{API_TOKEN: tok-abcdef123}}\n  secret_env: [API_TOKEN]\n  command: 'test \"$AWS_ACCESS_KEY_ID\" = AKIAEXAMPLE123 && echo host=$BOSKOS_HOST key=$AWS_ACCESS_KEY_ID token=$API_TOKEN'\n- name: needs-lease\n  leases: [{{type: aws-account}}]\n  command: 'true'\n",
+            address = served.address
+        ),
+    )
+    .expect("slipway.yaml");
+    let run = slipway(project.path(), &["job", "run", "e2e"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let build = crate::support::build_dir(project.path(), "e2e");
+    let log = fs_err::read_to_string(build.join("build-log.txt")).expect("the log");
+    assert!(log.contains(&format!("host={} key=*** token=***", served.address)), "{log}");
+    assert!(!log.contains("AKIAEXAMPLE123") && !log.contains("tok-abcdef123"), "{log}");
+    assert_eq!(served.state_of("acct-1"), ("dirty".to_owned(), String::new()), "given back dirty");
+
+    // Without a server, a job that needs a lease is refused before it starts, and recorded.
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        "jobs:\n- name: needs-lease\n  leases: [{type: aws-account}]\n  command: 'true'\n",
+    )
+    .expect("slipway.yaml");
+    let refused = slipway(project.path(), &["job", "run", "needs-lease"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    insta::assert_snapshot!("job-needs-a-lease-server", render_runs(&refused, project.path()));
+}
+
+#[test]
+fn a_job_waits_for_a_lease_and_gives_up_with_exit_4_when_its_timeout_passes() {
+    let served = Served::start(CONFIG);
+    assert_eq!(served.lease("holder", &["acquire", "--type", "gce-project"]).code, 0);
+    let project = tempfile::tempdir().expect("project");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        format!(
+            "leases:\n  server: {}\njobs:\n- name: e2e\n  timeout: 2s\n  leases: [{{type: gce-project}}]\n  command: 'true'\n",
+            served.address
+        ),
+    )
+    .expect("slipway.yaml");
+    let run = slipway(project.path(), &["job", "run", "e2e"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("waiting: e2e needs a gce-project lease and none is free yet"), "{}", run.stderr);
+    let listed = json(&slipway(project.path(), &["runs", "list", "--format", "json"]).stdout);
+    assert_eq!(listed["runs"][0]["state"], "error", "recorded, never left running: {listed}");
+}
