@@ -621,8 +621,25 @@ fn prowjob_spec(
     if job.max_concurrency > 0 {
         spec.insert("max_concurrency".to_owned(), job.max_concurrency.into());
     }
-    spec.insert("slipway".to_owned(), serde_json::to_value(&job.spec).unwrap_or_default());
+    // The job as written, with its secret values masked: prowjob.json is an artifact anyone
+    // with the bucket reads.
+    let mut written = serde_json::to_value(&job.spec).unwrap_or_default();
+    mask(&mut written, &slipway_core::redact::Masker::new(&job.secrets));
+    spec.insert("slipway".to_owned(), written);
     spec
+}
+
+/// `value` with every secret in its strings replaced by `***`.
+fn mask(value: &mut serde_json::Value, masker: &slipway_core::redact::Masker) {
+    if masker.is_empty() {
+        return;
+    }
+    match value {
+        serde_json::Value::String(text) => *text = masker.text(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| mask(item, masker)),
+        serde_json::Value::Object(entries) => entries.values_mut().for_each(|entry| mask(entry, masker)),
+        _ => {}
+    }
 }
 
 fn heartbeat(store: Store, id: String) -> tokio::task::JoinHandle<()> {

@@ -250,6 +250,8 @@ fn a_job_holds_its_leases_while_it_runs_with_credentials_masked_in_its_log() {
     let log = fs_err::read_to_string(build.join("build-log.txt")).expect("the log");
     assert!(log.contains(&format!("host={} key=*** token=***", served.address)), "{log}");
     assert!(!log.contains("AKIAEXAMPLE123") && !log.contains("tok-abcdef123"), "{log}");
+    let prowjob = fs_err::read_to_string(build.join("prowjob.json")).expect("prowjob.json");
+    assert!(!prowjob.contains("tok-abcdef123") && prowjob.contains("***"), "the secret env value is masked: {prowjob}");
     assert_eq!(served.state_of("acct-1"), ("dirty".to_owned(), String::new()), "given back dirty");
 
     // Without a server, a job that needs a lease is refused before it starts, and recorded.
