@@ -43,6 +43,8 @@ pub struct Job {
     pub leases: Vec<crate::spec::LeaseSpec>,
     /// Values that never reach the build log (the `env` entries named in `secret_env`).
     pub secrets: Vec<String>,
+    /// Files whose contents never reach the build log (`secret_files`), read when a run starts.
+    pub secret_files: Vec<String>,
     /// The spec it came from (for `prowjob.json` and `job list --format json`).
     pub spec: JobSpec,
 }
@@ -249,6 +251,7 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
             extra_refs: spec.extra_refs.clone(),
             leases: spec.leases.clone(),
             secrets: spec.secret_env.iter().filter_map(|name| spec.env.get(name).cloned()).collect(),
+            secret_files: spec.secret_files.clone(),
             spec: spec.clone(),
         }),
         _ => Err(problems),

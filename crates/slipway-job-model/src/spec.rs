@@ -83,6 +83,10 @@ pub struct JobSpec {
     /// Names of `env` entries whose values are secrets: masked (`***`) in the build log.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secret_env: Vec<String>,
+    /// Files (relative to the project) whose contents are secrets: masked in the build log,
+    /// whole and line by line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secret_files: Vec<String>,
     /// What a Prow job had that slipway does not use, kept unchanged (`job import-prow`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prow: Option<serde_json::Value>,

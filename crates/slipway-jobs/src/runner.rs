@@ -259,6 +259,13 @@ pub async fn execute(
         }
     };
     let mut secrets = job.secrets.clone();
+    for file in &job.secret_files {
+        // A file that cannot be read has nothing to leak; the job will say it is missing.
+        if let Ok(text) = fs_err::read_to_string(request.project.join(file)) {
+            secrets.push(text.trim().to_owned());
+            secrets.extend(text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned));
+        }
+    }
     if let Some(server) = request.leases {
         // Prow jobs reach Boskos through BOSKOS_HOST (a preset's in-cluster name): this one.
         let host = server.server.trim_start_matches("http://").trim_end_matches('/').to_owned();

@@ -253,7 +253,9 @@ async fn clean(
         Err(error) => ("dirty", format!("cleanup could not start `{program}`: {error}")),
     };
     shared.log.say(&format!("janitor: {} ({}): {said}; now {dest}", lease.name, lease.kind));
-    if let Err(error) = keep_output(logs, &lease.name, &said, result.as_ref().ok()).await {
+    if let Err(error) =
+        keep_output(logs, &lease.name, &said, result.as_ref().ok(), &lease.userdata.values().collect::<Vec<_>>()).await
+    {
         shared.log.say(&format!("janitor could not keep the output of {}: {error}", lease.name));
     }
     let lifespans = super::lifespans(&shared.config());
@@ -269,6 +271,7 @@ async fn keep_output(
     name: &str,
     said: &str,
     output: Option<&std::process::Output>,
+    secrets: &[&String],
 ) -> std::io::Result<()> {
     fs_err::tokio::create_dir_all(logs).await?;
     let mut file =
@@ -276,8 +279,11 @@ async fn keep_output(
     let header = format!("=== {} {said}\n", crate::resource::rfc3339(now_nanos()));
     file.write_all(header.as_bytes()).await?;
     if let Some(output) = output {
-        file.write_all(&output.stdout).await?;
-        file.write_all(&output.stderr).await?;
+        // The command sees the lease's credentials; its kept output never shows them.
+        let masker = slipway_core::redact::Masker::new(secrets);
+        for stream in [&output.stdout, &output.stderr] {
+            file.write_all(masker.text(&String::from_utf8_lossy(stream)).as_bytes()).await?;
+        }
     }
     file.flush().await
 }

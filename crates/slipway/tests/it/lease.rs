@@ -239,17 +239,20 @@ fn a_job_holds_its_leases_while_it_runs_with_credentials_masked_in_its_log() {
     fs_err::write(
         project.path().join("slipway.yaml"),
         format!(
-            "leases:\n  server: {address}\njobs:\n- name: e2e\n  leases: [{{type: aws-account}}]\n  env: {{API_TOKEN: tok-abcdef123}}\n  secret_env: [API_TOKEN]\n  command: 'test \"$AWS_ACCESS_KEY_ID\" = AKIAEXAMPLE123 && echo host=$BOSKOS_HOST key=$AWS_ACCESS_KEY_ID token=$API_TOKEN'\n- name: needs-lease\n  leases: [{{type: aws-account}}]\n  command: 'true'\n",
+            "leases:\n  server: {address}\njobs:\n- name: e2e\n  leases: [{{type: aws-account}}]\n  env: {{API_TOKEN: tok-abcdef123}}\n  secret_env: [API_TOKEN]\n  secret_files: [sa.key]\n  command: 'test \"$AWS_ACCESS_KEY_ID\" = AKIAEXAMPLE123 && echo host=$BOSKOS_HOST key=$AWS_ACCESS_KEY_ID token=$API_TOKEN && cat sa.key'\n- name: needs-lease\n  leases: [{{type: aws-account}}]\n  command: 'true'\n",
             address = served.address
         ),
     )
     .expect("slipway.yaml");
+    fs_err::write(project.path().join("sa.key"), "-----BEGIN KEY-----\nMIIEsecretkeymaterial\n-----END KEY-----\n")
+        .expect("key");
     let run = slipway(project.path(), &["job", "run", "e2e"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let build = crate::support::build_dir(project.path(), "e2e");
     let log = fs_err::read_to_string(build.join("build-log.txt")).expect("the log");
     assert!(log.contains(&format!("host={} key=*** token=***", served.address)), "{log}");
     assert!(!log.contains("AKIAEXAMPLE123") && !log.contains("tok-abcdef123"), "{log}");
+    assert!(!log.contains("MIIEsecretkeymaterial"), "secret files are masked: {log}");
     let prowjob = fs_err::read_to_string(build.join("prowjob.json")).expect("prowjob.json");
     assert!(!prowjob.contains("tok-abcdef123") && prowjob.contains("***"), "the secret env value is masked: {prowjob}");
     assert_eq!(served.state_of("acct-1"), ("dirty".to_owned(), String::new()), "given back dirty");
@@ -278,9 +281,34 @@ fn a_job_waits_for_a_lease_and_gives_up_with_exit_4_when_its_timeout_passes() {
         ),
     )
     .expect("slipway.yaml");
+    fs_err::write(project.path().join("sa.key"), "-----BEGIN KEY-----\nMIIEsecretkeymaterial\n-----END KEY-----\n")
+        .expect("key");
     let run = slipway(project.path(), &["job", "run", "e2e"]);
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(run.stderr.contains("waiting: e2e needs a gce-project lease and none is free yet"), "{}", run.stderr);
     let listed = json(&slipway(project.path(), &["runs", "list", "--format", "json"]).stdout);
     assert_eq!(listed["runs"][0]["state"], "error", "recorded, never left running: {listed}");
+}
+
+#[test]
+fn sighup_rereads_the_configuration() {
+    let served = Served::start(CONFIG);
+    let path = served.path().join("resources.yaml");
+    let reference = served.path().join("reference");
+    let copied = Command::new("cp").args(["-p"]).arg(&path).arg(&reference).status().expect("cp");
+    assert!(copied.success());
+    fs_err::write(&path, format!("{CONFIG}- type: cluster\n  names: [cluster-1]\n")).expect("rewrite");
+    // The same modification time as before: only SIGHUP can tell the server to look again.
+    let touched = Command::new("touch").arg("-r").arg(&reference).arg(&path).status().expect("touch");
+    assert!(touched.success());
+    std::thread::sleep(Duration::from_millis(1500));
+    let has_cluster = || served.resources().as_array().expect("list").iter().any(|r| r["name"] == "cluster-1");
+    assert!(!has_cluster(), "not re-read without a reason");
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(served.child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).expect("hangup");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !has_cluster() {
+        assert!(Instant::now() < deadline, "SIGHUP re-reads resources.yaml");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
