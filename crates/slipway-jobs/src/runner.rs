@@ -235,6 +235,9 @@ pub async fn execute(
         if let Some(on_lease_wait) = request.on_lease_wait {
             on_lease_wait(kind);
         }
+        // `runs list` shows why the run has not started its command yet.
+        let (store, id, text) = (context.store.clone(), id.clone(), format!("waiting for a {kind} lease"));
+        tokio::spawn(async move { store.set_description(&id, &text).await });
     };
     let held =
         match crate::leases::take(request.leases, &job.name, &job.leases, job.timeout, &cancel, &lease_waiting).await {

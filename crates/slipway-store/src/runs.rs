@@ -275,6 +275,16 @@ impl Store {
         Ok(())
     }
 
+    /// Says what a running run is doing (`waiting for a gce-project lease`), for `runs list`.
+    pub async fn set_description(&self, id: &str, description: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE runs SET description = $1 WHERE id = $2 AND state = 'running'")
+            .bind(description)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Records how a run ended.
     pub async fn finish_run(
         &self,

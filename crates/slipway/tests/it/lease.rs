@@ -276,14 +276,35 @@ fn a_job_waits_for_a_lease_and_gives_up_with_exit_4_when_its_timeout_passes() {
     fs_err::write(
         project.path().join("slipway.yaml"),
         format!(
-            "leases:\n  server: {}\njobs:\n- name: e2e\n  timeout: 2s\n  leases: [{{type: gce-project}}]\n  command: 'true'\n",
+            "leases:\n  server: {}\njobs:\n- name: e2e\n  timeout: 4s\n  leases: [{{type: gce-project}}]\n  command: 'true'\n",
             served.address
         ),
     )
     .expect("slipway.yaml");
     fs_err::write(project.path().join("sa.key"), "-----BEGIN KEY-----\nMIIEsecretkeymaterial\n-----END KEY-----\n")
         .expect("key");
-    let run = slipway(project.path(), &["job", "run", "e2e"]);
+    let waiting = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["job", "run", "e2e"])
+        .current_dir(project.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("job run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = slipway(project.path(), &["runs", "list", "--state", "running"]);
+        if listed.stdout.contains("waiting for a gce-project lease") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "runs list shows the wait: {}", listed.stdout);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = waiting.wait_with_output().expect("job run ends");
+    let run = crate::support::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(run.stderr.contains("waiting: e2e needs a gce-project lease and none is free yet"), "{}", run.stderr);
     let listed = json(&slipway(project.path(), &["runs", "list", "--format", "json"]).stdout);
