@@ -92,6 +92,28 @@ enum Termination {
     Terminate,
 }
 
+/// Ctrl-C and SIGTERM, listened to from its creation on.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    /// The next one to come.
+    async fn next(&mut self) -> Termination {
+        tokio::select! {
+            Some(()) = self.interrupt.recv() => Termination::Interrupt,
+            Some(()) = self.terminate.recv() => Termination::Terminate,
+            else => std::future::pending().await,
+        }
+    }
+}
+
 /// Waits for Ctrl-C or SIGTERM.
 async fn termination() -> Termination {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -286,6 +308,9 @@ async fn run_leased(
     let stderr = child.stderr.take().map(|err| tokio::spawn(copy_masked(err, masker, true)));
     let mut heartbeat = tokio::time::interval(beat);
     heartbeat.tick().await;
+    // Listening from here on, so a signal that comes while a heartbeat is being sent waits
+    // for the loop instead of being lost.
+    let mut signals = Signals::new()?;
     let mut lost = std::collections::BTreeSet::new();
     let mut stopped_by: Option<Termination> = None;
     let status = loop {
@@ -305,7 +330,7 @@ async fn run_leased(
                     }
                 }
             }
-            signal = termination(), if stopped_by.is_none() => {
+            signal = signals.next(), if stopped_by.is_none() => {
                 stopped_by = Some(signal);
                 let _ = writeln!(crate::output::stderr(), "stopping the command; its leases go back dirty");
                 if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {

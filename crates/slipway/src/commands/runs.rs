@@ -184,6 +184,8 @@ pub(super) fn logs(args: RunsLogsArgs, globals: &Globals) -> anyhow::Result<u8> 
         })?;
         let mut stdout = crate::output::stdout();
         let mut buffer = Vec::new();
+        // Listening before the loop: a Ctrl-C while the log is read is not lost.
+        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
         loop {
             // Known finished before this read: the read gets the rest of the log.
             let finished = current.state.is_finished();
@@ -196,7 +198,7 @@ pub(super) fn logs(args: RunsLogsArgs, globals: &Globals) -> anyhow::Result<u8> 
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(300)) => {}
-                _ = tokio::signal::ctrl_c() => return anyhow::Ok(exit::INTERRUPTED),
+                _ = interrupt.recv() => return anyhow::Ok(exit::INTERRUPTED),
             }
             current = find(&store, &current.id).await?;
         }
