@@ -283,8 +283,18 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1; }
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_up() { as_postgres "$(pg_bin)/pg_isready" -q -h "${pg_address%:*}" -p "${pg_address##*:}" 2>/dev/null; }
 
+# Tests make a database each (slipway_test_<pid>_<time>_<n>) and leave it; drop those of
+# earlier runs. A database still in use refuses to go, and stays.
+prune_test_databases() {
+  local psql=("$(pg_bin)/psql" -h "${pg_address%:*}" -p "${pg_address##*:}" -U postgres -d postgres)
+  as_postgres "${psql[@]}" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'slipway\_test\_%'" 2>/dev/null |
+    while read -r name; do
+      [ -n "$name" ] && as_postgres "${psql[@]}" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>&1 || true
+    done
+}
+
 start_postgres() {
-  if pg_up; then echo "postgresql already running on $pg_address" >&2; return; fi
+  if pg_up; then echo "postgresql already running on $pg_address" >&2; prune_test_databases; return; fi
   local bin; bin=$(pg_bin)
   if [ ! -f "$state/pg/data/PG_VERSION" ]; then
     rm -rf "$state/pg"; mkdir -p "$state/pg"
@@ -296,6 +306,7 @@ start_postgres() {
   as_postgres "$bin/psql" -h "${pg_address%:*}" -p "${pg_address##*:}" -U postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname = 'slipway'" | grep -q 1 ||
     as_postgres "$bin/psql" -h "${pg_address%:*}" -p "${pg_address##*:}" -U postgres -qc "CREATE DATABASE slipway"
+  prune_test_databases
   echo "postgresql running on $pg_address" >&2
 }
 

@@ -21,7 +21,9 @@ pub fn database() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let address = address();
     let (host, port) = address.rsplit_once(':').expect("host:port");
-    let name = format!("slipway_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    // The server outlives test runs and pids come back: the time makes the name new.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
+    let name = format!("slipway_test_{}_{nanos}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     let output = Command::new("psql")
         .args(["-h", host, "-p", port, "-U", "postgres", "-d", "postgres", "-qc"])
         .arg(format!("CREATE DATABASE {name}"))
