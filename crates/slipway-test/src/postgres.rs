@@ -22,7 +22,8 @@ pub fn database() -> String {
     let address = address();
     let (host, port) = address.rsplit_once(':').expect("host:port");
     // The server outlives test runs and pids come back: the time makes the name new.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
     let name = format!("slipway_test_{}_{nanos}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     let output = Command::new("psql")
         .args(["-h", host, "-p", port, "-U", "postgres", "-d", "postgres", "-qc"])
