@@ -100,8 +100,6 @@ pub enum Change {
     Create { name: String, kind: String, state: String, dynamic: bool },
     /// Deletes a resource if nobody holds it.
     Delete { name: String },
-    /// Sets the state of a resource nobody holds.
-    SetState { name: String, state: String },
     /// Marks a resource created dynamically as adopted by a static entry, or the reverse.
     SetDynamic { name: String, dynamic: bool },
 }
@@ -713,16 +711,6 @@ async fn apply_in(tx: &mut Tx<'_>, changes: &[Change], now: i64) -> Result<Vec<C
             }
             Change::Delete { name } => {
                 sqlx::query("DELETE FROM lease_resources WHERE name = $1 AND owner = ''")
-                    .bind(name)
-                    .execute(&mut *tx.connection)
-                    .await?
-                    .rows_affected()
-                    == 1
-            }
-            Change::SetState { name, state } => {
-                sqlx::query("UPDATE lease_resources SET state = $1, last_update = $2 WHERE name = $3 AND owner = ''")
-                    .bind(state)
-                    .bind(now)
                     .bind(name)
                     .execute(&mut *tx.connection)
                     .await?
