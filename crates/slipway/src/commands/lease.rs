@@ -52,7 +52,7 @@ pub(super) fn serve(args: LeaseServeArgs, globals: &Globals) -> anyhow::Result<u
         let _ = writeln!(
             crate::output::stderr(),
             "serving the Boskos API on http://{} ({types} resource type(s) from {}; store {}){}",
-            settings.listen,
+            listener.local_addr().unwrap_or(settings.listen),
             settings.config_path.display(),
             slipway_core::redact::urls(&settings.database_url),
             if settings.token.is_some() { "; changes need the token" } else { "" }

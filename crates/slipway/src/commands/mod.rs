@@ -42,7 +42,11 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
             return if error.use_stderr() { exit::USAGE } else { exit::SUCCESS };
         }
     };
-    let globals = Globals { config: cli.config, repo: cli.repo };
+    // `lease serve --config` names resources.yaml, as Boskos's flag does; clap also hands the
+    // value to the global `--config` (slipway.yaml), which must not read it.
+    let serves_with_resources =
+        matches!(&cli.command, Command::Lease(LeaseCommand::Serve(args)) if args.config.is_some());
+    let globals = Globals { config: if serves_with_resources { None } else { cli.config }, repo: cli.repo };
     let result = match cli.command {
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(args, &globals),
         Command::Release(ReleaseCommand::Bump(args)) => release_bump::run(args, &globals),

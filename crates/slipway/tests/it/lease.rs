@@ -210,6 +210,28 @@ fn bad_configuration_and_unsafe_addresses_are_refused() {
     assert_eq!(open.code, 2);
     insta::assert_snapshot!("serve-needs-token", render_runs(&open, directory.path()));
 
+    // `--config` names resources.yaml, never slipway.yaml: no warning about its keys.
+    fs_err::write(directory.path().join("pool.yaml"), CONFIG).expect("write");
+    let mut named = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["lease", "serve", "--config", "pool.yaml", "--listen", "127.0.0.1:0"])
+        .current_dir(directory.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut said = String::new();
+    let mut reader = std::io::BufReader::new(named.stderr.take().expect("stderr"));
+    while !said.contains("serving the Boskos API") {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        said.push_str(&line);
+    }
+    let _ = named.kill();
+    let _ = named.wait();
+    assert!(said.contains("from pool.yaml") || said.contains("pool.yaml;"), "{said}");
+    assert!(!said.contains("unknown key"), "{said}");
+
     let no_server = slipway_with_env(directory.path(), &["lease", "acquire", "--type", "t"], &[]);
     assert_eq!(no_server.code, 2);
     insta::assert_snapshot!("no-server", render_runs(&no_server, directory.path()));
