@@ -22,6 +22,7 @@ mod triage;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::PathBuf;
 
 use clap::Parser;
 use slipway_core::exit;
@@ -33,20 +34,48 @@ use crate::cli_results::ResultsCommand;
 use crate::config_file::Globals;
 use crate::errors;
 
+/// The `--config` given after `serve` (resources.yaml) and the one given before it
+/// (slipway.yaml), each the last of its kind.
+fn serve_configs(args: &[OsString]) -> (Option<PathBuf>, Option<PathBuf>) {
+    let (mut resources, mut before) = (None, None);
+    let mut after_serve = false;
+    let mut words = args.iter().skip(1).map(|word| word.to_string_lossy().into_owned()).peekable();
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        let value = if word == "--config" { words.next() } else { word.strip_prefix("--config=").map(str::to_owned) };
+        match value {
+            Some(value) if after_serve => resources = Some(PathBuf::from(value)),
+            Some(value) => before = Some(PathBuf::from(value)),
+            None => after_serve |= word == "serve",
+        }
+    }
+    (resources, before)
+}
+
 /// Runs the command line and returns the process exit code.
 pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
             return if error.use_stderr() { exit::USAGE } else { exit::SUCCESS };
         }
     };
-    // `lease serve --config` names resources.yaml, as Boskos's flag does; clap also hands the
-    // value to the global `--config` (slipway.yaml), which must not read it.
-    let serves_with_resources =
-        matches!(&cli.command, Command::Lease(LeaseCommand::Serve(args)) if args.config.is_some());
-    let globals = Globals { config: if serves_with_resources { None } else { cli.config }, repo: cli.repo };
+    let mut cli = cli;
+    let mut config = cli.config.take();
+    if let Command::Lease(LeaseCommand::Serve(serve)) = &mut cli.command {
+        // `lease serve --config` names resources.yaml, as Boskos's flag does, and the global
+        // `--config` (or SLIPWAY_CONFIG) slipway.yaml; clap keeps one value for both, so they
+        // are told apart by where they stand on the command line.
+        let (resources, before) = serve_configs(&args);
+        serve.config = resources;
+        config =
+            before.or_else(|| std::env::var_os("SLIPWAY_CONFIG").filter(|value| !value.is_empty()).map(PathBuf::from));
+    }
+    let globals = Globals { config, repo: cli.repo };
     let result = match cli.command {
         Command::Release(ReleaseCommand::Verify(args)) => release_verify::run(args, &globals),
         Command::Release(ReleaseCommand::Bump(args)) => release_bump::run(args, &globals),
@@ -134,4 +163,25 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("could not start the async runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str) -> (Option<PathBuf>, Option<PathBuf>) {
+        let args: Vec<OsString> = line.split(' ').map(OsString::from).collect();
+        serve_configs(&args)
+    }
+
+    #[test]
+    fn serve_tells_resources_yaml_from_slipway_yaml_by_position() {
+        assert_eq!(split("slipway lease serve --config pool.yaml"), (Some("pool.yaml".into()), None));
+        assert_eq!(
+            split("slipway --config s.yaml lease serve --config=pool.yaml"),
+            (Some("pool.yaml".into()), Some("s.yaml".into()))
+        );
+        assert_eq!(split("slipway --config s.yaml lease serve --listen 127.0.0.1:1"), (None, Some("s.yaml".into())));
+        assert_eq!(split("slipway lease serve"), (None, None));
+    }
 }
