@@ -229,8 +229,8 @@ pub async fn execute(
     let unstarted = Unstarted { context, build: &build, record: &record, log: &log };
 
     // Everything before the command starts can fail; such a run is finished and recorded
-    // (finished.json says ERROR, `runs list` says why), never left looking like it runs.
-    // Leases come after the slot, so a run waiting for its turn holds none.
+    // (finished.json says ERROR, `runs list` says why), never left looking like it runs. Leases
+    // come after the slot, so a run waiting for its turn holds none.
     let lease_waiting = |kind: &str| {
         if let Some(on_lease_wait) = request.on_lease_wait {
             on_lease_wait(kind);
@@ -271,7 +271,8 @@ pub async fn execute(
     }
     if let Some(server) = request.leases {
         // Prow jobs reach Boskos through BOSKOS_HOST (a preset's in-cluster name): this one.
-        let host = server.server.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let host = server.server.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+        let host = host.to_owned();
         env.insert("BOSKOS_HOST".to_owned(), host);
     }
     if let Some(held) = &held {

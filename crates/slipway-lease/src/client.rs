@@ -140,7 +140,6 @@ impl Client {
                 Err(source) if attempt < 3 && (source.is_connect() || source.is_timeout()) => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
-                    let _ = source;
                 }
                 Err(source) => {
                     return Err(ClientError::Unreachable { url: self.base.clone(), source: source.without_url() });

@@ -252,7 +252,7 @@ async fn writer(store: Store, mut jobs: tokio::sync::mpsc::UnboundedReceiver<Job
                 }
             }
             Err(error) => {
-                let message = crate::errors_text(&error);
+                let message = slipway_core::errors::chain(&error);
                 for (_, answer_to) in batch {
                     let _ = answer_to.send(Err(Error::Batch(message.clone())));
                 }

@@ -61,11 +61,6 @@ impl Error {
     }
 }
 
-/// An error and its causes as one text (for a failure shared by several callers).
-pub(crate) fn errors_text(error: &Error) -> String {
-    slipway_core::errors::chain(error)
-}
-
 /// The file path of a SQLite URL (`sqlite:path?opts`, `sqlite://path`), if it is one.
 fn sqlite_path(url: &str) -> Option<&str> {
     let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use slipway_lease::client::Client;
 
 use crate::cli_lease::{LeaseClientArgs, LeaseServeArgs};
-use crate::config_file::{Globals, Loaded};
+use crate::config_file::Globals;
 use crate::errors::UsageError;
 use crate::warnings::Warning;
 
@@ -101,11 +101,7 @@ pub(crate) fn client(args: LeaseClientArgs, globals: &Globals) -> anyhow::Result
         .map(read_token)
         .transpose()?;
     let client = Client::new(&server, &owner, token)?;
-    Ok(ClientSettings { client, env: loaded.file.leases.env.clone(), warnings: warnings_of(loaded) })
-}
-
-fn warnings_of(loaded: Loaded) -> Vec<Warning> {
-    loaded.warnings
+    Ok(ClientSettings { client, env: loaded.file.leases.env.clone(), warnings: loaded.warnings })
 }
 
 /// `$JOB_NAME` (as in a Prow job), else `slipway-$USER`.

@@ -40,12 +40,8 @@ fn body(text: String) -> Response {
     response
 }
 
-fn internal(prefix: &str, error: &slipway_store::Error) -> Response {
-    error_of(StatusCode::INTERNAL_SERVER_ERROR, &format!("{prefix}: {}", slipway_core::errors::chain(error)))
-}
-
-fn error_of(status: StatusCode, message: &str) -> Response {
-    error(status, message)
+fn internal(prefix: &str, failure: &slipway_store::Error) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{prefix}: {}", slipway_core::errors::chain(failure)))
 }
 
 /// A parameter as Go's `Query().Get` reads it: empty when missing.
@@ -174,13 +170,9 @@ pub(crate) async fn release(State(shared): State<Shared>, method: Method, Query(
             shared.resync.notify_one();
             StatusCode::OK.into_response()
         }
-        Ok(Err(refused)) => refusal(&prefix, name, owner, state_of(&params), &refused),
+        Ok(Err(refused)) => refusal(&prefix, name, owner, "", &refused),
         Err(failure) => internal(&prefix, &failure),
     }
-}
-
-fn state_of(params: &HashMap<String, String>) -> &str {
-    get(params, "state")
 }
 
 fn refusal(prefix: &str, name: &str, owner: &str, requested_state: &str, refused: &Refused) -> Response {

@@ -60,19 +60,32 @@ pub(crate) async fn run(shared: Shared, options: Options, stop: CancellationToke
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut seen = modified(&options.config_path);
     let started = tokio::time::Instant::now();
-    let mut last_gc = started;
+    let (mut last_gc, mut last_sync) = (started, started);
     let mut last_reap: BTreeMap<String, tokio::time::Instant> = BTreeMap::new();
     let janitors = Janitors::default();
     let mut wanted = false;
-    let mut last_sync = started;
+    // One timer for the whole loop: releases wake it far more often than it ticks, and a
+    // timer made anew at each wake would never fire under load.
+    let mut ticks = ticker(&shared.config());
     loop {
-        let tick = tick_of(&shared.config());
         let wake = tokio::select! {
             () = stop.cancelled() => break,
-            () = tokio::time::sleep(tick) => Wake::Tick,
+            _ = ticks.tick() => Wake::Tick,
             () = shared.resync.notified() => Wake::Resync,
             Some(()) = async { match hangup.as_mut() { Some(signal) => signal.recv().await, None => std::future::pending().await } } => Wake::Hangup,
         };
+        let now = tokio::time::Instant::now();
+        if wake == Wake::Resync {
+            // A busy server releases thousands of times a second: one sync per SYNC_GAP at
+            // most; a sync asked for sooner waits for the next tick.
+            wanted = true;
+            if now.duration_since(last_sync) >= SYNC_GAP {
+                wanted = false;
+                last_sync = now;
+                sync_and_say(&shared).await;
+            }
+            continue;
+        }
         let changed = modified(&options.config_path);
         if wake == Wake::Hangup || changed != seen {
             seen = changed;
@@ -80,6 +93,7 @@ pub(crate) async fn run(shared: Shared, options: Options, stop: CancellationToke
             match config::load(&options.config_path) {
                 Ok(config) => {
                     shared.log.say(&format!("configuration reloaded from {}", options.config_path.display()));
+                    ticks = ticker(&config);
                     shared.set_config(config);
                 }
                 Err(error) => shared.log.say(&format!(
@@ -88,15 +102,10 @@ pub(crate) async fn run(shared: Shared, options: Options, stop: CancellationToke
                 )),
             }
         }
-        let now = tokio::time::Instant::now();
-        wanted |= wake == Wake::Resync;
-        // A busy server releases thousands of times a second: one sync per SYNC_GAP at most.
-        if (wanted && now.duration_since(last_sync) >= SYNC_GAP) || now.duration_since(last_sync) >= SYNC_EVERY {
+        if wanted || now.duration_since(last_sync) >= SYNC_EVERY {
             wanted = false;
             last_sync = now;
-            if let Err(error) = sync(&shared).await {
-                shared.log.say(&format!("configuration sync failed: {}", slipway_core::errors::chain(&error)));
-            }
+            sync_and_say(&shared).await;
         }
         reap(&shared, &mut last_reap).await;
         janitors.start(&shared, &options).await;
@@ -108,6 +117,19 @@ pub(crate) async fn run(shared: Shared, options: Options, stop: CancellationToke
         }
     }
     janitors.wait().await;
+}
+
+/// The loop's timer for `config` (see [`tick_of`]).
+fn ticker(config: &Config) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval(tick_of(config));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
+}
+
+async fn sync_and_say(shared: &Shared) {
+    if let Err(error) = sync(shared).await {
+        shared.log.say(&format!("configuration sync failed: {}", slipway_core::errors::chain(&error)));
+    }
 }
 
 /// Takes back, per type, held resources not heartbeated within the type's expiry.

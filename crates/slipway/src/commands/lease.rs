@@ -49,6 +49,8 @@ pub(super) fn serve(args: LeaseServeArgs, globals: &Globals) -> anyhow::Result<u
                 let _ = axum_serve(metrics, router, stop).await;
             });
         }
+        // Listening before the server says it serves: a stop sent then is not lost.
+        let mut signals = Signals::new()?;
         let _ = writeln!(
             crate::output::stderr(),
             "serving the Boskos API on http://{} ({types} resource type(s) from {}; store {}){}",
@@ -61,7 +63,7 @@ pub(super) fn serve(args: LeaseServeArgs, globals: &Globals) -> anyhow::Result<u
         {
             let (stop, interrupted) = (stop.clone(), interrupted.clone());
             tokio::spawn(async move {
-                let signal = termination().await;
+                let signal = signals.next().await;
                 interrupted.store(signal == Termination::Interrupt, std::sync::atomic::Ordering::SeqCst);
                 stop.cancel();
             });
@@ -111,15 +113,6 @@ impl Signals {
             Some(()) = self.terminate.recv() => Termination::Terminate,
             else => std::future::pending().await,
         }
-    }
-}
-
-/// Waits for Ctrl-C or SIGTERM.
-async fn termination() -> Termination {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => Termination::Interrupt,
-        Some(()) = async { match terminate.as_mut() { Some(signal) => signal.recv().await, None => std::future::pending().await } } => Termination::Terminate,
     }
 }
 
