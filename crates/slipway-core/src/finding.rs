@@ -85,6 +85,9 @@ pub enum FindingKind {
     PromoterDigest,
     /// A release-ledger entry that is missing, corrupt or of an unknown schema.
     LedgerEntry,
+    /// A kind node image's `/kind/version` names another Kubernetes version than expected, or
+    /// is missing.
+    NodeImageVersion,
 }
 
 impl FindingKind {
@@ -122,6 +125,7 @@ impl FindingKind {
         FindingKind::RenderedImagesChanged,
         FindingKind::PromoterDigest,
         FindingKind::LedgerEntry,
+        FindingKind::NodeImageVersion,
     ];
 
     /// The kind's name, as JSON and configuration spell it (`ref-branch-link`).
@@ -159,6 +163,7 @@ impl FindingKind {
             FindingKind::RenderedImagesChanged => "rendered-images-changed",
             FindingKind::PromoterDigest => "promoter-digest",
             FindingKind::LedgerEntry => "ledger-entry",
+            FindingKind::NodeImageVersion => "node-image-version",
         }
     }
 

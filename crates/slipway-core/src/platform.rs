@@ -108,6 +108,22 @@ impl std::str::FromStr for Platform {
     }
 }
 
+/// This machine's architecture as a `GOARCH` name (`amd64` on x86_64, `arm64` on aarch64).
+pub fn host_architecture() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        "arm" => "arm",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+}
+
 /// The platforms a release must cover when nothing else is configured.
 pub fn default_platforms() -> Vec<Platform> {
     vec![Platform::new("linux", "amd64", None), Platform::new("linux", "arm64", None)]

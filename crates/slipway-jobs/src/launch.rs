@@ -9,7 +9,7 @@ use slipway_store::Trigger;
 
 use crate::exec::{self, CancellationToken};
 use crate::job::Job;
-use crate::markers::{MarkerSource, Resolved};
+use slipway_env::markers::{MarkerSource, Resolved};
 use crate::runner::{self, Context, Overrides, Report, Request, RunError};
 
 /// The JSON schema of the runs `slipway job run` reports: `{runs: [...]}`, each as the store

@@ -7,7 +7,6 @@ pub mod exec;
 pub mod launch;
 pub mod leases;
 pub mod lost;
-pub mod markers;
 pub mod retention;
 pub mod runner;
 pub mod scheduler;

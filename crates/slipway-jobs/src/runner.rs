@@ -20,7 +20,7 @@ use slipway_store::{RunState, Store, Trigger};
 use crate::checkout::{Checkout, checkout, primary_ref};
 use crate::exec::{CancellationToken, ExecError, Executor, Launch, Mount, Outcome};
 use crate::job::{Job, Run};
-use crate::markers::Resolved;
+use slipway_env::markers::Resolved;
 use crate::matrix::skip_regex;
 use crate::spec::RefSpec;
 
@@ -94,7 +94,7 @@ pub enum RunError {
     Checkout(Box<crate::checkout::CheckoutError>),
     /// A matrix entry's marker could not be read; nothing was recorded.
     #[error(transparent)]
-    Marker(#[from] crate::markers::MarkerError),
+    Marker(#[from] slipway_env::markers::MarkerError),
     #[error("job `{job}`: could not prepare `{}`", path.display())]
     Files {
         job: String,

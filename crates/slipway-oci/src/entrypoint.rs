@@ -188,6 +188,20 @@ impl LayerSource for Source {
 }
 
 async fn find(layers: &ImageLayers, candidates: Vec<String>, subject: &str) -> Result<Lookup, Error> {
+    search(layers, subject, move |source| layers::find(source, &candidates)).await
+}
+
+/// Looks up each of `paths` in the image's merged layers (each on its own; see
+/// [`layers::find_each`]), streaming remote layers from the top and stopping once all are found.
+pub async fn find_each(layers: &ImageLayers, paths: Vec<String>, subject: &str) -> Result<Vec<Lookup>, Error> {
+    search(layers, subject, move |source| layers::find_each(source, &paths)).await
+}
+
+async fn search<T: Send + 'static>(
+    layers: &ImageLayers,
+    subject: &str,
+    lookup: impl FnOnce(&mut dyn LayerSource) -> io::Result<T> + Send + 'static,
+) -> Result<T, Error> {
     let mut source = Source { layers: layers.clone(), runtime: tokio::runtime::Handle::current() };
     let top = match layers.layers.last() {
         Some(Layer::Remote { digest }) => digest.clone(),
@@ -195,7 +209,7 @@ async fn find(layers: &ImageLayers, candidates: Vec<String>, subject: &str) -> R
         None => String::new(),
     };
     let layer_error = |source: io::Error| Error::Layer { reference: subject.to_owned(), digest: top.clone(), source };
-    let result = tokio::task::spawn_blocking(move || layers::find(&mut source, &candidates))
+    let result = tokio::task::spawn_blocking(move || lookup(&mut source))
         .await
         .map_err(|error| layer_error(io::Error::other(error)))?;
     result.map_err(|error| {

@@ -63,7 +63,7 @@ pub fn find(source: &mut dyn LayerSource, candidates: &[String]) -> io::Result<L
     let mut wanted: Vec<String> = candidates.iter().map(|candidate| normalize(candidate)).collect();
     let mut seen = BTreeSet::new();
     for _hop in 0..16 {
-        let hits = search(source, &wanted)?;
+        let hits = search(source, &wanted, decided)?;
         let first = wanted.iter().zip(&hits).find(|(_, hit)| matches!(hit, Some(Hit::File(_) | Hit::Link(_))));
         match first {
             None => return Ok(Lookup::NotFound),
@@ -80,6 +80,22 @@ pub fn find(source: &mut dyn LayerSource, candidates: &[String]) -> io::Result<L
         }
     }
     Ok(Lookup::LinkLoop { path: wanted.first().cloned().unwrap_or_default() })
+}
+
+/// Looks up each of `paths` on its own (not as alternatives), reading the layers once for all
+/// of them; a path that is a link is then followed by a search of its own.
+pub fn find_each(source: &mut dyn LayerSource, paths: &[String]) -> io::Result<Vec<Lookup>> {
+    let wanted: Vec<String> = paths.iter().map(|path| normalize(path)).collect();
+    let hits = search(source, &wanted, |hits| hits.iter().all(Option::is_some))?;
+    let mut found = Vec::with_capacity(wanted.len());
+    for (path, hit) in wanted.iter().zip(hits) {
+        found.push(match hit {
+            Some(Hit::File(head)) => Lookup::Found { path: path.clone(), head },
+            Some(Hit::Link(target)) => find(source, &[target])?,
+            Some(Hit::Deleted) | None => Lookup::NotFound,
+        });
+    }
+    Ok(found)
 }
 
 /// The executable an image runs: `Entrypoint[0]`, else `Cmd[0]`.
@@ -128,11 +144,16 @@ pub fn interpreter_candidates(shebang: &str, run: Option<&RunConfig>) -> Vec<Str
     candidates(program, run)
 }
 
-fn search(source: &mut dyn LayerSource, wanted: &[String]) -> io::Result<Vec<Option<Hit>>> {
+/// Reads layers from the top until `done` says the hits so far answer the question.
+fn search(
+    source: &mut dyn LayerSource,
+    wanted: &[String],
+    done: fn(&[Option<Hit>]) -> bool,
+) -> io::Result<Vec<Option<Hit>>> {
     let mut hits: Vec<Option<Hit>> = vec![None; wanted.len()];
     for index in (0..source.count()).rev() {
         let undecided: Vec<usize> = (0..wanted.len()).filter(|&i| hits[i].is_none()).collect();
-        if undecided.is_empty() || decided(&hits) {
+        if undecided.is_empty() || done(&hits) {
             break;
         }
         let reader = source.open(index)?;

@@ -188,6 +188,8 @@ pub struct Fetched {
     pub digest: String,
     /// The media type the document declares (or the registry sent).
     pub media_type: String,
+    /// Its size in bytes (for a descriptor that points at it).
+    pub size: u64,
     /// The parsed document.
     pub document: Document,
 }

@@ -382,7 +382,7 @@ fn parse_document(reference: &str, bytes: &[u8], digest: String) -> Result<Fetch
                 .map_err(|error| invalid(format!("not an image manifest: {error}")))?,
         )
     };
-    Ok(Fetched { digest, media_type, document })
+    Ok(Fetched { digest, media_type, size: bytes.len() as u64, document })
 }
 
 fn classify(error: OciDistributionError, registry: &str, reference: &str) -> Error {

@@ -320,3 +320,115 @@ fn busybox_layer(binary: &[u8]) -> (Vec<u8>, String) {
     encoder.write_all(&tar).expect("compress layer");
     (encoder.finish().expect("compress layer"), diff_id)
 }
+
+/// One platform of a kind node image as tests build it: a base layer, then a layer with
+/// `/kind/version` and `kubelet`, `kubeadm` and `kubectl` in `/usr/bin`.
+#[derive(Debug, Clone)]
+pub struct NodePlatform {
+    /// The platform's architecture (index entry and config).
+    pub arch: String,
+    /// The architecture the binaries are built for.
+    pub binaries: String,
+    /// What `/kind/version` holds; `None` leaves the file out.
+    pub kind_version: Option<String>,
+}
+
+impl NodePlatform {
+    /// A correct platform of a node image of `kubernetes`.
+    pub fn new(arch: &str, kubernetes: &str) -> NodePlatform {
+        NodePlatform { arch: arch.to_owned(), binaries: arch.to_owned(), kind_version: Some(kubernetes.to_owned()) }
+    }
+}
+
+/// Pushes a node-image-shaped multi-arch image to `reference`; returns the index digest.
+///
+/// # Panics
+///
+/// When the registry refuses anything.
+pub async fn push_node_image(registry: &Registry, reference: &ImageReference, platforms: &[NodePlatform]) -> String {
+    let format = TestImage::default().format();
+    let mut entries = Vec::new();
+    for platform in platforms {
+        let descriptor = push_node_platform(registry, reference, platform, format).await;
+        entries.push(descriptor);
+    }
+    let index =
+        Index { schema_version: 2, media_type: Some(format.index.to_owned()), manifests: entries, annotations: BTreeMap::new() };
+    let bytes = serde_json::to_vec(&index).expect("serialise index");
+    registry.push_manifest(reference, format.index, bytes).await.expect("push index")
+}
+
+/// Pushes one platform of a node image alone under `reference` (a tag); returns its digest.
+///
+/// # Panics
+///
+/// When the registry refuses anything.
+pub async fn push_single_node_image(registry: &Registry, reference: &ImageReference, platform: &NodePlatform) -> String {
+    let format = TestImage::default().format();
+    let descriptor = push_node_platform(registry, reference, platform, format).await;
+    let manifest = registry.fetch_manifest(reference, &descriptor.digest).await.expect("fetch the manifest back");
+    let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
+    registry.push_manifest(reference, format.manifest, bytes).await.expect("push manifest by tag")
+}
+
+async fn push_node_platform(
+    registry: &Registry,
+    reference: &ImageReference,
+    platform: &NodePlatform,
+    format: Format,
+) -> Descriptor {
+    let (base, base_diff) = layer(&[("etc/os-release", 0o644, b"PRETTY_NAME=\"kind base (test)\"\n")]);
+    let binary = elf::executable(&platform.binaries);
+    let version = platform.kind_version.as_ref().map(|version| format!("{version}\n"));
+    let mut files: Vec<(&str, u32, &[u8])> = vec![
+        ("usr/bin/kubelet", 0o755, binary.as_slice()),
+        ("usr/bin/kubeadm", 0o755, binary.as_slice()),
+        ("usr/bin/kubectl", 0o755, binary.as_slice()),
+    ];
+    if let Some(version) = &version {
+        files.push(("kind/version", 0o644, version.as_bytes()));
+    }
+    let (top, top_diff) = layer(&files);
+    let config = ImageConfig {
+        architecture: platform.arch.clone(),
+        os: "linux".into(),
+        variant: None,
+        config: Some(RunConfig {
+            entrypoint: Some(vec!["/usr/local/bin/entrypoint".into(), "/sbin/init".into()]),
+            ..RunConfig::default()
+        }),
+        rootfs: RootFs { kind: "layers".into(), diff_ids: vec![base_diff, top_diff] },
+        history: vec![serde_json::json!({"created_by": "slipway-test"})],
+    };
+    let config_bytes = serde_json::to_vec(&config).expect("serialise config");
+    let descriptor = |media_type: &str, digest: String, size: u64| Descriptor {
+        media_type: media_type.to_owned(),
+        digest,
+        size,
+        platform: None,
+        annotations: BTreeMap::new(),
+    };
+    let mut layers = Vec::new();
+    for bytes in [base, top] {
+        let size = bytes.len() as u64;
+        let digest = registry.push_blob(reference, bytes).await.expect("push layer");
+        layers.push(descriptor(format.layer, digest, size));
+    }
+    let config_size = config_bytes.len() as u64;
+    let config_digest = registry.push_blob(reference, config_bytes).await.expect("push config");
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(format.manifest.to_owned()),
+        config: descriptor(format.config, config_digest, config_size),
+        layers,
+        annotations: BTreeMap::new(),
+    };
+    let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
+    let size = bytes.len() as u64;
+    let by_digest =
+        ImageReference::parse(&format!("{}@{}", reference.name(), sha256_digest(&bytes))).expect("valid reference");
+    let digest = registry.push_manifest(&by_digest, format.manifest, bytes).await.expect("push manifest");
+    let mut descriptor = descriptor(format.manifest, digest, size);
+    descriptor.platform = Some(PlatformJson { architecture: platform.arch.clone(), os: "linux".into(), variant: None });
+    descriptor
+}

@@ -17,3 +17,4 @@ pub mod podman;
 pub mod postgres;
 pub mod registry;
 pub mod s3;
+pub mod upstream;

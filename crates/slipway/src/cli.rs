@@ -80,6 +80,15 @@ pub(crate) enum Command {
     /// accounts to CI jobs one at a time.
     #[command(subcommand)]
     Lease(crate::cli_lease::LeaseCommand),
+
+    /// Test environments: Kubernetes versions from markers, a kind node image for each, pinned
+    /// by digest (kind's published one, or built when there is none), slipway.lock, and kind
+    /// clusters on them.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  slipway env versions stable-1.36 ci/latest\n  slipway env node-image --build --update\n  slipway env up --matrix"
+    )]
+    Env(crate::cli_env::EnvCommand),
 }
 
 #[derive(Debug, Subcommand)]

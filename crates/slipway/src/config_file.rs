@@ -36,6 +36,7 @@ pub(crate) struct ConfigFile {
     pub(crate) cache: slipway_oci::build::cache::CacheSection,
     pub(crate) runs: slipway_jobs::retention::RunsSection,
     pub(crate) leases: slipway_lease::environment::LeasesSection,
+    pub(crate) env: slipway_env::config::EnvSection,
 }
 
 /// The options every command takes: `--config` and `--repo`.
@@ -120,6 +121,10 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
     ("SLIPWAY_CACHE_MAX_AGE", "cache.max_age"),
     ("SLIPWAY_LEASES_SERVER", "leases.server"),
     ("SLIPWAY_LEASES_CONFIG", "leases.config"),
+    ("SLIPWAY_ENV_KIND", "env.kind"),
+    ("SLIPWAY_ENV_REGISTRY", "env.registry"),
+    ("SLIPWAY_ENV_MARKERS_URL", "env.markers_url"),
+    ("SLIPWAY_ENV_KIND_RELEASES_URL", "env.kind_releases_url"),
 ];
 
 /// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
@@ -145,6 +150,10 @@ pub(crate) fn apply_environment(
             "cache.max_age" => file.cache.max_age = Some(value),
             "leases.server" => file.leases.server = Some(value),
             "leases.config" => file.leases.config = Some(value),
+            "env.kind" => file.env.kind = Some(value),
+            "env.registry" => file.env.registry = Some(value),
+            "env.markers_url" => file.env.markers_url = Some(value),
+            "env.kind_releases_url" => file.env.kind_releases_url = Some(value),
             "prow.config" => {
                 file.prow.config =
                     value.split(',').map(str::trim).filter(|path| !path.is_empty()).map(str::to_owned).collect();

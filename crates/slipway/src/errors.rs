@@ -36,7 +36,16 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(error) = cause.downcast_ref::<slipway_jobs::exec::ExecError>() {
             return error.exit_code();
         }
-        if let Some(error) = cause.downcast_ref::<slipway_jobs::markers::MarkerError>() {
+        if let Some(error) = cause.downcast_ref::<slipway_env::markers::MarkerError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_env::lock::LockError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_env::cluster::ClusterError>() {
+            return error.exit_code();
+        }
+        if let Some(error) = cause.downcast_ref::<slipway_env::tools::ToolError>() {
             return error.exit_code();
         }
         if let Some(error) = cause.downcast_ref::<slipway_artifacts::Error>() {

@@ -2,6 +2,7 @@
 //! code. Everything else lives in the library crates.
 
 mod cli;
+mod cli_env;
 mod cli_jobs;
 mod cli_lease;
 mod cli_results;
@@ -11,6 +12,7 @@ mod errors;
 mod output;
 mod progress;
 mod settings;
+mod settings_env;
 mod settings_image;
 mod settings_jobs;
 mod settings_lease;

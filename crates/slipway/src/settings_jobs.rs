@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use slipway_jobs::Job;
 use slipway_jobs::exec;
-use slipway_jobs::markers::MarkerSource;
+use slipway_env::markers::MarkerSource;
 use slipway_prow::{JobType, Location, NotRunnable, ProwConfig, Runnable};
 
 use crate::cli::RegistryArgs;
@@ -176,7 +176,7 @@ pub(crate) fn run(
         project: loaded.root.clone(),
         repository: loaded.file.project.repository.clone(),
         state: state(&loaded, state_args),
-        markers: markers(&loaded),
+        markers: markers(&loaded)?,
         runs_dir: loaded.root.join(".slipway").join("runs"),
         executors: exec::Settings { insecure_registries: insecure },
         retention: retention(&loaded)?,
@@ -404,15 +404,29 @@ pub(crate) fn storage_url(loaded: &Loaded, flag: Option<String>) -> String {
     }
 }
 
-/// Where matrix markers are read and cached.
-fn markers(loaded: &Loaded) -> MarkerSource {
+/// Where Kubernetes version markers are read and cached, for job matrices and `slipway env`
+/// alike: `env.markers_url`, else `matrix.markers_url`, else dl.k8s.io, for `env.cache_ttl`.
+pub(crate) fn markers(loaded: &Loaded) -> anyhow::Result<MarkerSource> {
     let cache = loaded.root.join(".slipway").join("cache").join("markers");
-    // A directory is relative to the project, like artifacts.storage.
-    let base = loaded.file.matrix.markers_url.as_deref().map(|url| match url {
+    let configured = loaded.file.env.markers_url.as_deref().or(loaded.file.matrix.markers_url.as_deref());
+    let mut source = MarkerSource::new(relative_to_project(loaded, configured).as_deref(), Some(cache));
+    if let Some(ttl) = &loaded.file.env.cache_ttl {
+        source.ttl = slipway_jobs::duration::parse(ttl).map_err(|message| -> anyhow::Error {
+            match loaded.invalid_key("env.cache_ttl", &message) {
+                Some(located) => located.into(),
+                None => crate::errors::UsageError(format!("env.cache_ttl: {message}")).into(),
+            }
+        })?;
+    }
+    Ok(source)
+}
+
+/// A URL as it is, or a directory relative to the project (like artifacts.storage).
+pub(crate) fn relative_to_project(loaded: &Loaded, url: Option<&str>) -> Option<String> {
+    url.map(|url| match url {
         url if url.contains("://") || Path::new(url).is_absolute() => url.to_owned(),
         relative => loaded.root.join(relative).display().to_string(),
-    });
-    MarkerSource::new(base.as_deref(), Some(cache))
+    })
 }
 
 /// This machine's name, recorded as the owner of its runs.

@@ -8,7 +8,7 @@ use slipway_core::exit;
 use slipway_jobs::Job;
 use slipway_jobs::exec::CancellationToken;
 use slipway_jobs::launch::{Observer, Order};
-use slipway_jobs::markers::Resolved;
+use slipway_env::markers::Resolved;
 use slipway_jobs::runner::{Overrides, Report, RunError};
 use slipway_store::{RunState, Trigger};
 

@@ -2,6 +2,8 @@
 //! the result.
 
 mod cache;
+mod env;
+mod env_cluster;
 mod image_build;
 mod image_dockerfile;
 mod image_inspect;
@@ -28,6 +30,7 @@ use clap::Parser;
 use slipway_core::exit;
 
 use crate::cli::{CacheCommand, Cli, Command, ImageCommand, JobCommand, MarkerCommand, ReleaseCommand};
+use crate::cli_env::EnvCommand;
 use crate::cli_jobs::RunsCommand;
 use crate::cli_lease::LeaseCommand;
 use crate::cli_results::ResultsCommand;
@@ -111,6 +114,11 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Lease(LeaseCommand::Heartbeat(args)) => lease::heartbeat(args, &globals),
         Command::Lease(LeaseCommand::List(args)) => lease::list(args, &globals),
         Command::Lease(LeaseCommand::Run(args)) => lease::run(args, &globals),
+        Command::Env(EnvCommand::Versions(args)) => env::versions(args, &globals),
+        Command::Env(EnvCommand::NodeImage(args)) => env::node_image(args, &globals),
+        Command::Env(EnvCommand::Up(args)) => env_cluster::up(args, &globals),
+        Command::Env(EnvCommand::Down(args)) => env_cluster::down(args, &globals),
+        Command::Env(EnvCommand::List(args)) => env_cluster::list(args, &globals),
     };
     crate::config_file::ignore_state_directory();
     // Output goes through `output::stdout`/`stderr`, which swallow a closed pipe, so the code

@@ -6,6 +6,7 @@ mod cache;
 mod checkout;
 mod cli;
 mod descheduler;
+mod env;
 mod hostile;
 mod image;
 mod jobs;

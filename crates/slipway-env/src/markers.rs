@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use slipway_artifacts::Storage;
 
-use crate::matrix::{Entry, classify, parse_version};
+use slipway_job_model::matrix::{Entry, classify, parse_version};
 
 /// The marker base URL slipway uses unless configured otherwise.
 pub const DEFAULT_BASE_URL: &str = "https://dl.k8s.io";
@@ -36,6 +36,14 @@ pub struct Resolved {
     pub version: String,
     /// Where it came from: `given`, the marker URL, or the URL plus "(cached)".
     pub source: String,
+}
+
+impl Resolved {
+    /// Whether the version is a CI build (`v1.37.0-alpha.0.123+0123abcd`): a marker under `ci/`
+    /// or a version with build metadata.
+    pub fn is_ci_build(&self) -> bool {
+        self.entry.trim().starts_with("ci/") || self.version.contains('+')
+    }
 }
 
 /// Why an entry could not be resolved.
@@ -72,6 +80,24 @@ impl MarkerSource {
     /// The URL of a marker path (`release/stable-1.30`).
     pub fn url(&self, path: &str) -> String {
         format!("{}/{path}.txt", self.base_url)
+    }
+
+    /// The directory of a version's build artifacts: `<base>/ci/<version>` for a CI build,
+    /// `<base>/release/<version>` for a release.
+    pub fn artifacts_url(&self, resolved: &Resolved) -> String {
+        let directory = if resolved.is_ci_build() { "ci" } else { "release" };
+        format!("{}/{directory}/{}", self.base_url, resolved.version)
+    }
+
+    /// The Kubernetes server tarball of a version for `arch`, which `kind build node-image`
+    /// builds from (`kubernetes/server/bin/{kubelet,kubeadm,kubectl,...}`).
+    pub fn server_tarball(&self, resolved: &Resolved, arch: &str) -> String {
+        format!("{}/kubernetes-server-linux-{arch}.tar.gz", self.artifacts_url(resolved))
+    }
+
+    /// Whether the base is the default `https://dl.k8s.io`, which kind downloads from itself.
+    pub fn is_default(&self) -> bool {
+        self.base_url == DEFAULT_BASE_URL
     }
 
     /// Resolves one matrix entry: a version is used as written; a marker is read (from the
@@ -131,14 +157,7 @@ impl MarkerSource {
         };
         let resolved = finish(entry, &body, url)?;
         if let Some(file) = cached {
-            // The cache is an optimisation: failing to write it changes nothing else.
-            if let Some(parent) = file.parent() {
-                let _ = fs_err::create_dir_all(parent);
-            }
-            let temporary = file.with_extension(format!("tmp{}", std::process::id()));
-            if fs_err::write(&temporary, &resolved.version).is_ok() {
-                let _ = fs_err::rename(&temporary, &file);
-            }
+            crate::cache::store(&file, &resolved.version);
         }
         Ok(resolved)
     }
@@ -172,15 +191,12 @@ async fn read_stored(storage: &Storage, key: &str, url: &str) -> Result<String, 
 
 async fn fetch(client: &reqwest::Client, url: &str) -> Result<String, MarkerError> {
     let unreachable = |reason: String| MarkerError::Unreachable { url: url.to_owned(), reason };
-    let response = client.get(url).timeout(Duration::from_secs(20)).send().await.map_err(|error| {
-        let mut reason = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            reason = format!("{reason}: {cause}");
-            source = cause.source();
-        }
-        unreachable(reason)
-    })?;
+    let response = client
+        .get(url)
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .map_err(|error| unreachable(slipway_core::errors::chain(&error)))?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_FOUND {
         return Err(MarkerError::Missing { url: url.to_owned() });

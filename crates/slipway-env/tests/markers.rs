@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use slipway_jobs::markers::{MarkerError, MarkerSource};
+use slipway_env::markers::{MarkerError, MarkerSource};
 
 /// Serves `/release/<name>.txt` from a fixed table and counts requests.
 async fn serve() -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
