@@ -76,7 +76,9 @@ impl Builder {
         if let Some(base) = &self.base_image {
             return Some(base.clone());
         }
-        let help = crate::process::output(self.kind_program.as_os_str(), &["build", "node-image", "--help"], environment).await?;
+        let help =
+            crate::process::output(self.kind_program.as_os_str(), &["build", "node-image", "--help"], environment)
+                .await?;
         kind::default_base_image(&help)
     }
 
@@ -135,11 +137,16 @@ impl Builder {
         let _ = fs_err::create_dir_all(&self.logs);
         let log = self.logs.join(format!("{tag}.log"));
         progress.started(image, &log);
-        let status = crate::process::logged(self.kind_program.as_os_str(), &args, environment, &log).await.map_err(|reason| {
-            BuildError::Spawn { program: self.kind_program.display().to_string(), reason }
-        })?;
+        let status = crate::process::logged(self.kind_program.as_os_str(), &args, environment, &log)
+            .await
+            .map_err(|reason| BuildError::Spawn { program: self.kind_program.display().to_string(), reason })?;
         if !status.success() {
-            return Err(BuildError::Kind { args: args.join(" "), status: crate::process::describe(status), log: log.clone(), tail: crate::process::tail(&log) });
+            return Err(BuildError::Kind {
+                args: args.join(" "),
+                status: crate::process::describe(status),
+                log: log.clone(),
+                tail: crate::process::tail(&log),
+            });
         }
         let mut push: Vec<String> = vec!["push".into()];
         if self.engine == Engine::Podman && self.plain_http {
@@ -164,7 +171,9 @@ impl Builder {
             .manifest_digest(&target)
             .await
             .map_err(|error| BuildError::Registry(slipway_core::errors::chain(&error)))?
-            .ok_or_else(|| BuildError::Registry(format!("{} is not in the registry after the push", target.as_str())))?;
+            .ok_or_else(|| {
+                BuildError::Registry(format!("{} is not in the registry after the push", target.as_str()))
+            })?;
         let pinned = format!("{}@{digest}", target.as_str());
         node_image::check_built(sources, &pinned, source.version(), &image.arch)
             .await
@@ -187,7 +196,8 @@ pub async fn push_indexes(
         let members: Vec<&NodeImage> = images.iter().filter(|image| image.entry == entry).collect();
         let ours = members.iter().all(|image| {
             matches!(image.source, Source::Built | Source::Registry)
-                || (image.source == Source::Lock && matches!(image.locked_source.as_deref(), Some("built" | "registry")))
+                || (image.source == Source::Lock
+                    && matches!(image.locked_source.as_deref(), Some("built" | "registry")))
         });
         if members.len() < 2 || !ours || !members.iter().any(|image| image.source == Source::Built) {
             continue;

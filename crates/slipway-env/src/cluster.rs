@@ -136,8 +136,9 @@ impl Clusters {
             &wait,
         );
         let environment = self.environment();
-        let status =
-            crate::process::logged(self.kind_program.as_os_str(), &args, &environment, &log).await.map_err(|reason| self.spawn(reason))?;
+        let status = crate::process::logged(self.kind_program.as_os_str(), &args, &environment, &log)
+            .await
+            .map_err(|reason| self.spawn(reason))?;
         if !status.success() {
             return Err(ClusterError::Create {
                 name: spec.name.clone(),
@@ -189,12 +190,19 @@ impl Clusters {
         let directory = self.directory(name);
         let _ = fs_err::create_dir_all(&directory);
         let log = directory.join("delete.log");
-        let status =
-            crate::process::logged(self.kind_program.as_os_str(), &crate::kind::delete_args(name), &self.environment(), &log)
-                .await
-                .map_err(|reason| self.spawn(reason))?;
+        let status = crate::process::logged(
+            self.kind_program.as_os_str(),
+            &crate::kind::delete_args(name),
+            &self.environment(),
+            &log,
+        )
+        .await
+        .map_err(|reason| self.spawn(reason))?;
         if !status.success() {
-            return Err(ClusterError::Delete { name: name.to_owned(), reason: format!("{}:\n{}", crate::process::describe(status), crate::process::tail(&log)) });
+            return Err(ClusterError::Delete {
+                name: name.to_owned(),
+                reason: format!("{}:\n{}", crate::process::describe(status), crate::process::tail(&log)),
+            });
         }
         fs_err::remove_dir_all(&directory)
             .map_err(|error| ClusterError::Delete { name: name.to_owned(), reason: error.to_string() })
@@ -215,7 +223,8 @@ impl Clusters {
             }
         }
         records.sort_by(|a, b| a.name.cmp(&b.name));
-        let known = crate::process::output(self.kind_program.as_os_str(), &["get", "clusters"], &self.environment()).await;
+        let known =
+            crate::process::output(self.kind_program.as_os_str(), &["get", "clusters"], &self.environment()).await;
         if let Some(known) = known {
             let names: Vec<&str> = known.lines().map(str::trim).collect();
             for record in &mut records {

@@ -127,8 +127,9 @@ impl EnvSection {
             .as_deref()
             .map(|text| parse_repository(text).map_err(|message| invalid("env.registry".into(), message)))
             .transpose()?;
-        let published_repository = parse_repository(self.published_repository.as_deref().unwrap_or(PUBLISHED_REPOSITORY))
-            .map_err(|message| invalid("env.published_repository".into(), message))?;
+        let published_repository =
+            parse_repository(self.published_repository.as_deref().unwrap_or(PUBLISHED_REPOSITORY))
+                .map_err(|message| invalid("env.published_repository".into(), message))?;
         let cache_ttl = self
             .cache_ttl
             .as_deref()
@@ -151,8 +152,7 @@ impl EnvSection {
             return Err(invalid("env.cluster.nodes".into(), "a cluster needs a control-plane node".into()));
         }
         if let Some(wait) = &self.cluster.wait {
-            slipway_job_model::duration::parse(wait)
-                .map_err(|message| invalid("env.cluster.wait".into(), message))?;
+            slipway_job_model::duration::parse(wait).map_err(|message| invalid("env.cluster.wait".into(), message))?;
         }
         Ok(EnvConfig {
             kind,
@@ -210,7 +210,10 @@ mod tests {
         .check()
         .expect("valid");
         assert_eq!(config.kind.map(|version| version.to_string()), Some("0.32.0".into()));
-        assert_eq!(config.registry.map(|registry| registry.as_str().to_owned()), Some("ghcr.io/example/kind-node".into()));
+        assert_eq!(
+            config.registry.map(|registry| registry.as_str().to_owned()),
+            Some("ghcr.io/example/kind-node".into())
+        );
         assert_eq!(config.published_repository.as_str(), PUBLISHED_REPOSITORY);
         assert_eq!(config.cache_ttl, Some(Duration::from_secs(300)));
         assert_eq!(config.parallel, 2);

@@ -8,9 +8,10 @@
 //!   (`--type release|url|file`); before, only from a Kubernetes source tree.
 //! - Tarballs of Kubernetes before v1.31 have no `kubernetes/version` file; kind v0.25 reads only
 //!   that file and fails on them, v0.26.0 falls back to `kube-apiserver.docker_tag`.
-//! - v0.32.0 added `--type ci` (`ci/latest-1.37`). slipway resolves CI markers itself and builds
-//!   from the resolved build's tarball URL, so what is built is exactly what was resolved and
-//!   recorded, even when the marker moves during the build.
+//! - v0.32.0 added `--type ci` (`ci/latest-1.37`), with which kind reads the marker itself.
+//!   slipway resolves CI markers itself and builds from the resolved build's tarball URL
+//!   (`--type url`, from v0.24.0), so what is built is exactly what was resolved and locked, even
+//!   when the marker moves during the build, and a CI build needs only kind v0.24.0.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,8 +24,6 @@ use crate::config::ClusterSection;
 pub const MIN_TARBALL_BUILDS: (u64, u64, u64) = (0, 24, 0);
 /// The first kind release that builds from tarballs of Kubernetes before v1.31.
 pub const MIN_OLD_TARBALLS: (u64, u64, u64) = (0, 26, 0);
-/// The first kind release that understands `ci/` markers itself.
-pub const MIN_CI_MARKERS: (u64, u64, u64) = (0, 32, 0);
 
 /// Where a build takes Kubernetes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,12 +79,8 @@ pub fn build_args(
     image: &str,
     base_image: Option<&str>,
 ) -> Result<Vec<String>, KindTooOld> {
-    let too_old = |minimum, why| KindTooOld {
-        kind: kind.to_string(),
-        kubernetes: source.version().to_owned(),
-        minimum,
-        why,
-    };
+    let too_old =
+        |minimum, why| KindTooOld { kind: kind.to_string(), kubernetes: source.version().to_owned(), minimum, why };
     if kind.core() < MIN_TARBALL_BUILDS {
         return Err(too_old(MIN_TARBALL_BUILDS, "kind builds from release versions and tarballs from v0.24.0"));
     }
@@ -211,7 +206,9 @@ mod tests {
             url: "https://dl.k8s.io/ci/v1.37.0-alpha.0.12+abc/kubernetes-server-linux-amd64.tar.gz".into(),
         };
         assert_eq!(
-            build_args(&kind("v0.32.0"), &ci, "amd64", "i", Some("docker.io/kindest/base:v1")).expect("buildable").join(" "),
+            build_args(&kind("v0.32.0"), &ci, "amd64", "i", Some("docker.io/kindest/base:v1"))
+                .expect("buildable")
+                .join(" "),
             "build node-image --type url https://dl.k8s.io/ci/v1.37.0-alpha.0.12+abc/kubernetes-server-linux-amd64.tar.gz --image i --arch amd64 --base-image docker.io/kindest/base:v1"
         );
     }
@@ -232,7 +229,10 @@ mod tests {
     #[test]
     fn kind_output_is_read() {
         assert_eq!(parse_kind_version_output("kind v0.32.0 go1.25.1 linux/amd64"), Some(kind("0.32.0")));
-        assert_eq!(parse_kind_version_output("kind v0.33.0-alpha+fed26882 go1.25 linux/amd64").map(|v| v.core()), Some((0, 33, 0)));
+        assert_eq!(
+            parse_kind_version_output("kind v0.33.0-alpha+fed26882 go1.25 linux/amd64").map(|v| v.core()),
+            Some((0, 33, 0))
+        );
         assert_eq!(parse_kind_version_output("command not found"), None);
         let help = "      --base-image string   name:tag of the base image to use for the build (default \"docker.io/kindest/base:v20260820-69b56db7\")\n";
         assert_eq!(default_base_image(help).as_deref(), Some("docker.io/kindest/base:v20260820-69b56db7"));

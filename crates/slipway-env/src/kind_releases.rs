@@ -90,7 +90,12 @@ impl KindReleases {
         if let Some((body, age)) = &cached_body
             && *age < self.ttl
         {
-            return Ok(Release { notes: release_notes::parse(body), tag, source: format!("{url} (cached)"), stale: None });
+            return Ok(Release {
+                notes: release_notes::parse(body),
+                tag,
+                source: format!("{url} (cached)"),
+                stale: None,
+            });
         }
         let body = match self.fetch(client, &tag, &url).await {
             Ok(body) => body,

@@ -20,6 +20,7 @@ pub mod markers;
 pub mod node_image;
 pub mod policy;
 mod process;
+pub mod provider;
 pub mod release_notes;
 pub mod tools;
 pub mod verify;

@@ -223,7 +223,10 @@ mod tests {
         let cases = [
             ("version: 1\nnode_images: [{entry: a}]\n", "missing field"),
             ("version: 7\n", "format 7"),
-            ("version: 1\nnode_images:\n- {entry: v1.1.1, kubernetes: v1.1.1, kind: v0.32.0, arch: amd64, image: 'kindest/node:v1.1.1', source: published}\n", "not pinned by digest"),
+            (
+                "version: 1\nnode_images:\n- {entry: v1.1.1, kubernetes: v1.1.1, kind: v0.32.0, arch: amd64, image: 'kindest/node:v1.1.1', source: published}\n",
+                "not pinned by digest",
+            ),
             ("version: 1\nextra: true\n", "unknown field"),
             ("version: [\n", "not a slipway lock file"),
         ];

@@ -179,9 +179,10 @@ pub fn built_tag(kubernetes: &str, kind: &str, arch: Option<&str>) -> String {
 pub async fn resolve(sources: &Sources, plan: &Plan, lock: &LockFile) -> Vec<NodeImage> {
     let kind_tag = format!("v{}", plan.kind);
     let needs_notes = plan.policy.takes_published()
-        && plan.entries.iter().any(|entry| {
-            plan.update || plan.arches.iter().any(|arch| lock.find(entry, &kind_tag, arch).is_none())
-        });
+        && plan
+            .entries
+            .iter()
+            .any(|entry| plan.update || plan.arches.iter().any(|arch| lock.find(entry, &kind_tag, arch).is_none()));
     let release = if needs_notes { Some(sources.releases.release(&sources.client, &plan.kind).await) } else { None };
     let work = plan.entries.iter().map(|entry| resolve_entry(sources, plan, lock, release.as_ref(), entry));
     futures_util::future::join_all(work).await.into_iter().flatten().collect()
@@ -198,7 +199,12 @@ async fn resolve_entry(
     let locked: Vec<Option<&LockedImage>> =
         plan.arches.iter().map(|arch| lock.find(entry, &kind_tag, arch).filter(|_| !plan.update)).collect();
     if locked.iter().all(Option::is_some) {
-        return plan.arches.iter().zip(locked).map(|(arch, locked)| from_lock(entry, &plan.kind, arch, locked)).collect();
+        return plan
+            .arches
+            .iter()
+            .zip(locked)
+            .map(|(arch, locked)| from_lock(entry, &plan.kind, arch, locked))
+            .collect();
     }
     let resolved = match sources.markers.resolve(&sources.client, entry).await {
         Ok(resolved) => resolved,
@@ -345,11 +351,15 @@ async fn published(
         None => return Err(("kind's release notes were not read".into(), exit::CHECK_FAILED)),
     };
     if let Some(reason) = &release.stale {
-        notes.push(format!("kind's release notes come from the cache: {} could not be read ({reason})", release.source));
+        notes
+            .push(format!("kind's release notes come from the cache: {} could not be read ({reason})", release.source));
     }
     let kind_tag = &release.tag;
     if release.notes.images.is_empty() {
-        return Err((format!("kind {kind_tag}'s release notes ({}) list no node images", release.source), exit::CHECK_FAILED));
+        return Err((
+            format!("kind {kind_tag}'s release notes ({}) list no node images", release.source),
+            exit::CHECK_FAILED,
+        ));
     }
     let Some(listed) = release.notes.image_for(version) else {
         let same_minor = release.notes.same_minor(version);
@@ -366,7 +376,8 @@ async fn published(
     let pinned = ImageReference::parse(&pinned_text).map_err(|error| (error.to_string(), exit::USAGE))?;
     let by_tag = ImageReference::parse(&format!("{repository}:{}", listed.kubernetes))
         .map_err(|error| (error.to_string(), exit::USAGE))?;
-    let (content, tag) = futures_util::join!(sources.registry.fetch(&pinned), sources.registry.manifest_digest(&by_tag));
+    let (content, tag) =
+        futures_util::join!(sources.registry.fetch(&pinned), sources.registry.manifest_digest(&by_tag));
     match content {
         Ok(fetched) => {
             if let slipway_oci::manifest::Document::Index(index) = &fetched.document {
@@ -431,7 +442,8 @@ pub async fn check_built(sources: &Sources, pinned: &str, version: &str, arch: &
         return Ok(());
     }
     let reference = ImageReference::parse(pinned).map_err(|error| (error.to_string(), exit::USAGE))?;
-    let check = NodeImageCheck { image: reference, arches: vec![arch.to_owned()], kubernetes: Some(version.to_owned()) };
+    let check =
+        NodeImageCheck { image: reference, arches: vec![arch.to_owned()], kubernetes: Some(version.to_owned()) };
     let report = verify::verify(&sources.registry, &check).await.map_err(|error| {
         let code = error.exit_code();
         (format!("could not verify {pinned}: {}", slipway_core::errors::chain(&error)), code)
@@ -453,7 +465,13 @@ pub async fn check_built(sources: &Sources, pinned: &str, version: &str, arch: &
 
 /// The lock after this resolution: entries of `configured` (the matrix as configured) that
 /// resolved now, and the old entries of configured keys that were not resolved now.
-pub fn next_lock(old: &LockFile, images: &[NodeImage], configured: &[String], kind: &str, arches: &[String]) -> LockFile {
+pub fn next_lock(
+    old: &LockFile,
+    images: &[NodeImage],
+    configured: &[String],
+    kind: &str,
+    arches: &[String],
+) -> LockFile {
     let mut entries: BTreeMap<(String, String, String), LockedImage> = BTreeMap::new();
     for locked in &old.node_images {
         if configured.contains(&locked.entry) && locked.kind == kind && arches.contains(&locked.arch) {

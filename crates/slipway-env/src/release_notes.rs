@@ -139,7 +139,10 @@ mod tests {
         let notes = parse(&body);
         let versions: Vec<&str> = notes.images.iter().map(|image| image.kubernetes.as_str()).collect();
         assert_eq!(versions, ["v1.33.1", "v1.27.1"]);
-        assert_eq!(notes.image_for("1.33.1").map(PublishedImage::image), Some(format!("kindest/node:v1.33.1@sha256:{DIGEST}")));
+        assert_eq!(
+            notes.image_for("1.33.1").map(PublishedImage::image),
+            Some(format!("kindest/node:v1.33.1@sha256:{DIGEST}"))
+        );
         assert_eq!(notes.default_image.as_ref().map(|image| image.kubernetes.as_str()), Some("v1.33.1"));
         assert!(notes.image_for("v1.33.2").is_none());
         assert_eq!(notes.same_minor("v1.27.9"), ["v1.27.1"]);

@@ -54,7 +54,9 @@ impl ToolError {
 
 /// The kind program: `SLIPWAY_KIND`, else `kind` on PATH.
 pub fn kind_program() -> PathBuf {
-    std::env::var_os("SLIPWAY_KIND").filter(|value| !value.is_empty()).map_or_else(|| PathBuf::from("kind"), PathBuf::from)
+    std::env::var_os("SLIPWAY_KIND")
+        .filter(|value| !value.is_empty())
+        .map_or_else(|| PathBuf::from("kind"), PathBuf::from)
 }
 
 /// The kubectl program: `SLIPWAY_KUBECTL`, else `kubectl` on PATH when there is one.
@@ -99,9 +101,13 @@ pub async fn engine() -> Result<Engine, ToolError> {
     };
     let mut tried = Vec::new();
     for engine in candidates {
-        if crate::process::output(OsString::from(engine.program()).as_os_str(), &["info", "--format", "{{json .}}"], &[])
-            .await
-            .is_some()
+        if crate::process::output(
+            OsString::from(engine.program()).as_os_str(),
+            &["info", "--format", "{{json .}}"],
+            &[],
+        )
+        .await
+        .is_some()
         {
             return Ok(engine);
         }

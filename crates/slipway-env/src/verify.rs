@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use slipway_core::elf::{ElfError, ElfHeader};
 use slipway_core::platform::Architecture;
-use slipway_core::{Finding, FindingKind, ImageReference, Platform, Severity};
+use slipway_core::{Finding, FindingKind, ImageReference, Severity};
 use slipway_oci::entrypoint::{self, ImageLayers, Layer};
 use slipway_oci::layers::Lookup;
 use slipway_oci::manifest::{Descriptor, Document};
@@ -68,13 +68,20 @@ pub struct NodePlatform {
 /// with the image is a finding.
 pub async fn verify(registry: &Registry, check: &NodeImageCheck) -> Result<NodeImageReport, Error> {
     let image = check.image.as_str().to_owned();
-    let mut report = NodeImageReport { image: image.clone(), digest: None, platforms: Vec::new(), findings: Vec::new() };
+    let mut report =
+        NodeImageReport { image: image.clone(), digest: None, platforms: Vec::new(), findings: Vec::new() };
     let fetched = match registry.fetch(&check.image).await {
         Ok(fetched) => fetched,
         Err(Error::NotFound { .. }) => {
             report.findings.push(
-                Finding::in_registry(FindingKind::RegistryTagMissing, &image, None, "(not found)".into(), image.clone())
-                    .with_message("the registry has no such image"),
+                Finding::in_registry(
+                    FindingKind::RegistryTagMissing,
+                    &image,
+                    None,
+                    "(not found)".into(),
+                    image.clone(),
+                )
+                .with_message("the registry has no such image"),
             );
             return Ok(report);
         }
@@ -140,8 +147,14 @@ pub async fn verify(registry: &Registry, check: &NodeImageCheck) -> Result<NodeI
         if versions.len() > 1 {
             let found = versions.into_iter().collect::<Vec<_>>().join(", ");
             report.findings.push(
-                Finding::in_registry(FindingKind::NodeImageVersion, &image, None, found, "one Kubernetes version".into())
-                    .with_message("the platforms of one node image hold different Kubernetes versions"),
+                Finding::in_registry(
+                    FindingKind::NodeImageVersion,
+                    &image,
+                    None,
+                    found,
+                    "one Kubernetes version".into(),
+                )
+                .with_message("the platforms of one node image hold different Kubernetes versions"),
             );
         }
     }
@@ -223,7 +236,8 @@ async fn verify_platform(
         };
         match ElfHeader::parse(head) {
             Ok(header) => {
-                if expected.is_some_and(|architecture| architecture.elf != (header.machine, header.class, header.endianness))
+                if expected
+                    .is_some_and(|architecture| architecture.elf != (header.machine, header.class, header.endianness))
                 {
                     findings.push(finding(
                         FindingKind::BinaryArchitecture,
@@ -251,9 +265,4 @@ async fn verify_platform(
 fn same_version(found: &str, expected: &str) -> bool {
     let strip = |text: &str| text.trim().trim_start_matches('v').to_owned();
     strip(found) == strip(expected)
-}
-
-/// The platform string of an architecture, for messages.
-pub fn platform_of(arch: &str) -> Platform {
-    Platform::new("linux", arch, None)
 }

@@ -45,8 +45,17 @@ pub struct Job {
     pub secrets: Vec<String>,
     /// Files whose contents never reach the build log (`secret_files`), read when a run starts.
     pub secret_files: Vec<String>,
+    /// The test environment each run gets.
+    pub environment: Option<Environment>,
     /// The spec it came from (for `prowjob.json` and `job list --format json`).
     pub spec: JobSpec,
+}
+
+/// A test environment a job's runs get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// A kind cluster on the node image of the run's Kubernetes version.
+    Kind,
 }
 
 /// Where and what a job runs.
@@ -231,6 +240,15 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
         }
     }
 
+    let environment = match spec.environment.as_deref().map(str::trim) {
+        None => None,
+        Some("kind") => Some(Environment::Kind),
+        Some(other) => {
+            problem("environment", format!("`{other}` is not an environment slipway provides: write `kind`"));
+            None
+        }
+    };
+
     match run {
         Some(run) if problems.is_empty() => Ok(Job {
             name: spec.name.clone(),
@@ -252,6 +270,7 @@ pub fn resolve(spec: &JobSpec, prefix: &str) -> Result<Job, Vec<Problem>> {
             leases: spec.leases.clone(),
             secrets: spec.secret_env.iter().filter_map(|name| spec.env.get(name).cloned()).collect(),
             secret_files: spec.secret_files.clone(),
+            environment,
             spec: spec.clone(),
         }),
         _ => Err(problems),

@@ -87,6 +87,11 @@ pub struct JobSpec {
     /// whole and line by line.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secret_files: Vec<String>,
+    /// A test environment each run gets: `kind` brings up a kind cluster on the node image of
+    /// the run's Kubernetes version (see `slipway env`), passes `KUBECONFIG` and
+    /// `KIND_NODE_IMAGE`, and deletes it after the run (kept with `job run --keep-env`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     /// What a Prow job had that slipway does not use, kept unchanged (`job import-prow`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prow: Option<serde_json::Value>,

@@ -9,8 +9,8 @@ use slipway_store::Trigger;
 
 use crate::exec::{self, CancellationToken};
 use crate::job::Job;
-use slipway_env::markers::{MarkerSource, Resolved};
 use crate::runner::{self, Context, Overrides, Report, Request, RunError};
+use slipway_env::markers::{MarkerSource, Resolved};
 
 /// The JSON schema of the runs `slipway job run` reports: `{runs: [...]}`, each as the store
 /// records it.
@@ -30,6 +30,8 @@ pub struct Setup {
     pub executors: exec::Settings,
     /// Where jobs' leases come from, if a lease server is configured.
     pub leases: Option<crate::leases::LeaseServer>,
+    /// Where `environment: kind` jobs get their clusters.
+    pub environments: Option<slipway_env::provider::Provider>,
     client: reqwest::Client,
 }
 
@@ -57,6 +59,8 @@ pub trait Observer: Sync {
     fn waiting(&self, _job: &Job, _going: usize) {}
     /// The run waits for a lease of type `_kind` to be free.
     fn waiting_for_lease(&self, _job: &Job, _kind: &str) {}
+    /// Something happened to the run's test environment (a cluster created or deleted).
+    fn environment(&self, _job: &Job, _what: &str) {}
 }
 
 impl Setup {
@@ -67,13 +71,28 @@ impl Setup {
         runs_dir: PathBuf,
         executors: exec::Settings,
     ) -> Setup {
-        Setup { context, markers, project, runs_dir, executors, leases: None, client: reqwest::Client::new() }
+        Setup {
+            context,
+            markers,
+            project,
+            runs_dir,
+            executors,
+            leases: None,
+            environments: None,
+            client: reqwest::Client::new(),
+        }
     }
 
     /// Runs take their leases from `server`.
     #[must_use]
     pub fn with_leases(self, server: Option<crate::leases::LeaseServer>) -> Setup {
         Setup { leases: server, ..self }
+    }
+
+    /// `environment: kind` jobs get their clusters from `provider`.
+    #[must_use]
+    pub fn with_environments(self, provider: Option<slipway_env::provider::Provider>) -> Setup {
+        Setup { environments: provider, ..self }
     }
 
     /// Finds the runs a slipway process left running when it died, stops what they left
@@ -84,7 +103,7 @@ impl Setup {
 
     /// Runs `order` to its end and records it.
     pub async fn launch(&self, order: Order<'_>, cancel: CancellationToken) -> Result<Report, RunError> {
-        let Order { job, entry, trigger, due_at, overrides, follow, observer } = order;
+        let Order { job, entry, trigger, due_at, mut overrides, follow, observer } = order;
         let resolved = match &entry {
             Some(entry) => {
                 let resolved = self.markers.resolve(&self.client, entry).await?;
@@ -97,6 +116,40 @@ impl Setup {
             }
             None => None,
         };
+        let environment = match job.environment {
+            Some(crate::job::Environment::Kind) => {
+                let provider = self.environments.as_ref().ok_or_else(|| RunError::Environment {
+                    job: job.name.clone(),
+                    message: "this slipway has no test environments configured".into(),
+                })?;
+                let stamp = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_millis() % 1_000_000);
+                let name = format!("slipway-{}-{stamp}", job.name);
+                let wanted = resolved.as_ref().map(|resolved| resolved.entry.as_str());
+                let environment = provider
+                    .up(wanted, &name)
+                    .await
+                    .map_err(|message| RunError::Environment { job: job.name.clone(), message })?;
+                if let Some(observer) = observer {
+                    observer.environment(
+                        job,
+                        &format!(
+                            "kind cluster {} is up on {} (KUBECONFIG={})",
+                            environment.record.name,
+                            environment.record.image,
+                            environment.record.kubeconfig.display()
+                        ),
+                    );
+                }
+                for (name, value) in environment.variables() {
+                    overrides.env.entry(name).or_insert(value);
+                }
+                Some(environment)
+            }
+            None => None,
+        };
+        let keep_environment = overrides.keep_environment;
         let executor = exec::for_run(&job.run, &self.executors);
         let waiting = |going: usize| {
             if let Some(observer) = observer {
@@ -121,6 +174,21 @@ impl Setup {
             leases: self.leases.as_ref(),
             on_lease_wait: Some(&lease_waiting),
         };
-        runner::execute(&self.context, request, executor.as_ref(), cancel).await
+        let result = runner::execute(&self.context, request, executor.as_ref(), cancel).await;
+        if let Some(environment) = environment {
+            let name = environment.record.name.clone();
+            let what = if keep_environment {
+                format!("kind cluster {name} is kept (--keep-env): slipway env down {name} deletes it")
+            } else {
+                match environment.down().await {
+                    Ok(()) => format!("kind cluster {name} is deleted"),
+                    Err(error) => format!("could not delete kind cluster {name}: {error}"),
+                }
+            };
+            if let Some(observer) = observer {
+                observer.environment(job, &what);
+            }
+        }
+        result
     }
 }

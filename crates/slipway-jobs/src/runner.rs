@@ -20,9 +20,9 @@ use slipway_store::{RunState, Store, Trigger};
 use crate::checkout::{Checkout, checkout, primary_ref};
 use crate::exec::{CancellationToken, ExecError, Executor, Launch, Mount, Outcome};
 use crate::job::{Job, Run};
-use slipway_env::markers::Resolved;
 use crate::matrix::skip_regex;
 use crate::spec::RefSpec;
+use slipway_env::markers::Resolved;
 
 /// Where the run's code comes from when it has refs, and what a caller adds.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +40,8 @@ pub struct Overrides {
     pub base_ref: Option<String>,
     /// The pull policy (`--pull`), replacing the job's.
     pub pull: Option<crate::exec::PullPolicy>,
+    /// Keep the run's test environment (`--keep-env`) instead of deleting it.
+    pub keep_environment: bool,
 }
 
 /// Everything one run needs.
@@ -102,6 +104,10 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The run's test environment (`environment: kind`) could not be brought up; nothing was
+    /// recorded.
+    #[error("job `{job}`: {message}")]
+    Environment { job: String, message: String },
     /// The job's leases could not be taken; the run is recorded (aborted when interrupted).
     #[error(transparent)]
     Lease(#[from] crate::leases::LeaseError),
@@ -124,6 +130,7 @@ impl RunError {
             RunError::Artifacts(error) => error.exit_code(),
             RunError::Store(error) => error.exit_code(),
             RunError::Marker(error) => error.exit_code(),
+            RunError::Environment { .. } => exit::INFRASTRUCTURE,
             RunError::Checkout(error) if error.input => exit::USAGE,
             RunError::Checkout(_) | RunError::Files { .. } => exit::INFRASTRUCTURE,
             RunError::Interrupted { .. } => exit::INTERRUPTED,

@@ -352,8 +352,12 @@ pub async fn push_node_image(registry: &Registry, reference: &ImageReference, pl
         let descriptor = push_node_platform(registry, reference, platform, format).await;
         entries.push(descriptor);
     }
-    let index =
-        Index { schema_version: 2, media_type: Some(format.index.to_owned()), manifests: entries, annotations: BTreeMap::new() };
+    let index = Index {
+        schema_version: 2,
+        media_type: Some(format.index.to_owned()),
+        manifests: entries,
+        annotations: BTreeMap::new(),
+    };
     let bytes = serde_json::to_vec(&index).expect("serialise index");
     registry.push_manifest(reference, format.index, bytes).await.expect("push index")
 }
@@ -363,7 +367,11 @@ pub async fn push_node_image(registry: &Registry, reference: &ImageReference, pl
 /// # Panics
 ///
 /// When the registry refuses anything.
-pub async fn push_single_node_image(registry: &Registry, reference: &ImageReference, platform: &NodePlatform) -> String {
+pub async fn push_single_node_image(
+    registry: &Registry,
+    reference: &ImageReference,
+    platform: &NodePlatform,
+) -> String {
     let format = TestImage::default().format();
     let descriptor = push_node_platform(registry, reference, platform, format).await;
     let manifest = registry.fetch_manifest(reference, &descriptor.digest).await.expect("fetch the manifest back");

@@ -16,7 +16,9 @@ pub(crate) enum EnvCommand {
     ///
     /// Exit status: 0 when all resolved; 2 for an entry that is neither version nor marker; 3
     /// when a marker cannot be read (the others are still shown).
-    #[command(after_help = "Examples:\n  slipway env versions stable-1.36 ci/latest-1.37\n  slipway env versions --format json")]
+    #[command(
+        after_help = "Examples:\n  slipway env versions stable-1.36 ci/latest-1.37\n  slipway env versions --format json"
+    )]
     Versions(EnvVersionsArgs),
 
     /// Resolve each Kubernetes version to a kind node image pinned by digest, building it when
@@ -201,7 +203,7 @@ pub(crate) struct EnvDownArgs {
     pub(crate) all: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Copy, Args)]
 pub(crate) struct EnvListArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub(crate) format: Format,

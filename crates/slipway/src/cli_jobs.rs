@@ -129,6 +129,11 @@ pub(crate) struct JobRunArgs {
     #[arg(long, value_name = "POLICY", value_parser = parse_pull)]
     pub(crate) pull: Option<slipway_jobs::exec::PullPolicy>,
 
+    /// Keep the kind cluster of an `environment: kind` job after the run (slipway env down
+    /// deletes it).
+    #[arg(long)]
+    pub(crate) keep_env: bool,
+
     #[command(flatten)]
     pub(crate) state: StateArgs,
 

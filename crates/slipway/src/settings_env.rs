@@ -122,7 +122,12 @@ impl EnvSettings {
     }
 
     /// The plan for `entries` with `args` over the configuration.
-    pub(crate) fn resolution(&self, entries: Vec<String>, args: &EnvResolveArgs, update: bool) -> anyhow::Result<Resolution> {
+    pub(crate) fn resolution(
+        &self,
+        entries: Vec<String>,
+        args: &EnvResolveArgs,
+        update: bool,
+    ) -> anyhow::Result<Resolution> {
         let mut notes = Vec::new();
         let kind = match &args.kind {
             Some(text) => slipway_env::config::parse_kind_version(text).map_err(UsageError)?,
@@ -145,7 +150,8 @@ impl EnvSettings {
                         }
                         None => {
                             return Err(UsageError(
-                                "which kind release? set env.kind in slipway.yaml (such as v0.32.0) or give --kind".into(),
+                                "which kind release? set env.kind in slipway.yaml (such as v0.32.0) or give --kind"
+                                    .into(),
                             )
                             .into());
                         }
@@ -191,7 +197,7 @@ impl EnvSettings {
 
 /// The branch whose policy applies: Prow's base ref, GitHub's base or ref name, else the
 /// checked-out branch.
-fn current_branch(root: &std::path::Path) -> Option<String> {
+pub(crate) fn current_branch(root: &std::path::Path) -> Option<String> {
     for variable in ["PULL_BASE_REF", "GITHUB_BASE_REF", "GITHUB_REF_NAME"] {
         if let Some(value) = std::env::var(variable).ok().filter(|value| !value.trim().is_empty()) {
             return Some(value.trim().to_owned());

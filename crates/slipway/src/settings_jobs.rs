@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use slipway_env::markers::MarkerSource;
 use slipway_jobs::Job;
 use slipway_jobs::exec;
-use slipway_env::markers::MarkerSource;
 use slipway_prow::{JobType, Location, NotRunnable, ProwConfig, Runnable};
 
 use crate::cli::RegistryArgs;
@@ -130,6 +130,8 @@ pub(crate) struct RunSettings {
     pub(crate) retention: slipway_jobs::retention::Retention,
     /// Where jobs take their leases: `leases.server`, else `$BOSKOS_HOST`.
     pub(crate) leases: Option<slipway_jobs::leases::LeaseServer>,
+    /// Where `environment: kind` jobs get their clusters.
+    pub(crate) environments: Option<slipway_env::provider::Provider>,
     pub(crate) warnings: Vec<Warning>,
 }
 
@@ -146,8 +148,30 @@ impl RunSettings {
             self.runs_dir.clone(),
             self.executors.clone(),
         )
-        .with_leases(self.leases.clone()))
+        .with_leases(self.leases.clone())
+        .with_environments(self.environments.clone()))
     }
+}
+
+/// The test environments of `environment: kind` jobs, when a job has one: `env:` of
+/// slipway.yaml, with the policy of the checked-out branch.
+fn environments(loaded: &Loaded, catalog: &Catalog) -> anyhow::Result<Option<slipway_env::provider::Provider>> {
+    let wanted = catalog.jobs.iter().any(|job| job.job.environment.is_some());
+    if !wanted {
+        return Ok(None);
+    }
+    let settings = crate::settings_env::env_of(loaded)?;
+    let branch = crate::settings_env::current_branch(&settings.root);
+    let registry = settings.registry(crate::cli::RegistryArgs { insecure_registries: Vec::new() });
+    Ok(Some(slipway_env::provider::Provider {
+        sources: settings.sources(registry),
+        policy: settings.config.policies.for_branch(branch.as_deref()).policy,
+        wait: settings.wait(),
+        lock_path: settings.lock_path.clone(),
+        state: settings.state.clone(),
+        configured: settings.configured.clone(),
+        config: settings.config,
+    }))
 }
 
 /// The settings of `job list`.
@@ -168,6 +192,7 @@ pub(crate) fn run(
     let loaded = crate::config_file::load(globals)?;
     let mut warnings = loaded.warnings.clone();
     let catalog = catalog(&loaded, prow_config, &mut warnings)?;
+    let environments = environments(&loaded, &catalog)?;
     let RegistryArgs { insecure_registries } = registries;
     let mut insecure = loaded.file.registries.insecure.clone();
     insecure.extend(insecure_registries);
@@ -181,6 +206,7 @@ pub(crate) fn run(
         executors: exec::Settings { insecure_registries: insecure },
         retention: retention(&loaded)?,
         leases: lease_server(&loaded)?,
+        environments,
         warnings,
     })
 }

@@ -41,13 +41,11 @@ pub(super) fn versions(args: EnvVersionsArgs, globals: &Globals) -> anyhow::Resu
         settings.markers.ttl = Duration::ZERO;
     }
     let client = reqwest::Client::new();
-    let markers = settings.markers.clone();
-    let results = super::runtime()?.block_on(futures_util::future::join_all(
-        entries.iter().map(|entry| {
-            let (client, markers) = (&client, &markers);
-            async move { (entry.clone(), markers.resolve(client, entry).await) }
-        }),
-    ));
+    let markers = settings.markers;
+    let results = super::runtime()?.block_on(futures_util::future::join_all(entries.iter().map(|entry| {
+        let (client, markers) = (&client, &markers);
+        async move { (entry.clone(), markers.resolve(client, entry).await) }
+    })));
     let mut code = exit::SUCCESS;
     let mut rows = Vec::new();
     for (entry, result) in results {
@@ -111,7 +109,8 @@ pub(super) fn node_image(args: EnvNodeImageArgs, globals: &Globals) -> anyhow::R
         writeln!(stderr, "note: {note}")?;
     }
     let lock = LockFile::read(&settings.lock_path)?;
-    let lock_name = settings.lock_path.strip_prefix(&settings.root).unwrap_or(&settings.lock_path).display().to_string();
+    let lock_name =
+        settings.lock_path.strip_prefix(&settings.root).unwrap_or(&settings.lock_path).display().to_string();
     if locked {
         let changes = locked_changes(&settings, &resolution, &lock, given);
         if !changes.is_empty() {
@@ -143,11 +142,8 @@ pub(super) fn node_image(args: EnvNodeImageArgs, globals: &Globals) -> anyhow::R
         _ => Vec::new(),
     };
     let code = node_image::exit_code(&images);
-    let lock_written = if locked {
-        false
-    } else {
-        write_lock(&settings, &resolution, &lock, &images, &lock_name, &mut notes)?
-    };
+    let lock_written =
+        if locked { false } else { write_lock(&settings, &resolution, &lock, &images, &lock_name, &mut notes)? };
     let mut stdout = output::stdout();
     match format {
         Format::Json => {
@@ -274,7 +270,11 @@ fn write_table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> s
         cells
             .iter()
             .enumerate()
-            .map(|(index, cell)| if index == last { (*cell).to_owned() } else { format!("{cell:<width$}", width = widths[index]) })
+            .map(
+                |(index, cell)| {
+                    if index == last { (*cell).to_owned() } else { format!("{cell:<width$}", width = widths[index]) }
+                },
+            )
             .collect::<Vec<_>>()
             .join("  ")
     };
@@ -323,7 +323,8 @@ fn write_lock(
     lock_name: &str,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<bool> {
-    let configured: Vec<&NodeImage> = images.iter().filter(|image| settings.configured.contains(&image.entry)).collect();
+    let configured: Vec<&NodeImage> =
+        images.iter().filter(|image| settings.configured.contains(&image.entry)).collect();
     if configured.is_empty() {
         return Ok(false);
     }
@@ -412,7 +413,9 @@ impl Progress for StderrProgress {
     fn finished(&self, image: &NodeImage, elapsed: Duration) {
         let what = format!("{} for {}", image.kubernetes.as_deref().unwrap_or(&image.entry), image.arch);
         let line = match &image.image {
-            Some(pinned) if image.source == Source::Built => format!("built {what} in {}s: {pinned}", elapsed.as_secs()),
+            Some(pinned) if image.source == Source::Built => {
+                format!("built {what} in {}s: {pinned}", elapsed.as_secs())
+            }
             _ => format!("failed to build {what} after {}s", elapsed.as_secs()),
         };
         let _ = writeln!(output::stderr(), "{line}");

@@ -76,8 +76,9 @@ pub(super) fn up(args: EnvUpArgs, globals: &Globals) -> anyhow::Result<u8> {
     for spec in &specs {
         writeln!(stderr, "creating kind cluster {} (Kubernetes {}, {})", spec.name, spec.kubernetes, spec.image)?;
     }
-    let section = settings.config.cluster.clone();
-    let results = runtime.block_on(futures_util::future::join_all(specs.iter().map(|spec| clusters.up(spec, &section))));
+    let section = settings.config.cluster;
+    let results =
+        runtime.block_on(futures_util::future::join_all(specs.iter().map(|spec| clusters.up(spec, &section))));
     let mut created = Vec::new();
     let mut code = exit::SUCCESS;
     for result in results {
@@ -108,11 +109,8 @@ pub(super) fn down(args: EnvDownArgs, globals: &Globals) -> anyhow::Result<u8> {
     super::warn(&settings.warnings);
     let runtime = super::runtime()?;
     let clusters = runtime.block_on(clusters(&settings))?;
-    let names = if all {
-        runtime.block_on(clusters.list()).into_iter().map(|record| record.name).collect()
-    } else {
-        names
-    };
+    let names =
+        if all { runtime.block_on(clusters.list()).into_iter().map(|record| record.name).collect() } else { names };
     let mut stderr = output::stderr();
     if names.is_empty() {
         writeln!(stderr, "no clusters to delete")?;
@@ -132,6 +130,7 @@ pub(super) fn down(args: EnvDownArgs, globals: &Globals) -> anyhow::Result<u8> {
 }
 
 pub(super) fn list(args: EnvListArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let EnvListArgs { format } = args;
     let settings = settings_env::env(globals)?;
     super::warn(&settings.warnings);
     let records = super::runtime()?.block_on(async {
@@ -145,7 +144,7 @@ pub(super) fn list(args: EnvListArgs, globals: &Globals) -> anyhow::Result<u8> {
         clusters.list().await
     });
     let mut stdout = output::stdout();
-    match args.format {
+    match format {
         Format::Json => output::json(&mut stdout, &Report { schema: cluster::SCHEMA, clusters: &records })?,
         Format::Text => {
             if records.is_empty() {

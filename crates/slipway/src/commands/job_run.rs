@@ -5,10 +5,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use slipway_core::exit;
+use slipway_env::markers::Resolved;
 use slipway_jobs::Job;
 use slipway_jobs::exec::CancellationToken;
 use slipway_jobs::launch::{Observer, Order};
-use slipway_env::markers::Resolved;
 use slipway_jobs::runner::{Overrides, Report, RunError};
 use slipway_store::{RunState, Trigger};
 
@@ -32,6 +32,7 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
         refs,
         base_ref,
         pull,
+        keep_env,
         state,
         registries,
         format,
@@ -44,6 +45,7 @@ pub(super) fn run(args: JobRunArgs, globals: &Globals) -> anyhow::Result<u8> {
         refs: refs.into_iter().collect(),
         base_ref,
         pull,
+        keep_environment: keep_env,
     };
     // The runs to make: (job, matrix entry).
     let mut runs: Vec<(&CatalogJob, Option<String>)> = Vec::new();
@@ -214,6 +216,10 @@ impl Observer for Told {
 
     fn waiting_for_lease(&self, job: &Job, kind: &str) {
         let _ = writeln!(crate::output::stderr(), "waiting: {} needs a {kind} lease and none is free yet", job.name);
+    }
+
+    fn environment(&self, job: &Job, what: &str) {
+        let _ = writeln!(crate::output::stderr(), "{}: {what}", job.name);
     }
 }
 

@@ -19,9 +19,8 @@ fn reference(text: &str) -> ImageReference {
 
 /// Release notes as kind writes them (the current list form), for images the test pushed.
 fn notes(images: &[(&str, &str)]) -> String {
-    let mut text = String::from(
-        "<h1 id=\"breaking-changes\">Breaking Changes</h1>\n\nImages pre-built for this release:\n",
-    );
+    let mut text =
+        String::from("<h1 id=\"breaking-changes\">Breaking Changes</h1>\n\nImages pre-built for this release:\n");
     for (version, digest) in images {
         text.push_str(&format!("- {version}: `kindest/node:{version}@{digest}`\n"));
     }
@@ -62,8 +61,12 @@ fn versions_follow_redirects_trim_newlines_cache_and_name_what_fails() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = json(&run.stdout);
     assert_eq!(report["schema"], "slipway.env.versions/v1");
-    let versions: Vec<&str> =
-        report["versions"].as_array().expect("versions").iter().map(|row| row["version"].as_str().unwrap_or("")).collect();
+    let versions: Vec<&str> = report["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .map(|row| row["version"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(versions, ["v1.36.1", "v1.37.0-rc.1", "v1.37.0-alpha.2.15+0123456789abcd", "v1.35.2"]);
     assert_eq!(
         report["versions"][2]["artifacts"],
@@ -141,7 +144,7 @@ fn published_images_are_pinned_by_digest_checked_in_the_registry_and_locked() {
 
     // kind re-pushes a tag with each release: the lock keeps kind v0.32.0's digest, and the
     // re-pushed tag is reported.
-    let mut repushed = v1361.clone();
+    let mut repushed = v1361;
     repushed[0].kind_version = Some("v1.36.1 ".into());
     runtime.block_on(push_node_image(&registry_client, &reference(&format!("{repository}:v1.36.1")), &repushed));
     let asked = upstream.requests();
@@ -180,7 +183,11 @@ fn a_kind_release_without_images_and_an_unknown_kind_release_are_named() {
     let project = project(&config);
     let run = slipway(project.path(), &["env", "node-image", "--policy", "published"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("kind v0.31.0's release notes") && run.stdout.contains("list no node images"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("kind v0.31.0's release notes") && run.stdout.contains("list no node images"),
+        "{}",
+        run.stdout
+    );
     let run = slipway(project.path(), &["env", "node-image", "--policy", "published", "--kind", "v0.99.0"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("kind has no release v0.99.0"), "{}", run.stdout);
@@ -189,7 +196,11 @@ fn a_kind_release_without_images_and_an_unknown_kind_release_are_named() {
     );
     let run = slipway(unreachable.path(), &["env", "node-image", "--policy", "published"]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("http://127.0.0.1:9/repos/kubernetes-sigs/kind/releases/tags/v0.31.0"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("http://127.0.0.1:9/repos/kubernetes-sigs/kind/releases/tags/v0.31.0"),
+        "{}",
+        run.stdout
+    );
     assert!(!unreachable.path().join("slipway.lock").exists());
 }
 
@@ -199,7 +210,11 @@ fn images_built_earlier_are_found_by_tag_and_verified_before_use() {
     let repository = format!("{}/{}", registry::address(), registry::unique_repository("kind-node"));
     let runtime = runtime();
     let push = |tag: &str, platform: NodePlatform| {
-        runtime.block_on(push_single_node_image(&registry_client, &reference(&format!("{repository}:{tag}")), &platform))
+        runtime.block_on(push_single_node_image(
+            &registry_client,
+            &reference(&format!("{repository}:{tag}")),
+            &platform,
+        ))
     };
     let good = push("v1.36.0-kind-v0.32.0-amd64", NodePlatform::new("amd64", "v1.36.0"));
     let mut wrong_binary = NodePlatform::new("arm64", "v1.36.0");
@@ -213,7 +228,15 @@ fn images_built_earlier_are_found_by_tag_and_verified_before_use() {
     let run = slipway(project.path(), &["env", "node-image", "--branch", "main", "--format", "json"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let images = entries(&run);
-    assert_eq!(images[0], ("v1.36.0".into(), "amd64".into(), "registry".into(), format!("{repository}:v1.36.0-kind-v0.32.0-amd64@{good}")));
+    assert_eq!(
+        images[0],
+        (
+            "v1.36.0".into(),
+            "amd64".into(),
+            "registry".into(),
+            format!("{repository}:v1.36.0-kind-v0.32.0-amd64@{good}")
+        )
+    );
     let report = json(&run.stdout);
     let arm = report["images"][1]["reason"].as_str().unwrap_or_default();
     assert!(arm.contains("fails verification") && arm.contains("/usr/bin/kubelet"), "{arm}");
@@ -237,7 +260,7 @@ fn node_image_verify_checks_platforms_the_version_file_and_every_binary() {
     push("wrong-arch", &[NodePlatform::new("amd64", "v1.36.1"), wrong_arch]);
     let mut no_version = NodePlatform::new("arm64", "v1.36.1");
     no_version.kind_version = None;
-    push("wrong-version", &[NodePlatform::new("amd64", "v1.35.0"), no_version.clone()]);
+    push("wrong-version", &[NodePlatform::new("amd64", "v1.35.0"), no_version]);
     let project = project("");
     let verify = |tag: &str, extra: &[&str]| {
         let image = format!("{repository}:{tag}");

@@ -7,6 +7,7 @@ mod checkout;
 mod cli;
 mod descheduler;
 mod env;
+mod env_kind;
 mod hostile;
 mod image;
 mod jobs;
