@@ -15,6 +15,9 @@ use slipway_core::{ImageReference, Version, exit};
 use slipway_oci::Registry;
 
 use crate::kind::BuildSource;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+
 use crate::kind_releases::{KindReleases, Release, ReleaseError};
 use crate::lock::{LockFile, LockedImage};
 use crate::markers::{MarkerSource, Resolved};
@@ -31,8 +34,9 @@ pub struct Sources {
     pub releases: KindReleases,
     pub registry: Registry,
     pub client: reqwest::Client,
-    /// Where verified node images are remembered (`.slipway/cache/env/verified`), so a 1.5 GB
-    /// image is streamed once.
+    /// Where what the registry confirmed is remembered (`.slipway/cache/env/verified`): node
+    /// images that passed verification (by digest, for good: a 1.5 GB image is streamed once),
+    /// and for the markers' TTL, published digests found present and built images' tags.
     pub verified: Option<PathBuf>,
 }
 
@@ -175,16 +179,35 @@ pub fn built_tag(kubernetes: &str, kind: &str, arch: Option<&str>) -> String {
     }
 }
 
-/// Resolves every entry of `plan` for every architecture, without building.
+/// kind's release notes, read once for every entry that needs them.
+type Notes<'a> = Shared<BoxFuture<'a, Option<Result<Release, ReleaseError>>>>;
+
+/// Resolves every entry of `plan` for every architecture, without building. With
+/// `plan.update` nothing cached is trusted but verifications (by digest).
 pub async fn resolve(sources: &Sources, plan: &Plan, lock: &LockFile) -> Vec<NodeImage> {
+    let fresh;
+    let sources = if plan.update {
+        let mut uncached = sources.clone();
+        uncached.markers.ttl = std::time::Duration::ZERO;
+        uncached.releases.ttl = std::time::Duration::ZERO;
+        fresh = uncached;
+        &fresh
+    } else {
+        sources
+    };
     let kind_tag = format!("v{}", plan.kind);
     let needs_notes = plan.policy.takes_published()
         && plan
             .entries
             .iter()
             .any(|entry| plan.update || plan.arches.iter().any(|arch| lock.find(entry, &kind_tag, arch).is_none()));
-    let release = if needs_notes { Some(sources.releases.release(&sources.client, &plan.kind).await) } else { None };
-    let work = plan.entries.iter().map(|entry| resolve_entry(sources, plan, lock, release.as_ref(), entry));
+    // kind's notes are read while the markers are: the first entry that needs them waits.
+    let notes: Notes<'_> = async move {
+        if needs_notes { Some(sources.releases.release(&sources.client, &plan.kind).await) } else { None }
+    }
+    .boxed()
+    .shared();
+    let work = plan.entries.iter().map(|entry| resolve_entry(sources, plan, lock, notes.clone(), entry));
     futures_util::future::join_all(work).await.into_iter().flatten().collect()
 }
 
@@ -192,7 +215,7 @@ async fn resolve_entry(
     sources: &Sources,
     plan: &Plan,
     lock: &LockFile,
-    release: Option<&Result<Release, ReleaseError>>,
+    notes: Notes<'_>,
     entry: &str,
 ) -> Vec<NodeImage> {
     let kind_tag = format!("v{}", plan.kind);
@@ -219,10 +242,11 @@ async fn resolve_entry(
     };
     let work = plan.arches.iter().zip(locked).map(|(arch, locked)| {
         let resolved = resolved.clone();
+        let notes = notes.clone();
         async move {
             match locked {
                 Some(locked) => from_lock(entry, &plan.kind, arch, Some(locked)),
-                None => resolve_arch(sources, plan, release, resolved, arch).await,
+                None => resolve_arch(sources, plan, notes, resolved, arch).await,
             }
         }
     });
@@ -242,13 +266,7 @@ fn from_lock(entry: &str, kind: &Version, arch: &str, locked: Option<&LockedImag
     }
 }
 
-async fn resolve_arch(
-    sources: &Sources,
-    plan: &Plan,
-    release: Option<&Result<Release, ReleaseError>>,
-    resolved: Resolved,
-    arch: &str,
-) -> NodeImage {
+async fn resolve_arch(sources: &Sources, plan: &Plan, notes: Notes<'_>, resolved: Resolved, arch: &str) -> NodeImage {
     let mut image = NodeImage::new(&resolved.entry, &plan.kind, arch);
     image.kubernetes = Some(resolved.version.clone());
     if resolved.is_ci_build() {
@@ -261,7 +279,8 @@ async fn resolve_arch(
     let mut worst = exit::CHECK_FAILED;
 
     if plan.policy.takes_published() {
-        match published(sources, plan, release, &resolved.version, arch, &mut image.notes).await {
+        let release = notes.await;
+        match published(sources, plan, release.as_ref(), &resolved.version, arch, &mut image.notes).await {
             Ok(reference) => {
                 image.image = Some(reference);
                 image.source = Source::Published;
@@ -376,10 +395,23 @@ async fn published(
     let pinned = ImageReference::parse(&pinned_text).map_err(|error| (error.to_string(), exit::USAGE))?;
     let by_tag = ImageReference::parse(&format!("{repository}:{}", listed.kubernetes))
         .map_err(|error| (error.to_string(), exit::USAGE))?;
+    let remembered_key = format!("published-{}-{arch}", listed.digest.trim_start_matches("sha256:"));
+    if let Some(current) = remembered(sources, &remembered_key) {
+        repushed_note(
+            notes,
+            repository,
+            listed,
+            kind_tag,
+            Some(current.as_str()).filter(|current| !current.is_empty()),
+        );
+        return Ok(pinned_text);
+    }
     let (content, tag) =
         futures_util::join!(sources.registry.fetch(&pinned), sources.registry.manifest_digest(&by_tag));
+    let mut confirmed = false;
     match content {
         Ok(fetched) => {
+            confirmed = true;
             if let slipway_oci::manifest::Document::Index(index) = &fetched.document {
                 let has_arch = index.manifests.iter().any(|entry| {
                     entry.platform.as_ref().is_some_and(|platform| platform.os == "linux" && platform.architecture == arch)
@@ -400,7 +432,23 @@ async fn published(
             slipway_core::errors::chain(&error)
         )),
     }
-    if let Ok(Some(current)) = tag
+    let current = tag.ok().flatten();
+    repushed_note(notes, repository, listed, kind_tag, current.as_deref());
+    if confirmed {
+        remember(sources, &remembered_key, current.as_deref().unwrap_or(""));
+    }
+    Ok(pinned_text)
+}
+
+/// Says so when the tag of a published image now points at another digest.
+fn repushed_note(
+    notes: &mut Vec<String>,
+    repository: &str,
+    listed: &crate::release_notes::PublishedImage,
+    kind_tag: &str,
+    current: Option<&str>,
+) {
+    if let Some(current) = current
         && current != listed.digest
     {
         notes.push(format!(
@@ -408,7 +456,23 @@ async fn published(
             listed.kubernetes, listed.digest
         ));
     }
-    Ok(pinned_text)
+}
+
+/// What the registry confirmed within the markers' TTL, under `key`.
+fn remembered(sources: &Sources, key: &str) -> Option<String> {
+    let file = sources.verified.as_ref()?.join(key);
+    let age = fs_err::metadata(&file).ok()?.modified().ok()?.elapsed().ok()?;
+    if age >= sources.markers.ttl {
+        return None;
+    }
+    fs_err::read_to_string(file).ok()
+}
+
+/// Remembers what the registry confirmed.
+fn remember(sources: &Sources, key: &str, value: &str) {
+    if let Some(directory) = &sources.verified {
+        crate::cache::store(&directory.join(key), value);
+    }
 }
 
 /// An image built earlier and pushed under its tag, verified (once per digest).
@@ -424,11 +488,20 @@ async fn built_earlier(
         let code = error.exit_code();
         (format!("could not look up {}: {}", reference.as_str(), slipway_core::errors::chain(&error)), code)
     };
-    let Some(digest) = sources.registry.manifest_digest(&reference).await.map_err(unreachable)? else {
-        return Ok(None);
+    let key: String = format!("tag-{}", reference.as_str())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let digest = match remembered(sources, &key) {
+        Some(digest) => digest,
+        None => match sources.registry.manifest_digest(&reference).await.map_err(unreachable)? {
+            Some(digest) => digest,
+            None => return Ok(None),
+        },
     };
     let pinned = format!("{}@{digest}", reference.as_str());
     check_built(sources, &pinned, &version, &image.arch).await?;
+    remember(sources, &key, &digest);
     Ok(Some(pinned))
 }
 

@@ -45,7 +45,7 @@ case "$1 $2" in
     printf '%s\n' "$version" > "$context/kind/version"
     for binary in kubelet kubeadm kubectl; do cp "$FAKE_KIND_BINARIES/$binaries" "$context/usr/bin/$binary"; done
     printf 'FROM scratch\nCOPY . /\nENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]\n' > "$context/Dockerfile"
-    docker build --platform "linux/$arch" -t "$image" "$context" || exit 1
+    docker build --no-cache --platform "linux/$arch" -t "$image" "$context" || exit 1
     rm -rf "$context"
     echo "Image \"$image\" build completed."
     ;;
@@ -230,7 +230,7 @@ fn a_failed_build_keeps_its_log_and_leaves_the_lock_alone() {
     );
     assert_eq!(run.code, 1, "a wrong-arch build fails verification: {}", run.stderr);
     let report = json(&run.stdout);
-    assert_eq!(report["images"][0]["source"], "built");
+    assert_eq!(report["images"][0]["source"], "built", "{report}");
     let reason = report["images"][1]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("not a valid node image") && reason.contains("kubelet"), "{reason}");
 }
