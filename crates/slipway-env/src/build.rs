@@ -9,7 +9,9 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use slipway_core::progress::Progress;
 
 use slipway_core::{ImageReference, Version};
 use slipway_oci::manifest::{self, Descriptor, Document, Index, PlatformJson};
@@ -34,12 +36,6 @@ pub struct Builder {
     pub registry: ImageReference,
     /// Push without TLS verification (podman only; Docker has its own daemon setting).
     pub plain_http: bool,
-}
-
-/// What a caller hears while builds go.
-pub trait Progress: Sync {
-    fn started(&self, _image: &NodeImage, _log: &std::path::Path) {}
-    fn finished(&self, _image: &NodeImage, _elapsed: Duration) {}
 }
 
 /// Why a build did not give a node image.
@@ -86,6 +82,8 @@ impl Builder {
     /// as they are. Returns each build's failure by position (the image stays missing, with the
     /// reason).
     pub async fn build_all(&self, sources: &Sources, images: &mut [NodeImage], progress: &dyn Progress) {
+        let wanted = images.iter().filter(|image| image.build.is_some()).count();
+        progress.begin(wanted as u64, "building node images");
         let environment = tools::kind_environment(self.engine, &self.logs.join("bin"));
         let base_image = self.base_image(&environment).await;
         let permits = Arc::new(tokio::sync::Semaphore::new(self.parallel.max(1)));
@@ -97,7 +95,7 @@ impl Builder {
             async move {
                 let _permit = permits.acquire().await.expect("the semaphore is never closed");
                 let started = Instant::now();
-                let result = self.build_one(sources, &image, &environment, progress).await;
+                let result = self.build_one(sources, &image, &environment).await;
                 let mut image = image;
                 match result {
                     Ok(pinned) => {
@@ -114,13 +112,20 @@ impl Builder {
                     }
                 }
                 image.build = None;
-                progress.finished(&image, started.elapsed());
+                let outcome = if image.source == Source::Built { "built" } else { "failed" };
+                progress.advance(&format!(
+                    "{} {} {outcome} in {}s",
+                    image.kubernetes.as_deref().unwrap_or(&image.entry),
+                    image.arch,
+                    started.elapsed().as_secs()
+                ));
                 (position, image)
             }
         });
         for (position, image) in futures_util::future::join_all(work).await {
             images[position] = image;
         }
+        progress.end();
     }
 
     async fn build_one(
@@ -128,7 +133,6 @@ impl Builder {
         sources: &Sources,
         image: &NodeImage,
         environment: &[(OsString, OsString)],
-        progress: &dyn Progress,
     ) -> Result<String, BuildError> {
         let source = image.build.clone().expect("only images with a build are built");
         let tag = node_image::built_tag(source.version(), &image.kind, Some(&image.arch));
@@ -136,7 +140,6 @@ impl Builder {
         let args = kind::build_args(&self.kind, &source, &image.arch, target.as_str(), self.base_image.as_deref())?;
         let _ = fs_err::create_dir_all(&self.logs);
         let log = self.logs.join(format!("{tag}.log"));
-        progress.started(image, &log);
         let status = crate::process::logged(self.kind_program.as_os_str(), &args, environment, &log)
             .await
             .map_err(|reason| BuildError::Spawn { program: self.kind_program.display().to_string(), reason })?;

@@ -103,7 +103,7 @@ impl Setup {
 
     /// Runs `order` to its end and records it.
     pub async fn launch(&self, order: Order<'_>, cancel: CancellationToken) -> Result<Report, RunError> {
-        let Order { job, entry, trigger, due_at, mut overrides, follow, observer } = order;
+        let Order { job, entry, trigger, due_at, overrides, follow, observer } = order;
         let resolved = match &entry {
             Some(entry) => {
                 let resolved = self.markers.resolve(&self.client, entry).await?;
@@ -116,40 +116,6 @@ impl Setup {
             }
             None => None,
         };
-        let environment = match job.environment {
-            Some(crate::job::Environment::Kind) => {
-                let provider = self.environments.as_ref().ok_or_else(|| RunError::Environment {
-                    job: job.name.clone(),
-                    message: "this slipway has no test environments configured".into(),
-                })?;
-                let stamp = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |elapsed| elapsed.as_millis() % 1_000_000);
-                let name = format!("slipway-{}-{stamp}", job.name);
-                let wanted = resolved.as_ref().map(|resolved| resolved.entry.as_str());
-                let environment = provider
-                    .up(wanted, &name)
-                    .await
-                    .map_err(|message| RunError::Environment { job: job.name.clone(), message })?;
-                if let Some(observer) = observer {
-                    observer.environment(
-                        job,
-                        &format!(
-                            "kind cluster {} is up on {} (KUBECONFIG={})",
-                            environment.record.name,
-                            environment.record.image,
-                            environment.record.kubeconfig.display()
-                        ),
-                    );
-                }
-                for (name, value) in environment.variables() {
-                    overrides.env.entry(name).or_insert(value);
-                }
-                Some(environment)
-            }
-            None => None,
-        };
-        let keep_environment = overrides.keep_environment;
         let executor = exec::for_run(&job.run, &self.executors);
         let waiting = |going: usize| {
             if let Some(observer) = observer {
@@ -159,6 +125,11 @@ impl Setup {
         let lease_waiting = |kind: &str| {
             if let Some(observer) = observer {
                 observer.waiting_for_lease(job, kind);
+            }
+        };
+        let environment_told = |what: &str| {
+            if let Some(observer) = observer {
+                observer.environment(job, what);
             }
         };
         let request = Request {
@@ -173,22 +144,9 @@ impl Setup {
             on_wait: Some(&waiting),
             leases: self.leases.as_ref(),
             on_lease_wait: Some(&lease_waiting),
+            environments: self.environments.as_ref(),
+            on_environment: Some(&environment_told),
         };
-        let result = runner::execute(&self.context, request, executor.as_ref(), cancel).await;
-        if let Some(environment) = environment {
-            let name = environment.record.name.clone();
-            let what = if keep_environment {
-                format!("kind cluster {name} is kept (--keep-env): slipway env down {name} deletes it")
-            } else {
-                match environment.down().await {
-                    Ok(()) => format!("kind cluster {name} is deleted"),
-                    Err(error) => format!("could not delete kind cluster {name}: {error}"),
-                }
-            };
-            if let Some(observer) = observer {
-                observer.environment(job, &what);
-            }
-        }
-        result
+        runner::execute(&self.context, request, executor.as_ref(), cancel).await
     }
 }

@@ -65,6 +65,10 @@ pub struct Request<'a> {
     pub leases: Option<&'a crate::leases::LeaseServer>,
     /// Told (once per type) when the run waits for a lease to be free.
     pub on_lease_wait: Option<&'a (dyn Fn(&str) + Sync)>,
+    /// Where `environment: kind` jobs get their clusters.
+    pub environments: Option<&'a slipway_env::provider::Provider>,
+    /// Told when the run's cluster is up, and when it is deleted or kept.
+    pub on_environment: Option<&'a (dyn Fn(&str) + Sync)>,
 }
 
 /// The shared parts: the store and the artifact storage.
@@ -104,8 +108,8 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    /// The run's test environment (`environment: kind`) could not be brought up; nothing was
-    /// recorded.
+    /// The run's test environment (`environment: kind`) could not be brought up; the run is
+    /// recorded as `error`.
     #[error("job `{job}`: {message}")]
     Environment { job: String, message: String },
     /// The job's leases could not be taken; the run is recorded (aborted when interrupted).
@@ -268,6 +272,19 @@ pub async fn execute(
             return Err(unstarted.record(prowjob, RunState::Error, true, error).await);
         }
     };
+    let environment = match bring_up(job, &request, &build_id).await {
+        Ok(environment) => environment,
+        Err(error) => {
+            if let Some(held) = held {
+                held.give_back().await;
+            }
+            return Err(unstarted.record(prowjob, RunState::Error, true, error).await);
+        }
+    };
+    if let Some(environment) = &environment {
+        env.extend(environment.variables());
+        notes.push(format!("kind cluster {} on {}", environment.record.name, environment.record.image));
+    }
     let mut secrets = job.secrets.clone();
     for file in &job.secret_files {
         // A file that cannot be read has nothing to leak; the job will say it is missing.
@@ -331,6 +348,13 @@ pub async fn execute(
     if let Some(held) = held {
         notes.extend(held.give_back().await);
     }
+    if let Some(environment) = environment {
+        let what = take_down(environment, request.overrides.keep_environment).await;
+        if let Some(told) = request.on_environment {
+            told(&what);
+        }
+        notes.push(what);
+    }
 
     let finished_at = jiff::Timestamp::now().as_second();
     let (state, exit_code, description) = match &result {
@@ -392,6 +416,45 @@ pub async fn execute(
     match result {
         Ok(_) => Ok(report),
         Err(source) => Err(RunError::Exec { report: Box::new(report), source }),
+    }
+}
+
+/// The run's kind cluster, for an `environment: kind` job.
+async fn bring_up(
+    job: &Job,
+    request: &Request<'_>,
+    build_id: &str,
+) -> Result<Option<slipway_env::provider::Environment>, RunError> {
+    let Some(crate::job::Environment::Kind) = job.environment else {
+        return Ok(None);
+    };
+    let failed = |message: String| RunError::Environment { job: job.name.clone(), message };
+    let provider = request.environments.ok_or_else(|| failed("no test environments are configured".into()))?;
+    // Unique per run, short enough for kind (and for the container names it derives).
+    let suffix = &build_id[build_id.len().saturating_sub(6)..];
+    let name = format!("slipway-{}-{suffix}", job.name);
+    let wanted = request.entry.as_ref().map(|resolved| resolved.entry.as_str());
+    let environment = provider.up(wanted, &name).await.map_err(failed)?;
+    if let Some(told) = request.on_environment {
+        told(&format!(
+            "kind cluster {} is up on {} (KUBECONFIG={})",
+            environment.record.name,
+            environment.record.image,
+            environment.record.kubeconfig.display()
+        ));
+    }
+    Ok(Some(environment))
+}
+
+/// Deletes the run's cluster, or keeps it (`--keep-env`); says which.
+async fn take_down(environment: slipway_env::provider::Environment, keep: bool) -> String {
+    let name = environment.record.name.clone();
+    if keep {
+        return format!("kind cluster {name} is kept (--keep-env): slipway env down {name} deletes it");
+    }
+    match environment.down().await {
+        Ok(()) => format!("kind cluster {name} is deleted"),
+        Err(error) => format!("could not delete kind cluster {name}: {error}"),
     }
 }
 

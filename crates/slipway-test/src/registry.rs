@@ -59,7 +59,17 @@ impl Ephemeral {
     ///
     /// When it is not installed or does not come up.
     pub fn start() -> Ephemeral {
-        Ephemeral::serve(None)
+        Ephemeral::serve(None, false)
+    }
+
+    /// [`Ephemeral::start`] in read-only mode: reads answer (nothing is there), every push is
+    /// refused.
+    ///
+    /// # Panics
+    ///
+    /// When it is not installed or does not come up.
+    pub fn start_read_only() -> Ephemeral {
+        Ephemeral::serve(None, true)
     }
 
     /// [`Ephemeral::start`], refusing anyone who does not log in as `user` with `password`
@@ -69,10 +79,10 @@ impl Ephemeral {
     ///
     /// When `htpasswd` or `docker-registry` is missing or the registry does not come up.
     pub fn start_with_credentials(user: &str, password: &str) -> Ephemeral {
-        Ephemeral::serve(Some((user, password)))
+        Ephemeral::serve(Some((user, password)), false)
     }
 
-    fn serve(credentials: Option<(&str, &str)>) -> Ephemeral {
+    fn serve(credentials: Option<(&str, &str)>, read_only: bool) -> Ephemeral {
         let storage = tempfile::tempdir().expect("temporary directory");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -84,6 +94,9 @@ impl Ephemeral {
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
             storage.path().join("data").display()
         );
+        if read_only {
+            text = text.replace("storage:\n", "storage:\n  maintenance:\n    readonly:\n      enabled: true\n");
+        }
         if let Some((user, password)) = credentials {
             let htpasswd = storage.path().join("htpasswd");
             let output = std::process::Command::new("htpasswd")

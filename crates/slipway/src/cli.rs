@@ -10,8 +10,9 @@ use slipway_core::{ImageReference, Platform, Version};
 /// slipway checks that a release's git tag, registry images and manifests agree, and bumps
 /// them together; it builds multi-arch images without a Docker daemon and proves each
 /// platform's binary is that platform's; it runs CI jobs (its own or Prow's) locally, in
-/// containers and on a schedule, with artifacts in the Prow layout. Run `slipway release
-/// verify` in a project to see what it finds.
+/// containers and on a schedule, with artifacts in the Prow layout; it pins a kind node image by
+/// digest for every Kubernetes version of a test matrix, building those kind never published.
+/// Run `slipway release verify` in a project to see what it finds.
 #[derive(Debug, Parser)]
 #[command(name = "slipway", version, max_term_width = 100)]
 pub(crate) struct Cli {

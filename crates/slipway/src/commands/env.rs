@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use slipway_core::exit;
-use slipway_env::build::{self, Builder, Progress};
+use slipway_env::build::{self, Builder};
 use slipway_env::lock::LockFile;
 use slipway_env::node_image::{self, NodeImage, Source, Sources};
 use slipway_env::verify::{self, NodeImageCheck};
@@ -387,39 +387,16 @@ async fn build_missing(
     };
     let _ = writeln!(
         output::stderr(),
-        "building {wanted} node {} with kind v{} on {} ({} at a time)",
+        "building {wanted} node {} with kind v{} on {} ({} at a time; logs in {})",
         if wanted == 1 { "image" } else { "images" },
         resolution.plan.kind,
         engine.program(),
-        settings.config.parallel
+        settings.config.parallel,
+        settings.state.join("builds").display()
     );
-    builder.build_all(sources, images, &StderrProgress).await;
+    let progress = crate::progress::for_stderr();
+    builder.build_all(sources, images, progress.as_ref()).await;
     Ok(())
-}
-
-struct StderrProgress;
-
-impl Progress for StderrProgress {
-    fn started(&self, image: &NodeImage, log: &std::path::Path) {
-        let _ = writeln!(
-            output::stderr(),
-            "building {} for {} (log: {})",
-            image.kubernetes.as_deref().unwrap_or(&image.entry),
-            image.arch,
-            log.display()
-        );
-    }
-
-    fn finished(&self, image: &NodeImage, elapsed: Duration) {
-        let what = format!("{} for {}", image.kubernetes.as_deref().unwrap_or(&image.entry), image.arch);
-        let line = match &image.image {
-            Some(pinned) if image.source == Source::Built => {
-                format!("built {what} in {}s: {pinned}", elapsed.as_secs())
-            }
-            _ => format!("failed to build {what} after {}s", elapsed.as_secs()),
-        };
-        let _ = writeln!(output::stderr(), "{line}");
-    }
 }
 
 fn verify_command(args: EnvVerifyArgs, globals: &Globals) -> anyhow::Result<u8> {

@@ -304,3 +304,31 @@ fn node_image_verify_checks_platforms_the_version_file_and_every_binary() {
     let run = slipway(project.path(), &["env", "node-image", "verify", "127.0.0.1:9/kind-node:v1"]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
 }
+
+#[test]
+fn kind_s_real_release_notes_served_as_the_github_api_does() {
+    let upstream = Upstream::start();
+    let notes = fs_err::read_to_string(crate::support::corpus().join("kind-release-notes/v0.29.0.md")).expect("corpus");
+    upstream.release("v0.29.0", &notes);
+    let mirror = format!("{}/{}", registry::address(), registry::unique_repository("kindest/node"));
+    let project = project(&format!(
+        "env:\n  kind: v0.29.0\n  kubernetes: [v1.33.1, v1.33.2]\n  kind_releases_url: {}\n  published_repository: {mirror}\n",
+        upstream.url
+    ));
+    let run =
+        slipway(project.path(), &["env", "node-image", "--policy", "published", "--arch", "arm64", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let report = json(&run.stdout);
+    let listed = report["images"][0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        listed.contains(&format!(
+            "{mirror}:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f"
+        )) && listed.contains("does not have"),
+        "the digest of kind v0.29.0's notes, asked of the mirror: {listed}"
+    );
+    let unlisted = report["images"][1]["reason"].as_str().unwrap_or_default();
+    assert!(
+        unlisted.contains("kind v0.29.0 published no image for v1.33.2 (it has v1.33.1 of that minor)"),
+        "{unlisted}"
+    );
+}

@@ -188,7 +188,11 @@ fn missing_node_images_are_built_pushed_verified_indexed_and_locked() {
         log.contains(&format!("build node-image --type url {url}/release/v1.36.0/kubernetes-server-linux-arm64.tar.gz --image {repository}:v1.36.0-kind-v0.32.0-arm64 --arch arm64")),
         "{log}"
     );
-    assert!(run.stderr.contains("building 4 node images with kind v0.32.0 on docker (2 at a time)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("building 4 node images with kind v0.32.0 on docker (2 at a time; logs in "),
+        "{}",
+        run.stderr
+    );
     let locked = fs_err::read_to_string(&lock).expect("lock written");
     assert_eq!(locked.matches("source: built").count(), 4, "{locked}");
     assert!(locked.contains("base_image: docker.io/kindest/base:v20260820-69b56db7"), "{locked}");
@@ -420,4 +424,61 @@ fn a_job_with_a_kind_environment_gets_a_cluster_per_run() {
     let broken = kind.slipway(project.path(), &["job", "run", "e2e"], &[("FAKE_KIND_FAIL", "1")]);
     assert_eq!(broken.code, 3, "{}", broken.stderr);
     assert!(broken.stderr.contains("could not create kind cluster"), "{}", broken.stderr);
+    let runs = kind.slipway(project.path(), &["runs", "list", "--format", "json"], &[]);
+    let recorded = json(&runs.stdout);
+    let newest = &recorded["runs"][0];
+    assert_eq!(newest["state"], "error", "a run whose cluster failed is recorded: {recorded}");
+    assert!(
+        newest["description"].as_str().is_some_and(|text| text.contains("could not create kind cluster")),
+        "{newest}"
+    );
+}
+
+#[test]
+fn builds_go_through_podman_when_it_is_the_engine() {
+    let upstream = Upstream::start();
+    let repository = format!("{}/{}", registry::address(), registry::unique_repository("kind-node"));
+    let project = project(&format!(
+        "env:\n  kind: v0.32.0\n  kubernetes: [v1.36.2]\n  arches: [amd64]\n  registry: {repository}\n  markers_url: {url}\n  policy: {{main: build}}\n",
+        url = upstream.url
+    ));
+    let kind = FakeKind::new();
+    let podman: Vec<(&str, String)> =
+        slipway_test::podman::environment().iter().map(|(name, path)| (*name, path.display().to_string())).collect();
+    let mut extra: Vec<(&str, &str)> = podman.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    extra.push(("SLIPWAY_CONTAINER_ENGINE", "podman"));
+    // podman push reads $DOCKER_CONFIG/config.json and fails when the file is missing.
+    let docker_config = tempfile::tempdir().expect("tempdir");
+    fs_err::write(docker_config.path().join("config.json"), "{\"auths\": {}}").expect("config.json");
+    let docker_config_path = docker_config.path().display().to_string();
+    extra.push(("DOCKER_CONFIG", &docker_config_path));
+    let run =
+        kind.slipway(project.path(), &["env", "node-image", "--branch", "main", "--build", "--format", "json"], &extra);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = json(&run.stdout);
+    assert_eq!(report["images"][0]["source"], "built", "{report}");
+    assert!(run.stderr.contains("on podman"), "{}", run.stderr);
+    let log =
+        fs_err::read_to_string(project.path().join(".slipway/env/builds/v1.36.2-kind-v0.32.0-amd64.log")).expect("log");
+    // kind calls `docker` by name: with podman, a `docker` that runs podman comes first on PATH.
+    assert!(log.contains("$ podman push --tls-verify=false"), "{log}");
+}
+
+#[test]
+fn a_registry_that_refuses_the_push_is_named_and_nothing_is_locked() {
+    let upstream = Upstream::start();
+    let read_only = registry::Ephemeral::start_read_only();
+    let repository = format!("{}/kind-node", read_only.address());
+    let project = build_project(&upstream, &repository, "v1.36.0");
+    let kind = FakeKind::new();
+    let run =
+        kind.slipway(project.path(), &["env", "node-image", "--branch", "main", "--build", "--arch", "amd64"], &[]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(&format!("`docker push {repository}:v1.36.0-kind-v0.32.0-amd64` failed")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("the registry refused the image"), "{}", run.stdout);
+    assert!(!project.path().join("slipway.lock").exists());
 }
