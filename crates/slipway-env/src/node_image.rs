@@ -304,16 +304,7 @@ async fn resolve_arch(sources: &Sources, plan: &Plan, notes: Notes<'_>, resolved
                     return image;
                 }
                 Ok(None) => {
-                    let tarball = sources.markers.server_tarball(&resolved, arch);
-                    let version = resolved.version.clone();
-                    let source = if !tarball.starts_with("http://") && !tarball.starts_with("https://") {
-                        BuildSource::File { version, path: tarball.trim_start_matches("file://").to_owned() }
-                    } else if resolved.is_ci_build() || !sources.markers.is_default() {
-                        BuildSource::Url { version, url: tarball }
-                    } else {
-                        BuildSource::Release { version }
-                    };
-                    image.build = Some(source);
+                    image.build = Some(build_source(&sources.markers, &resolved, arch));
                     reasons.push(format!(
                         "{}:{} is not built yet (slipway env node-image --build builds it)",
                         registry.as_str(),
@@ -330,6 +321,29 @@ async fn resolve_arch(sources: &Sources, plan: &Plan, notes: Notes<'_>, resolved
     image.resolved = Some(resolved);
     let code = if image.build.is_some() { exit::CHECK_FAILED } else { worst };
     image.missing(format!("{} (policy {})", reasons.join("; "), plan.policy), code)
+}
+
+/// What kind builds `resolved` from: a release from dl.k8s.io by its version; a CI build, or a
+/// release from a mirror, by its server tarball's URL; from a directory of markers, the tarball
+/// file beside them. Markers kept in object storage (`s3://`) hold no artifacts, so those come
+/// from dl.k8s.io.
+fn build_source(markers: &MarkerSource, resolved: &Resolved, arch: &str) -> BuildSource {
+    let version = resolved.version.clone();
+    let tarball = markers.server_tarball(resolved, arch);
+    if tarball.starts_with("http://") || tarball.starts_with("https://") {
+        if resolved.is_ci_build() || !markers.is_default() {
+            return BuildSource::Url { version, url: tarball };
+        }
+        return BuildSource::Release { version };
+    }
+    if !tarball.contains("://") || tarball.starts_with("file://") {
+        return BuildSource::File { version, path: tarball.trim_start_matches("file://").to_owned() };
+    }
+    if resolved.is_ci_build() {
+        let upstream = MarkerSource::new(None, None);
+        return BuildSource::Url { url: upstream.server_tarball(resolved, arch), version };
+    }
+    BuildSource::Release { version }
 }
 
 /// Exit codes by weight: a bad input (2) before an unreachable source (3) before a plain "no".
@@ -536,8 +550,9 @@ pub async fn check_built(sources: &Sources, pinned: &str, version: &str, arch: &
     Ok(())
 }
 
-/// The lock after this resolution: entries of `configured` (the matrix as configured) that
-/// resolved now, and the old entries of configured keys that were not resolved now.
+/// The lock after this resolution: entries of the matrix as configured (`configured` entries,
+/// `kind`, `arches`) that resolved now, and the old entries of configured keys that were not
+/// resolved now; nothing else.
 pub fn next_lock(
     old: &LockFile,
     images: &[NodeImage],
@@ -551,7 +566,8 @@ pub fn next_lock(
             entries.insert((locked.entry.clone(), locked.kind.clone(), locked.arch.clone()), locked.clone());
         }
     }
-    for image in images.iter().filter(|image| configured.contains(&image.entry)) {
+    let wanted = |image: &&NodeImage| configured.contains(&image.entry) && image.kind == kind && arches.contains(&image.arch);
+    for image in images.iter().filter(wanted) {
         if let Some(locked) = image.locked() {
             entries.insert((locked.entry.clone(), locked.kind.clone(), locked.arch.clone()), locked);
         }
@@ -580,4 +596,63 @@ pub fn lock_changes(old: &LockFile, new: &LockFile) -> Vec<String> {
         }
     }
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolved(entry: &str, version: &str) -> Resolved {
+        Resolved { entry: entry.into(), version: version.into(), source: "test".into() }
+    }
+
+    #[test]
+    fn builds_take_kubernetes_from_where_the_markers_are() {
+        let release = resolved("stable-1.36", "v1.36.1");
+        let ci = resolved("ci/latest-1.37", "v1.37.0-alpha.2.15+0123456789abcd");
+        let upstream = MarkerSource::new(None, None);
+        assert_eq!(build_source(&upstream, &release, "amd64"), BuildSource::Release { version: "v1.36.1".into() });
+        assert_eq!(
+            build_source(&upstream, &ci, "arm64"),
+            BuildSource::Url {
+                version: ci.version.clone(),
+                url: "https://dl.k8s.io/ci/v1.37.0-alpha.2.15+0123456789abcd/kubernetes-server-linux-arm64.tar.gz".into()
+            }
+        );
+        let mirror = MarkerSource::new(Some("https://mirror.example/k8s/"), None);
+        assert_eq!(
+            build_source(&mirror, &release, "amd64"),
+            BuildSource::Url {
+                version: "v1.36.1".into(),
+                url: "https://mirror.example/k8s/release/v1.36.1/kubernetes-server-linux-amd64.tar.gz".into()
+            }
+        );
+        let directory = MarkerSource::new(Some("/srv/k8s"), None);
+        assert_eq!(
+            build_source(&directory, &release, "amd64"),
+            BuildSource::File {
+                version: "v1.36.1".into(),
+                path: "/srv/k8s/release/v1.36.1/kubernetes-server-linux-amd64.tar.gz".into()
+            }
+        );
+        let bucket = MarkerSource::new(Some("s3://markers/k8s"), None);
+        assert_eq!(build_source(&bucket, &release, "amd64"), BuildSource::Release { version: "v1.36.1".into() });
+        assert!(matches!(build_source(&bucket, &ci, "amd64"), BuildSource::Url { url, .. } if url.starts_with("https://dl.k8s.io/ci/")));
+    }
+
+    #[test]
+    fn built_tags_are_valid_tags() {
+        assert_eq!(built_tag("v1.37.0-alpha.2.15+0123abcd", "v0.32.0", Some("arm64")), "v1.37.0-alpha.2.15_0123abcd-kind-v0.32.0-arm64");
+        assert_eq!(built_tag("v1.36.1", "v0.32.0", None), "v1.36.1-kind-v0.32.0");
+        let tag = built_tag("v1.37.0-alpha.2.15+0123abcd", "v0.32.0", Some("arm64"));
+        assert!(ImageReference::parse(&format!("ghcr.io/x/kind-node:{tag}")).is_ok());
+    }
+
+    #[test]
+    fn the_heaviest_exit_code_wins() {
+        let image = |code: u8| NodeImage { exit_code: code, ..NodeImage::new("v1.1.1", &Version::parse("0.32.0").expect("v"), "amd64") };
+        assert_eq!(exit_code(&[]), exit::SUCCESS);
+        assert_eq!(exit_code(&[image(exit::CHECK_FAILED), image(exit::INFRASTRUCTURE)]), exit::INFRASTRUCTURE);
+        assert_eq!(exit_code(&[image(exit::USAGE), image(exit::INFRASTRUCTURE)]), exit::USAGE);
+    }
 }

@@ -48,8 +48,8 @@ pub(crate) enum EnvCommand {
 
     /// Create kind clusters on the resolved node images and wait for their nodes.
     ///
-    /// One cluster for the first entry of the matrix (or the entry given), or one per entry
-    /// with --matrix, created in parallel from env.cluster (nodes, feature gates, containerd
+    /// One cluster for the first entry of the matrix, or one per entry with --matrix (or per
+    /// entry given), created in parallel from env.cluster (nodes, feature gates, containerd
     /// patches). Each gets .slipway/env/<name>/ with its kind config and kubeconfig; the
     /// kubeconfig paths are printed (stdout), one per line.
     ///
@@ -173,7 +173,8 @@ pub(crate) struct EnvVerifyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct EnvUpArgs {
-    /// Versions or markers (default: the configured matrix's first, or all with --matrix).
+    /// Versions or markers, one cluster each (default: the configured matrix's first entry, or
+    /// every entry with --matrix).
     #[arg(value_name = "MARKER|VERSION")]
     pub(crate) entries: Vec<String>,
 

@@ -184,6 +184,15 @@ impl EnvSettings {
         Ok(Resolution { plan, chosen, branch, policy_overridden, notes, build: args.build })
     }
 
+    /// The architectures of the configured matrix: `env.arches`, else this machine's.
+    pub(crate) fn configured_arches(&self) -> Vec<String> {
+        if self.config.arches.is_empty() {
+            vec![slipway_core::platform::host_architecture().to_owned()]
+        } else {
+            self.config.arches.clone()
+        }
+    }
+
     /// How long `env up` waits for nodes.
     pub(crate) fn wait(&self) -> Duration {
         self.config

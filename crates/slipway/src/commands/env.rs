@@ -298,10 +298,10 @@ fn locked_changes(settings: &EnvSettings, resolution: &Resolution, lock: &LockFi
         }
     }
     if !given {
+        let arches = settings.configured_arches();
         for image in &lock.node_images {
-            let wanted = settings.configured.contains(&image.entry)
-                && image.kind == kind
-                && resolution.plan.arches.contains(&image.arch);
+            let wanted =
+                settings.configured.contains(&image.entry) && image.kind == kind && arches.contains(&image.arch);
             if !wanted {
                 changes.push(format!(
                     "- {} (kind {}, {}): locked, but the configuration no longer asks for it",
@@ -323,8 +323,11 @@ fn write_lock(
     lock_name: &str,
     notes: &mut Vec<String>,
 ) -> anyhow::Result<bool> {
-    let configured: Vec<&NodeImage> =
-        images.iter().filter(|image| settings.configured.contains(&image.entry)).collect();
+    let arches = settings.configured_arches();
+    let configured: Vec<&NodeImage> = images
+        .iter()
+        .filter(|image| settings.configured.contains(&image.entry) && arches.contains(&image.arch))
+        .collect();
     if configured.is_empty() {
         return Ok(false);
     }
@@ -333,8 +336,15 @@ fn write_lock(
         notes.push(format!("{lock_name} is unchanged: {missing} node images of the matrix are missing"));
         return Ok(false);
     }
+    if settings.config.kind.as_ref().is_some_and(|kind| kind != &resolution.plan.kind) {
+        notes.push(format!(
+            "{lock_name} follows env.kind; it is not written for --kind v{}",
+            resolution.plan.kind
+        ));
+        return Ok(false);
+    }
     let kind = format!("v{}", resolution.plan.kind);
-    let next = node_image::next_lock(lock, images, &settings.configured, &kind, &resolution.plan.arches);
+    let next = node_image::next_lock(lock, images, &settings.configured, &kind, &settings.configured_arches());
     if &next == lock || next.node_images.is_empty() {
         return Ok(false);
     }

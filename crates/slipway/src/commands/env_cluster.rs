@@ -33,8 +33,9 @@ pub(super) fn up(args: EnvUpArgs, globals: &Globals) -> anyhow::Result<u8> {
     let EnvUpArgs { entries, matrix, name, mut resolve, format } = args;
     let settings = settings_env::env(globals)?;
     super::warn(&settings.warnings);
+    let given = !entries.is_empty();
     let mut entries = settings.entries(entries)?;
-    if !matrix {
+    if !matrix && !given {
         entries.truncate(1);
     }
     // Clusters run on this machine, so their nodes are of its architecture.

@@ -164,6 +164,12 @@ fn published_images_are_pinned_by_digest_checked_in_the_registry_and_locked() {
 
     let run = slipway(project.path(), &["env", "node-image", "--branch", "main", "--locked"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // One architecture at a time keeps the other's entries.
+    let run = slipway(project.path(), &["env", "node-image", "--branch", "main", "--arch", "amd64", "--update"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(fs_err::read_to_string(&lock).expect("lock").contains("arch: arm64"));
+    let run = slipway(project.path(), &["env", "node-image", "--branch", "main", "--arch", "amd64", "--locked"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     fs_err::write(project.path().join("slipway.yaml"), config("stable-1.36, v1.34.8")).expect("write");
     let before = fs_err::read(&lock).expect("lock");
     let run = slipway(project.path(), &["env", "node-image", "--branch", "main", "--locked"]);
