@@ -144,11 +144,15 @@ impl Builder {
             .await
             .map_err(|reason| BuildError::Spawn { program: self.kind_program.display().to_string(), reason })?;
         if !status.success() {
+            let mut tail = crate::process::tail(&log);
+            if let Some(hint) = cross_build_hint(&image.arch) {
+                tail.push_str(&format!("\n{hint}"));
+            }
             return Err(BuildError::Kind {
                 args: args.join(" "),
                 status: crate::process::describe(status),
                 log: log.clone(),
-                tail: crate::process::tail(&log),
+                tail,
             });
         }
         let mut push: Vec<String> = vec!["push".into()];
@@ -183,6 +187,28 @@ impl Builder {
             .map_err(|(reason, _)| BuildError::Verify(reason))?;
         Ok(pinned)
     }
+}
+
+/// What to do when a build for another architecture than this machine's fails and the kernel
+/// cannot run that architecture's binaries (kind runs the base image of the target
+/// architecture during the build).
+fn cross_build_hint(arch: &str) -> Option<String> {
+    if arch == slipway_core::platform::host_architecture() {
+        return None;
+    }
+    let qemu = match arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        other => other,
+    };
+    let registered = std::path::Path::new("/proc/sys/fs/binfmt_misc").join(format!("qemu-{qemu}"));
+    (!registered.exists()).then(|| {
+        format!(
+            "building for {arch} on this {} machine needs qemu binfmt, and {} is missing: docker run --privileged --rm tonistiigi/binfmt --install {arch}",
+            slipway_core::platform::host_architecture(),
+            registered.display()
+        )
+    })
 }
 
 /// Pushes a multi-arch index for every entry whose architectures all resolved from

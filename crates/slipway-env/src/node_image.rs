@@ -566,7 +566,8 @@ pub fn next_lock(
             entries.insert((locked.entry.clone(), locked.kind.clone(), locked.arch.clone()), locked.clone());
         }
     }
-    let wanted = |image: &&NodeImage| configured.contains(&image.entry) && image.kind == kind && arches.contains(&image.arch);
+    let wanted =
+        |image: &&NodeImage| configured.contains(&image.entry) && image.kind == kind && arches.contains(&image.arch);
     for image in images.iter().filter(wanted) {
         if let Some(locked) = image.locked() {
             entries.insert((locked.entry.clone(), locked.kind.clone(), locked.arch.clone()), locked);
@@ -616,7 +617,8 @@ mod tests {
             build_source(&upstream, &ci, "arm64"),
             BuildSource::Url {
                 version: ci.version.clone(),
-                url: "https://dl.k8s.io/ci/v1.37.0-alpha.2.15+0123456789abcd/kubernetes-server-linux-arm64.tar.gz".into()
+                url: "https://dl.k8s.io/ci/v1.37.0-alpha.2.15+0123456789abcd/kubernetes-server-linux-arm64.tar.gz"
+                    .into()
             }
         );
         let mirror = MarkerSource::new(Some("https://mirror.example/k8s/"), None);
@@ -637,12 +639,17 @@ mod tests {
         );
         let bucket = MarkerSource::new(Some("s3://markers/k8s"), None);
         assert_eq!(build_source(&bucket, &release, "amd64"), BuildSource::Release { version: "v1.36.1".into() });
-        assert!(matches!(build_source(&bucket, &ci, "amd64"), BuildSource::Url { url, .. } if url.starts_with("https://dl.k8s.io/ci/")));
+        assert!(
+            matches!(build_source(&bucket, &ci, "amd64"), BuildSource::Url { url, .. } if url.starts_with("https://dl.k8s.io/ci/"))
+        );
     }
 
     #[test]
     fn built_tags_are_valid_tags() {
-        assert_eq!(built_tag("v1.37.0-alpha.2.15+0123abcd", "v0.32.0", Some("arm64")), "v1.37.0-alpha.2.15_0123abcd-kind-v0.32.0-arm64");
+        assert_eq!(
+            built_tag("v1.37.0-alpha.2.15+0123abcd", "v0.32.0", Some("arm64")),
+            "v1.37.0-alpha.2.15_0123abcd-kind-v0.32.0-arm64"
+        );
         assert_eq!(built_tag("v1.36.1", "v0.32.0", None), "v1.36.1-kind-v0.32.0");
         let tag = built_tag("v1.37.0-alpha.2.15+0123abcd", "v0.32.0", Some("arm64"));
         assert!(ImageReference::parse(&format!("ghcr.io/x/kind-node:{tag}")).is_ok());
@@ -650,7 +657,10 @@ mod tests {
 
     #[test]
     fn the_heaviest_exit_code_wins() {
-        let image = |code: u8| NodeImage { exit_code: code, ..NodeImage::new("v1.1.1", &Version::parse("0.32.0").expect("v"), "amd64") };
+        let image = |code: u8| NodeImage {
+            exit_code: code,
+            ..NodeImage::new("v1.1.1", &Version::parse("0.32.0").expect("v"), "amd64")
+        };
         assert_eq!(exit_code(&[]), exit::SUCCESS);
         assert_eq!(exit_code(&[image(exit::CHECK_FAILED), image(exit::INFRASTRUCTURE)]), exit::INFRASTRUCTURE);
         assert_eq!(exit_code(&[image(exit::USAGE), image(exit::INFRASTRUCTURE)]), exit::USAGE);

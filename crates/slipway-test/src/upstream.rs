@@ -33,7 +33,21 @@ pub struct Upstream {
     pub url: String,
     content: Arc<Mutex<Content>>,
     requests: Arc<AtomicUsize>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Upstream {
+    /// Stops the server and waits until its port is closed, so a test can count on it being
+    /// unreachable.
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Upstream {
@@ -48,7 +62,7 @@ impl Upstream {
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready, address) = std::sync::mpsc::channel();
         let state = (content.clone(), requests.clone());
-        std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
                 let app = Router::new()
@@ -66,7 +80,7 @@ impl Upstream {
             });
         });
         let address = address.recv().expect("the server starts");
-        Upstream { url: format!("http://{address}"), content, requests, _shutdown: shutdown }
+        Upstream { url: format!("http://{address}"), content, requests, shutdown: Some(shutdown), thread: Some(thread) }
     }
 
     /// Serves `body` at `path` (`release/stable-1.36.txt`).

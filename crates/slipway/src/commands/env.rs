@@ -337,10 +337,7 @@ fn write_lock(
         return Ok(false);
     }
     if settings.config.kind.as_ref().is_some_and(|kind| kind != &resolution.plan.kind) {
-        notes.push(format!(
-            "{lock_name} follows env.kind; it is not written for --kind v{}",
-            resolution.plan.kind
-        ));
+        notes.push(format!("{lock_name} follows env.kind; it is not written for --kind v{}", resolution.plan.kind));
         return Ok(false);
     }
     let kind = format!("v{}", resolution.plan.kind);

@@ -221,6 +221,15 @@ fn a_failed_build_keeps_its_log_and_leaves_the_lock_alone() {
     let log = project.path().join(".slipway/env/builds/v1.35.0-kind-v0.32.0-amd64.log");
     assert!(run.stdout.contains(&log.display().to_string()), "the error names the log: {}", run.stdout);
     assert!(run.stdout.contains("404 Not Found"), "and quotes its end: {}", run.stdout);
+    let cross = slipway_core::platform::host_architecture() == "amd64"
+        && !std::path::Path::new("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists();
+    if cross {
+        assert!(
+            run.stdout.contains("tonistiigi/binfmt --install arm64"),
+            "a cross build says what it needs: {}",
+            run.stdout
+        );
+    }
     assert!(fs_err::read_to_string(&log).expect("log kept").contains("ERROR: failed to download"));
     assert_eq!(
         fs_err::read_to_string(project.path().join("slipway.lock")).expect("lock"),
