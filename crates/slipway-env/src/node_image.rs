@@ -403,8 +403,13 @@ async fn published(
         };
         return Err((format!("kind {kind_tag} published no image for {version}{hint}"), exit::CHECK_FAILED));
     };
-    // Read from the configured repository (docker.io/kindest/node, or a mirror of it).
-    let repository = plan.published_repository.as_str();
+    // Read from the configured repository (docker.io/kindest/node, or a mirror of it), and
+    // written as kind's notes write it when it is kind's own.
+    let repository = if plan.published_repository.as_str() == crate::config::PUBLISHED_REPOSITORY {
+        listed.repository.as_str()
+    } else {
+        plan.published_repository.as_str()
+    };
     let pinned_text = format!("{repository}:{}@{}", listed.kubernetes, listed.digest);
     let pinned = ImageReference::parse(&pinned_text).map_err(|error| (error.to_string(), exit::USAGE))?;
     let by_tag = ImageReference::parse(&format!("{repository}:{}", listed.kubernetes))

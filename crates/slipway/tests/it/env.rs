@@ -76,6 +76,8 @@ fn versions_follow_redirects_trim_newlines_cache_and_name_what_fails() {
     let asked = upstream.requests();
     assert_eq!(asked, 6, "three markers, each a redirect and the file");
 
+    let text = slipway(project.path(), &["env", "versions"]);
+    insta::assert_snapshot!("versions_text", text.render(&[(&upstream.url, "[UPSTREAM]")]));
     let again = slipway(project.path(), &["env", "versions", "--format", "json"]);
     assert_eq!(again.code, 0);
     assert!(json(&again.stdout)["versions"][0]["source"].as_str().is_some_and(|source| source.ends_with("(cached)")));
@@ -134,6 +136,8 @@ fn published_images_are_pinned_by_digest_checked_in_the_registry_and_locked() {
     let reason = report["images"][2]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains(&absent) && reason.contains("does not have"), "{reason}");
     assert!(!lock.exists(), "a matrix with a missing image is not locked");
+    let text = slipway(project.path(), &["env", "node-image", "--branch", "main"]);
+    insta::assert_snapshot!("node_image_published_text", text.render(&[(&repository, "[MIRROR]")]));
 
     fs_err::write(project.path().join("slipway.yaml"), config("stable-1.36")).expect("write");
     let run = slipway(project.path(), &["env", "node-image", "--branch", "main", "--format", "json"]);
