@@ -14,7 +14,8 @@ use slipway_core::platform::Architecture;
 use slipway_core::{Finding, FindingKind, ImageReference, Severity};
 use slipway_oci::entrypoint::{self, ImageLayers, Layer};
 use slipway_oci::layers::Lookup;
-use slipway_oci::manifest::{Descriptor, Document};
+use slipway_oci::manifest::Descriptor;
+use slipway_oci::verify::platform_entries;
 use slipway_oci::{Error, Registry};
 
 /// The JSON schema of `slipway env node-image verify`.
@@ -70,46 +71,20 @@ pub async fn verify(registry: &Registry, check: &NodeImageCheck) -> Result<NodeI
     let image = check.image.as_str().to_owned();
     let mut report =
         NodeImageReport { image: image.clone(), digest: None, platforms: Vec::new(), findings: Vec::new() };
-    let fetched = match registry.fetch(&check.image).await {
-        Ok(fetched) => fetched,
-        Err(Error::NotFound { .. }) => {
-            report.findings.push(
-                Finding::in_registry(
-                    FindingKind::RegistryTagMissing,
-                    &image,
-                    None,
-                    "(not found)".into(),
-                    image.clone(),
-                )
+    let Some(found) = platform_entries(registry, &check.image).await? else {
+        report.findings.push(
+            Finding::in_registry(FindingKind::RegistryTagMissing, &image, None, "(not found)".into(), image.clone())
                 .with_message("the registry has no such image"),
-            );
-            return Ok(report);
-        }
-        Err(error) => return Err(error),
+        );
+        return Ok(report);
     };
-    report.digest = Some(fetched.digest.clone());
-    let entries: Vec<(String, Descriptor)> = match fetched.document {
-        Document::Index(index) => index
-            .manifests
-            .into_iter()
-            .filter_map(|entry| {
-                let platform = entry.platform.as_ref()?.platform();
-                (platform.os == "linux" && !platform.is_attestation()).then(|| (platform.architecture.clone(), entry))
-            })
-            .collect(),
-        Document::Manifest(manifest) => {
-            let config = registry.fetch_config(&check.image, &manifest.config.digest).await?;
-            let platform = config.platform();
-            let descriptor = Descriptor {
-                media_type: fetched.media_type.clone(),
-                digest: fetched.digest.clone(),
-                size: fetched.size,
-                platform: Some((&platform).into()),
-                annotations: BTreeMap::new(),
-            };
-            vec![(platform.architecture, descriptor)]
-        }
-    };
+    report.digest = Some(found.digest);
+    let entries: Vec<(String, Descriptor)> = found
+        .entries
+        .into_iter()
+        .filter(|(platform, _)| platform.os == "linux")
+        .map(|(platform, descriptor)| (platform.architecture, descriptor))
+        .collect();
     let available: Vec<&str> = entries.iter().map(|(arch, _)| arch.as_str()).collect();
     let mut selected = Vec::new();
     if check.arches.is_empty() {

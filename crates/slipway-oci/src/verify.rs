@@ -66,6 +66,55 @@ pub struct PlatformReport {
     pub binary: Option<String>,
 }
 
+/// What a reference points at, as platforms: an index's entries (attestations left out), or a
+/// single manifest as one entry with its config's platform.
+#[derive(Debug, Clone)]
+pub struct PlatformEntries {
+    /// The digest the reference points at.
+    pub digest: String,
+    /// Its media type.
+    pub media_type: String,
+    /// A single manifest rather than an index.
+    pub single: bool,
+    /// Each platform with its manifest's descriptor.
+    pub entries: Vec<(Platform, Descriptor)>,
+    /// The index's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The platforms `image` points at; `None` when it does not exist.
+pub async fn platform_entries(registry: &Registry, image: &ImageReference) -> Result<Option<PlatformEntries>, Error> {
+    let fetched = match registry.fetch(image).await {
+        Ok(fetched) => fetched,
+        Err(Error::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let (single, entries, annotations) = match fetched.document {
+        Document::Index(index) => {
+            let entries = index
+                .manifests
+                .iter()
+                .filter_map(|entry| Some((entry.platform.as_ref()?.platform(), entry.clone())))
+                .filter(|(platform, _)| !platform.is_attestation())
+                .collect();
+            (false, entries, index.annotations)
+        }
+        Document::Manifest(manifest) => {
+            let config = registry.fetch_config(image, &manifest.config.digest).await?;
+            let platform = config.platform();
+            let descriptor = Descriptor {
+                media_type: fetched.media_type.clone(),
+                digest: fetched.digest.clone(),
+                size: fetched.size,
+                platform: Some((&platform).into()),
+                annotations: BTreeMap::new(),
+            };
+            (true, vec![(platform, descriptor)], BTreeMap::new())
+        }
+    };
+    Ok(Some(PlatformEntries { digest: fetched.digest, media_type: fetched.media_type, single, entries, annotations }))
+}
+
 /// Checks one image. Errors are infrastructure failures only; anything wrong with the image
 /// itself is a finding.
 pub async fn verify_image(registry: &Registry, check: &ImageCheck) -> Result<ImageReport, Error> {
@@ -78,62 +127,30 @@ pub async fn verify_image(registry: &Registry, check: &ImageCheck) -> Result<Ima
         platforms: Vec::new(),
         findings: Vec::new(),
     };
-    let fetched = match registry.fetch(&check.image).await {
-        Ok(fetched) => fetched,
-        Err(Error::NotFound { .. }) => {
-            report.findings.push(
-                Finding::in_registry(
-                    FindingKind::RegistryTagMissing,
-                    &image,
-                    None,
-                    "(no such tag)".into(),
-                    image.clone(),
-                )
+    let Some(found) = platform_entries(registry, &check.image).await? else {
+        report.findings.push(
+            Finding::in_registry(FindingKind::RegistryTagMissing, &image, None, "(no such tag)".into(), image.clone())
                 .with_message("the release tag has not been pushed to the registry"),
-            );
-            return Ok(report);
-        }
-        Err(error) => return Err(error),
+        );
+        return Ok(report);
     };
-    report.digest = Some(fetched.digest.clone());
-    report.media_type = Some(fetched.media_type.clone());
+    report.digest = Some(found.digest.clone());
+    report.media_type = Some(found.media_type.clone());
     let required = platform_list(&check.platforms);
-
-    let (entries, index_annotations): (Vec<(Platform, Descriptor)>, _) = match fetched.document {
-        Document::Index(index) => {
-            let entries: Vec<(Platform, Descriptor)> = index
-                .manifests
-                .iter()
-                .filter_map(|entry| Some((entry.platform.as_ref()?.platform(), entry.clone())))
-                .filter(|(platform, _)| !platform.is_attestation())
-                .collect();
-            (entries, index.annotations)
-        }
-        Document::Manifest(manifest) => {
-            let config = registry.fetch_config(&check.image, &manifest.config.digest).await?;
-            let platform = config.platform();
-            if !check.platforms.is_empty() {
-                report.findings.push(
-                    Finding::in_registry(
-                        FindingKind::RegistryNotIndex,
-                        &image,
-                        None,
-                        format!("a single-platform image ({platform})"),
-                        format!("an index covering {required}"),
-                    )
-                    .with_message("the tag names one image, not a multi-arch index"),
-                );
-            }
-            let descriptor = Descriptor {
-                media_type: fetched.media_type.clone(),
-                digest: fetched.digest.clone(),
-                size: 0,
-                platform: Some((&platform).into()),
-                annotations: Default::default(),
-            };
-            (vec![(platform, descriptor)], Default::default())
-        }
-    };
+    if found.single && !check.platforms.is_empty() {
+        let platform = found.entries.first().map(|(platform, _)| platform.to_string()).unwrap_or_default();
+        report.findings.push(
+            Finding::in_registry(
+                FindingKind::RegistryNotIndex,
+                &image,
+                None,
+                format!("a single-platform image ({platform})"),
+                format!("an index covering {required}"),
+            )
+            .with_message("the tag names one image, not a multi-arch index"),
+        );
+    }
+    let (entries, index_annotations) = (found.entries, found.annotations);
 
     report.annotations = index_annotations.clone();
     let available = platform_list(&entries.iter().map(|(platform, _)| platform.clone()).collect::<Vec<_>>());

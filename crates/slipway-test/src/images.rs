@@ -165,7 +165,7 @@ pub async fn push(registry: &Registry, reference: &ImageReference, image: &TestI
             rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
             history: vec![serde_json::json!({"created_by": "slipway-test"})],
         };
-        let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
+        let mut descriptor = push_manifest_for(registry, reference, &config, vec![layer_bytes], format).await;
         descriptor.platform =
             Some(PlatformJson { architecture: "unknown".into(), os: "unknown".into(), variant: None });
         descriptor.annotations.insert("vnd.docker.reference.type".into(), "attestation-manifest".into());
@@ -216,7 +216,7 @@ async fn push_platform(
         rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
         history: vec![serde_json::json!({"created_by": "slipway-test"})],
     };
-    let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
+    let mut descriptor = push_manifest_for(registry, reference, &config, vec![layer_bytes], format).await;
     descriptor.platform = Some((&platform_image.platform).into());
     descriptor
 }
@@ -225,14 +225,11 @@ async fn push_manifest_for(
     registry: &Registry,
     reference: &ImageReference,
     config: &ImageConfig,
-    layer_bytes: Vec<u8>,
+    layers: Vec<Vec<u8>>,
     format: Format,
 ) -> Descriptor {
     let config_bytes = serde_json::to_vec(config).expect("serialise config");
-    let layer_size = layer_bytes.len() as u64;
     let config_size = config_bytes.len() as u64;
-    let layer_digest = registry.push_blob(reference, layer_bytes).await.expect("push layer");
-    let config_digest = registry.push_blob(reference, config_bytes).await.expect("push config");
     let descriptor = |media_type: &str, digest: String, size: u64| Descriptor {
         media_type: media_type.to_owned(),
         digest,
@@ -240,11 +237,18 @@ async fn push_manifest_for(
         platform: None,
         annotations: BTreeMap::new(),
     };
+    let mut pushed = Vec::new();
+    for bytes in layers {
+        let size = bytes.len() as u64;
+        let digest = registry.push_blob(reference, bytes).await.expect("push layer");
+        pushed.push(descriptor(format.layer, digest, size));
+    }
+    let config_digest = registry.push_blob(reference, config_bytes).await.expect("push config");
     let manifest = Manifest {
         schema_version: 2,
         media_type: Some(format.manifest.to_owned()),
         config: descriptor(format.config, config_digest, config_size),
-        layers: vec![descriptor(format.layer, layer_digest, layer_size)],
+        layers: pushed,
         annotations: BTreeMap::new(),
     };
     let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
@@ -282,7 +286,7 @@ pub async fn push_busybox_base(registry: &Registry, reference: &ImageReference) 
             rootfs: RootFs { kind: "layers".into(), diff_ids: vec![diff_id] },
             history: vec![serde_json::json!({"created_by": "slipway-test"})],
         };
-        let mut descriptor = push_manifest_for(registry, reference, &config, layer_bytes, format).await;
+        let mut descriptor = push_manifest_for(registry, reference, &config, vec![layer_bytes], format).await;
         descriptor.platform = Some((&platform).into());
         entries.push(descriptor);
     }
@@ -408,35 +412,7 @@ async fn push_node_platform(
         rootfs: RootFs { kind: "layers".into(), diff_ids: vec![base_diff, top_diff] },
         history: vec![serde_json::json!({"created_by": "slipway-test"})],
     };
-    let config_bytes = serde_json::to_vec(&config).expect("serialise config");
-    let descriptor = |media_type: &str, digest: String, size: u64| Descriptor {
-        media_type: media_type.to_owned(),
-        digest,
-        size,
-        platform: None,
-        annotations: BTreeMap::new(),
-    };
-    let mut layers = Vec::new();
-    for bytes in [base, top] {
-        let size = bytes.len() as u64;
-        let digest = registry.push_blob(reference, bytes).await.expect("push layer");
-        layers.push(descriptor(format.layer, digest, size));
-    }
-    let config_size = config_bytes.len() as u64;
-    let config_digest = registry.push_blob(reference, config_bytes).await.expect("push config");
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: Some(format.manifest.to_owned()),
-        config: descriptor(format.config, config_digest, config_size),
-        layers,
-        annotations: BTreeMap::new(),
-    };
-    let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
-    let size = bytes.len() as u64;
-    let by_digest =
-        ImageReference::parse(&format!("{}@{}", reference.name(), sha256_digest(&bytes))).expect("valid reference");
-    let digest = registry.push_manifest(&by_digest, format.manifest, bytes).await.expect("push manifest");
-    let mut descriptor = descriptor(format.manifest, digest, size);
+    let mut descriptor = push_manifest_for(registry, reference, &config, vec![base, top], format).await;
     descriptor.platform = Some(PlatformJson { architecture: platform.arch.clone(), os: "linux".into(), variant: None });
     descriptor
 }

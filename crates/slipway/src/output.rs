@@ -473,3 +473,31 @@ pub(crate) fn size(bytes: u64) -> String {
         format!("{:.1} GiB", value / (1024.0 * 1024.0 * 1024.0))
     }
 }
+
+/// Columns padded to their widest cell; the last column is not padded.
+pub(crate) fn table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|header| header.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        cells
+            .iter()
+            .enumerate()
+            .map(
+                |(index, cell)| {
+                    if index == last { (*cell).to_owned() } else { format!("{cell:<width$}", width = widths[index]) }
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", line(headers.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}

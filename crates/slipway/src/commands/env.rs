@@ -84,7 +84,7 @@ pub(super) fn versions(args: EnvVersionsArgs, globals: &Globals) -> anyhow::Resu
                     ]
                 })
                 .collect();
-            write_table(&mut stdout, &["ENTRY", "VERSION", "SOURCE"], &table)?;
+            output::table(&mut stdout, &["ENTRY", "VERSION", "SOURCE"], &table)?;
             for row in rows.iter().filter(|row| row.artifacts.is_some()) {
                 writeln!(stdout, "{}: artifacts at {}/", row.entry, row.artifacts.as_deref().unwrap_or_default())?;
             }
@@ -240,7 +240,7 @@ fn node_image_text(out: &mut dyn Write, images: &[NodeImage]) -> std::io::Result
             ]
         })
         .collect();
-    write_table(out, &["ENTRY", "KUBERNETES", "ARCH", "SOURCE", "IMAGE"], &rows)?;
+    output::table(out, &["ENTRY", "KUBERNETES", "ARCH", "SOURCE", "IMAGE"], &rows)?;
     for image in images {
         let subject = format!("{} ({}, {})", image.entry, image.kubernetes.as_deref().unwrap_or("?"), image.arch);
         if let Some(reason) = &image.reason {
@@ -253,34 +253,6 @@ fn node_image_text(out: &mut dyn Write, images: &[NodeImage]) -> std::io::Result
     let missing = images.iter().filter(|image| image.source == Source::Missing).count();
     if missing > 0 {
         writeln!(out, "{missing} of {} node images missing", images.len())?;
-    }
-    Ok(())
-}
-
-/// Columns padded to their widest cell; the last column is not padded.
-fn write_table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|header| header.len()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let last = cells.len().saturating_sub(1);
-        cells
-            .iter()
-            .enumerate()
-            .map(
-                |(index, cell)| {
-                    if index == last { (*cell).to_owned() } else { format!("{cell:<width$}", width = widths[index]) }
-                },
-            )
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    writeln!(out, "{}", line(headers.to_vec()))?;
-    for row in rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }
     Ok(())
 }

@@ -151,21 +151,25 @@ pub(super) fn list(args: EnvListArgs, globals: &Globals) -> anyhow::Result<u8> {
             if records.is_empty() {
                 writeln!(output::stderr(), "no clusters (slipway env up creates one)")?;
             }
-            for record in &records {
-                let state = match record.exists {
-                    Some(true) => "running",
-                    Some(false) => "gone",
-                    None => "unknown",
-                };
-                writeln!(
-                    stdout,
-                    "{}  {}  {}  {}  {}",
-                    record.name,
-                    record.kubernetes,
-                    state,
-                    record.kubeconfig.display(),
-                    record.image
-                )?;
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .map(|record| {
+                    let state = match record.exists {
+                        Some(true) => "running",
+                        Some(false) => "gone",
+                        None => "unknown",
+                    };
+                    vec![
+                        record.name.clone(),
+                        record.kubernetes.clone(),
+                        state.to_owned(),
+                        record.kubeconfig.display().to_string(),
+                        record.image.clone(),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                output::table(&mut stdout, &["NAME", "KUBERNETES", "STATE", "KUBECONFIG", "IMAGE"], &rows)?;
             }
         }
     }
