@@ -263,7 +263,7 @@ pub async fn execute(
             }
         };
     let prepared = prepare(job, &request, &kind_of(job), &id, &layout_job, &build_id, &run_dir, &artifacts).await;
-    let Prepared { workspace, workdir, checkouts, mut env, volumes, refs, mut notes } = match prepared {
+    let Prepared { workspace, workdir, checkouts, mut env, mut volumes, refs, mut notes } = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             if let Some(held) = held {
@@ -284,6 +284,16 @@ pub async fn execute(
     if let Some(environment) = &environment {
         env.extend(environment.variables());
         notes.push(format!("kind cluster {} on {}", environment.record.name, environment.record.image));
+        // A container reaches the cluster as the host does: its kubeconfig at the same path,
+        // on the host's network (the API server listens on the host's loopback).
+        if let Some(directory) = environment.record.kubeconfig.parent() {
+            volumes.push(Mount {
+                name: "kind-kubeconfig".to_owned(),
+                host: Some(directory.to_path_buf()),
+                target: directory.display().to_string(),
+                read_only: true,
+            });
+        }
     }
     let mut secrets = job.secrets.clone();
     for file in &job.secret_files {
@@ -341,6 +351,7 @@ pub async fn execute(
         follow: request.follow,
         pull: request.overrides.pull.unwrap_or(job.pull_policy),
         secrets,
+        host_network: environment.is_some(),
     };
     let heartbeat = heartbeat(context.store.clone(), id.clone());
     let result = executor.run(launch, cancel).await;

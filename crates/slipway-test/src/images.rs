@@ -184,6 +184,17 @@ pub async fn push(registry: &Registry, reference: &ImageReference, image: &TestI
 pub async fn push_single(registry: &Registry, reference: &ImageReference, platform_image: &PlatformImage) -> String {
     let format = TestImage::default().format();
     let descriptor = push_platform(registry, reference, platform_image, format).await;
+    tag_manifest(registry, reference, &descriptor, format).await
+}
+
+/// Tags the manifest `descriptor` points at (pushed by digest) as `reference`; returns its
+/// digest.
+async fn tag_manifest(
+    registry: &Registry,
+    reference: &ImageReference,
+    descriptor: &Descriptor,
+    format: Format,
+) -> String {
     let manifest =
         registry.fetch_manifest(reference, &descriptor.digest).await.expect("fetch the platform manifest back");
     let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
@@ -378,9 +389,7 @@ pub async fn push_single_node_image(
 ) -> String {
     let format = TestImage::default().format();
     let descriptor = push_node_platform(registry, reference, platform, format).await;
-    let manifest = registry.fetch_manifest(reference, &descriptor.digest).await.expect("fetch the manifest back");
-    let bytes = serde_json::to_vec(&manifest).expect("serialise manifest");
-    registry.push_manifest(reference, format.manifest, bytes).await.expect("push manifest by tag")
+    tag_manifest(registry, reference, &descriptor, format).await
 }
 
 async fn push_node_platform(

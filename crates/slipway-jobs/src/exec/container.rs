@@ -321,6 +321,7 @@ impl Container {
             workdir: &workdir,
             binds: &binds,
             init: &init,
+            host_network: launch.host_network,
         }));
         self.capture(job, &arguments).await?;
         let mut removal = Removal { container: self, name: &name, armed: true };
@@ -466,6 +467,8 @@ pub(crate) struct CreateSpec<'a> {
     pub(crate) workdir: &'a Path,
     pub(crate) binds: &'a [Bind],
     pub(crate) init: &'a Init,
+    /// Share the host's network (a kind cluster's API server listens on the host's loopback).
+    pub(crate) host_network: bool,
 }
 
 /// The arguments of `create` after the word itself. As in Prow (and Kubernetes), a command
@@ -483,6 +486,9 @@ pub(crate) fn create_arguments(spec: &CreateSpec<'_>) -> Vec<OsString> {
     ];
     arguments.extend(spec.init.arguments());
     arguments.push("--pull=never".into());
+    if spec.host_network {
+        arguments.push("--network=host".into());
+    }
     for bind in spec.binds {
         let mut volume = bind.host.clone().into_os_string();
         volume.push(":");
@@ -620,6 +626,7 @@ mod tests {
             workdir: Path::new("src/app"),
             binds: &binds,
             init: &Init::Engine,
+            host_network: false,
         };
         assert_eq!(
             joined(&create_arguments(&spec)),
@@ -638,6 +645,8 @@ mod tests {
         );
         let none = CreateSpec { init: &Init::None, ..only_args };
         assert!(!joined(&create_arguments(&none)).contains("--init"));
+        let host = CreateSpec { host_network: true, ..none };
+        assert!(joined(&create_arguments(&host)).contains("--pull=never --network=host --volume"));
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub struct Launch {
     pub pull: PullPolicy,
     /// Values masked (`***`) in the build log: secret `env` entries, lease credentials.
     pub secrets: Vec<String>,
+    /// Run a container on the host's network (a run with a kind cluster, whose API server
+    /// listens on the host's loopback).
+    pub host_network: bool,
 }
 
 /// A volume of a container job.

@@ -28,6 +28,7 @@ fn launch(directory: &Path, job: &str, run: Run) -> Launch {
         follow: false,
         pull: slipway_jobs::exec::PullPolicy::default(),
         secrets: Vec::new(),
+        host_network: false,
     }
 }
 

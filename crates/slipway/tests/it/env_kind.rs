@@ -491,3 +491,29 @@ fn a_registry_that_refuses_the_push_is_named_and_nothing_is_locked() {
     assert!(run.stdout.contains("the registry refused the image"), "{}", run.stdout);
     assert!(!project.path().join("slipway.lock").exists());
 }
+
+#[test]
+fn a_container_job_reaches_its_cluster_s_kubeconfig_on_the_host_network() {
+    let image = crate::prow_run::busybox();
+    let node = format!("kindest/node:v1.36.1@sha256:{}", "a".repeat(64));
+    let project = project(&format!(
+        "env:\n  kind: v0.32.0\n  kubernetes: [v1.36.1]\njobs:\n- name: e2e-in-a-container\n  environment: kind\n  image: {image}\n  command: [sh, -c]\n  args: ['cat \"$KUBECONFIG\"; echo \"node=$KIND_NODE_IMAGE\"']\n"
+    ));
+    let arch = slipway_core::platform::host_architecture();
+    fs_err::write(
+        project.path().join("slipway.lock"),
+        format!(
+            "version: 1\nnode_images:\n- {{entry: v1.36.1, kubernetes: v1.36.1, kind: v0.32.0, arch: {arch}, image: '{node}', source: published}}\n"
+        ),
+    )
+    .expect("lock");
+    let kind = FakeKind::new();
+    let run = kind.slipway(project.path(), &["job", "run", "e2e-in-a-container", "--follow"], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("clusters: [{name: kind-slipway-e2e-in-a-container-"),
+        "the kubeconfig is readable inside: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(&format!("node={node}")), "{}", run.stderr);
+}
