@@ -87,15 +87,17 @@ impl Builder {
         let environment = tools::kind_environment(self.engine, &self.logs.join("bin"));
         let base_image = self.base_image(&environment).await;
         let permits = Arc::new(tokio::sync::Semaphore::new(self.parallel.max(1)));
-        let work = images.iter().enumerate().filter(|(_, image)| image.build.is_some()).map(|(position, image)| {
+        let work = images.iter().enumerate().filter_map(|(position, image)| {
+            let source = image.build.clone()?;
             let permits = permits.clone();
             let image = image.clone();
             let environment = environment.clone();
             let base_image = base_image.clone();
-            async move {
-                let _permit = permits.acquire().await.expect("the semaphore is never closed");
+            Some(async move {
+                // The semaphore is never closed, so a permit always comes.
+                let _permit = permits.acquire().await.ok();
                 let started = Instant::now();
-                let result = self.build_one(sources, &image, &environment).await;
+                let result = self.build_one(sources, &image, &source, &environment).await;
                 let mut image = image;
                 match result {
                     Ok(pinned) => {
@@ -103,7 +105,7 @@ impl Builder {
                         image.source = Source::Built;
                         image.reason = None;
                         image.exit_code = slipway_core::exit::SUCCESS;
-                        image.built_from = image.build.as_ref().map(BuildSource::describe);
+                        image.built_from = Some(source.describe());
                         image.base_image.clone_from(&base_image);
                     }
                     Err(error) => {
@@ -120,7 +122,7 @@ impl Builder {
                     started.elapsed().as_secs()
                 ));
                 (position, image)
-            }
+            })
         });
         for (position, image) in futures_util::future::join_all(work).await {
             images[position] = image;
@@ -132,12 +134,12 @@ impl Builder {
         &self,
         sources: &Sources,
         image: &NodeImage,
+        source: &BuildSource,
         environment: &[(OsString, OsString)],
     ) -> Result<String, BuildError> {
-        let source = image.build.clone().expect("only images with a build are built");
         let tag = node_image::built_tag(source.version(), &image.kind, Some(&image.arch));
         let target = self.registry.with_tag(&tag);
-        let args = kind::build_args(&self.kind, &source, &image.arch, target.as_str(), self.base_image.as_deref())?;
+        let args = kind::build_args(&self.kind, source, &image.arch, target.as_str(), self.base_image.as_deref())?;
         let _ = fs_err::create_dir_all(&self.logs);
         let log = self.logs.join(format!("{tag}.log"));
         let status = crate::process::logged(self.kind_program.as_os_str(), &args, environment, &log)

@@ -97,10 +97,9 @@ impl KindReleases {
                 stale: None,
             });
         }
-        let body = match self.fetch(client, &tag, &url).await {
-            Ok(body) => body,
-            Err(ReleaseError::Unreachable { reason, .. }) if cached_body.is_some() => {
-                let (body, _) = cached_body.expect("checked");
+        let body = match (self.fetch(client, &tag, &url).await, cached_body) {
+            (Ok(body), _) => body,
+            (Err(ReleaseError::Unreachable { reason, .. }), Some((body, _))) => {
                 return Ok(Release {
                     notes: release_notes::parse(&body),
                     tag,
@@ -108,7 +107,7 @@ impl KindReleases {
                     stale: Some(reason),
                 });
             }
-            Err(error) => return Err(error),
+            (Err(error), _) => return Err(error),
         };
         if let Some(file) = cached {
             crate::cache::store(&file, &body);

@@ -116,9 +116,6 @@ pub struct NodeImage {
     /// For a missing entry the policy lets slipway build: what to build.
     #[serde(skip)]
     pub build: Option<BuildSource>,
-    /// The marker resolution, when the entry was resolved now.
-    #[serde(skip)]
-    pub resolved: Option<Resolved>,
 }
 
 impl NodeImage {
@@ -138,7 +135,6 @@ impl NodeImage {
             base_image: None,
             exit_code: exit::SUCCESS,
             build: None,
-            resolved: None,
         }
     }
 
@@ -221,13 +217,8 @@ async fn resolve_entry(
     let kind_tag = format!("v{}", plan.kind);
     let locked: Vec<Option<&LockedImage>> =
         plan.arches.iter().map(|arch| lock.find(entry, &kind_tag, arch).filter(|_| !plan.update)).collect();
-    if locked.iter().all(Option::is_some) {
-        return plan
-            .arches
-            .iter()
-            .zip(locked)
-            .map(|(arch, locked)| from_lock(entry, &plan.kind, arch, locked))
-            .collect();
+    if let Some(all) = locked.iter().copied().collect::<Option<Vec<&LockedImage>>>() {
+        return plan.arches.iter().zip(all).map(|(arch, locked)| from_lock(entry, &plan.kind, arch, locked)).collect();
     }
     let resolved = match sources.markers.resolve(&sources.client, entry).await {
         Ok(resolved) => resolved,
@@ -245,7 +236,7 @@ async fn resolve_entry(
         let notes = notes.clone();
         async move {
             match locked {
-                Some(locked) => from_lock(entry, &plan.kind, arch, Some(locked)),
+                Some(locked) => from_lock(entry, &plan.kind, arch, locked),
                 None => resolve_arch(sources, plan, notes, resolved, arch).await,
             }
         }
@@ -253,8 +244,7 @@ async fn resolve_entry(
     futures_util::future::join_all(work).await
 }
 
-fn from_lock(entry: &str, kind: &Version, arch: &str, locked: Option<&LockedImage>) -> NodeImage {
-    let locked = locked.expect("only called with a lock entry");
+fn from_lock(entry: &str, kind: &Version, arch: &str, locked: &LockedImage) -> NodeImage {
     NodeImage {
         kubernetes: Some(locked.kubernetes.clone()),
         image: Some(locked.image.clone()),
@@ -284,7 +274,6 @@ async fn resolve_arch(sources: &Sources, plan: &Plan, notes: Notes<'_>, resolved
             Ok(reference) => {
                 image.image = Some(reference);
                 image.source = Source::Published;
-                image.resolved = Some(resolved);
                 return image;
             }
             Err((reason, code)) => {
@@ -300,7 +289,6 @@ async fn resolve_arch(sources: &Sources, plan: &Plan, notes: Notes<'_>, resolved
                 Ok(Some(reference)) => {
                     image.image = Some(reference);
                     image.source = Source::Registry;
-                    image.resolved = Some(resolved);
                     return image;
                 }
                 Ok(None) => {
@@ -318,7 +306,6 @@ async fn resolve_arch(sources: &Sources, plan: &Plan, notes: Notes<'_>, resolved
             },
         }
     }
-    image.resolved = Some(resolved);
     let code = if image.build.is_some() { exit::CHECK_FAILED } else { worst };
     image.missing(format!("{} (policy {})", reasons.join("; "), plan.policy), code)
 }
