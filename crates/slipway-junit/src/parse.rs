@@ -38,6 +38,7 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
     let mut reader = Reader::from_reader(Clamp::new(input));
     let mut state = Document::default();
     let mut buffer = Vec::new();
+    let mut parsed = None;
     loop {
         buffer.clear();
         let start = reader.buffer_position();
@@ -49,6 +50,22 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
         let dropped = clamp.take_dropped();
         let at = clamp.original_offset(start);
         let fail = |message: String| ParseError { offset: at, message };
+        if parsed.is_some() {
+            // After the root element: only comments, processing instructions and white space.
+            match event {
+                Event::Eof => return parsed.ok_or_else(|| fail("no XML element".to_owned())),
+                Event::Start(element) | Event::Empty(element) => {
+                    return Err(fail(format!(
+                        "a second root element <{}>: an XML document has one",
+                        String::from_utf8_lossy(element.local_name().as_ref())
+                    )));
+                }
+                Event::Text(text) if text.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Comment(_) | Event::PI(_) => {}
+                _ => return Err(fail("content after the root element: an XML document has one root".to_owned())),
+            }
+            continue;
+        }
         match event {
             Event::Start(element) => state.open(&element, dropped).map_err(fail)?,
             Event::Empty(element) => {
@@ -73,8 +90,7 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
                     None if name.starts_with('#') => {
                         return Err(fail(format!("`&{name};` is not a valid character reference")));
                     }
-                    // An entity of a DTD: never expanded, kept as written.
-                    None => state.push_str(&format!("&{name};")),
+                    None => return Err(fail(undeclared(name))),
                 }
             }
             Event::DocType(_) => {
@@ -87,9 +103,46 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
             Event::Comment(_) | Event::Decl(_) | Event::PI(_) => {}
         }
         if state.done {
-            return Ok(state.parsed);
+            parsed = Some(std::mem::take(&mut state.parsed));
         }
     }
+}
+
+/// The error for `&name;` of an entity XML does not define (a JUnit file has no DTD to declare
+/// one, and slipway reads none).
+fn undeclared(name: &str) -> String {
+    format!("`&{name};` is not an entity XML defines (a JUnit file declares none): not well-formed XML")
+}
+
+/// Checks an element's attributes are well-formed: each name once, no `<` in a value, and
+/// every `&` a reference XML defines.
+fn check_attributes(element: &BytesStart<'_>) -> Result<(), String> {
+    for attribute in element.attributes().with_checks(true) {
+        let attribute = attribute.map_err(|error| format!("not well-formed XML: {error}"))?;
+        let value: &[u8] = &attribute.value;
+        let key = || String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
+        if value.contains(&b'<') {
+            return Err(format!("not well-formed XML: `<` in the value of attribute `{}`", key()));
+        }
+        let mut rest = value;
+        while let Some(start) = rest.iter().position(|&byte| byte == b'&') {
+            rest = &rest[start + 1..];
+            let end = rest.iter().position(|&byte| byte == b';').filter(|&end| end <= 32);
+            let Some(end) = end else {
+                return Err(format!("not well-formed XML: a `&` that starts no reference in attribute `{}`", key()));
+            };
+            let name = String::from_utf8_lossy(&rest[..end]);
+            if text::reference(&name).is_none() {
+                return Err(if name.starts_with('#') {
+                    format!("`&{name};` is not a valid character reference")
+                } else {
+                    undeclared(&name)
+                });
+            }
+            rest = &rest[end + 1..];
+        }
+    }
+    Ok(())
 }
 
 /// The error for a failure quick-xml reports, at the position it reports.
@@ -111,8 +164,11 @@ fn xml_error<R: Read>(reader: &Reader<Clamp<R>>, error: &quick_xml::Error) -> Pa
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Frame {
     Testsuites,
-    /// A `<testsuite>` and its name joined to its ancestors' (TestGrid's `dotName`).
-    Testsuite(String),
+    /// A `<testsuite>`; its name joined to its ancestors' (TestGrid's `dotName`) is the
+    /// document's `path`, which was `parent_len` bytes long before it.
+    Testsuite {
+        parent_len: usize,
+    },
     Testcase,
     /// A result element of the current test case (or, at suite level, of the suite).
     Outcome,
@@ -163,9 +219,16 @@ struct Case {
     errors_output: BoundedText,
 }
 
+/// How deep elements may nest. Real JUnit nests suites a few levels; the limit keeps a hostile
+/// file's memory linear in its size and the parser's stack small.
+pub(crate) const MAX_DEPTH: usize = 1_000;
+
 #[derive(Debug, Default)]
 struct Document {
     stack: Vec<Frame>,
+    /// The names of the open suites joined with `.`: one buffer for the whole stack, so memory
+    /// stays linear however deep suites nest.
+    path: String,
     case: Option<Case>,
     outcome: Option<Outcome>,
     /// Suite-level `<error>`/`<failure>`: the row name it reports under.
@@ -176,30 +239,44 @@ struct Document {
 
 impl Document {
     fn open(&mut self, element: &BytesStart<'_>, dropped: u64) -> Result<(), String> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(format!("elements nested more than {MAX_DEPTH} deep: not a JUnit file slipway reads"));
+        }
+        check_attributes(element)?;
         let local = element.local_name();
         let name = local.as_ref();
         let frame = match (self.stack.last(), name) {
             (None, b"testsuites") => Frame::Testsuites,
-            (None, b"testsuite") => Frame::Testsuite(attribute(element, b"name")?.map(text::name).unwrap_or_default()),
+            (None, b"testsuite") => {
+                self.path = attribute(element, b"name")?.map(text::name).unwrap_or_default();
+                Frame::Testsuite { parent_len: 0 }
+            }
             (None, _) => {
                 return Err(format!(
                     "the root element is <{}>, not <testsuites> or <testsuite>: not a JUnit file",
                     String::from_utf8_lossy(name)
                 ));
             }
-            (Some(Frame::Testsuites | Frame::Testsuite(_)), b"testsuite") => {
+            (Some(Frame::Testsuites | Frame::Testsuite { .. }), b"testsuite") => {
                 let own = attribute(element, b"name")?.map(text::name).unwrap_or_default();
-                Frame::Testsuite(dot_name(self.suite_path(), &own))
+                let parent_len = self.path.len();
+                if !own.is_empty() {
+                    if !self.path.is_empty() {
+                        self.path.push('.');
+                    }
+                    self.path.push_str(&own);
+                }
+                Frame::Testsuite { parent_len }
             }
-            (Some(Frame::Testsuites | Frame::Testsuite(_)), b"testcase") => {
+            (Some(Frame::Testsuites | Frame::Testsuite { .. }), b"testcase") => {
                 let own = attribute(element, b"name")?.unwrap_or_default();
                 let name = text::name(dot_name(self.suite_path(), &own));
                 let duration_ms = attribute(element, b"time")?.as_deref().and_then(milliseconds);
                 self.case = Some(Case { name, duration_ms, ..Case::default() });
                 Frame::Testcase
             }
-            (Some(Frame::Testsuite(path)), b"error" | b"failure") if self.outcome.is_none() => {
-                let row = if path.is_empty() { "testsuite".to_owned() } else { path.clone() };
+            (Some(Frame::Testsuite { .. }), b"error" | b"failure") if self.outcome.is_none() => {
+                let row = if self.path.is_empty() { "testsuite".to_owned() } else { self.path.clone() };
                 self.suite_outcome = Some(row);
                 self.outcome = Some(outcome(element, Kind::Error, dropped)?);
                 Frame::Outcome
@@ -223,6 +300,7 @@ impl Document {
     fn close(&mut self) {
         match self.stack.pop() {
             Some(Frame::Outcome) => self.close_outcome(),
+            Some(Frame::Testsuite { parent_len }) => self.path.truncate(parent_len),
             Some(Frame::Testcase) => {
                 if let Some(case) = self.case.take() {
                     match cell(case) {
@@ -273,7 +351,7 @@ impl Document {
 
     fn suite_path(&self) -> &str {
         match self.stack.last() {
-            Some(Frame::Testsuite(path)) => path,
+            Some(Frame::Testsuite { .. }) => &self.path,
             _ => "",
         }
     }
@@ -305,12 +383,6 @@ impl Document {
         }
     }
 
-    fn push_str(&mut self, text: &str) {
-        if let Some(target) = self.target() {
-            target.push_str(text);
-        }
-    }
-
     fn push_char(&mut self, character: char) {
         if let Some(target) = self.target() {
             target.push_char(character);
@@ -324,7 +396,7 @@ impl Document {
             Some(_) => {
                 let open = match self.stack.last() {
                     Some(Frame::Testsuites) => "<testsuites>",
-                    Some(Frame::Testsuite(_)) => "<testsuite>",
+                    Some(Frame::Testsuite { .. }) => "<testsuite>",
                     Some(Frame::Testcase) => "<testcase>",
                     _ => "an element",
                 };
@@ -498,12 +570,67 @@ mod tests {
     }
 
     #[test]
-    fn references_resolve_and_dtd_entities_stay_as_written() {
+    fn references_resolve() {
         let cells = cells(
-            "<testsuite><testcase name='a&amp;b'><failure message='x &lt; y'>line&#xA;two &oob; <![CDATA[<raw>]]></failure></testcase></testsuite>",
+            "<testsuite><testcase name='a&amp;b'><failure message='x &lt; y'>line&#xA;two &gt; <![CDATA[<raw> &oob;]]></failure></testcase></testsuite>",
         );
         assert_eq!(cells[0].name, "a&b");
-        assert_eq!(cells[0].message.as_deref(), Some("x < y\nline\ntwo &oob; <raw>"));
+        assert_eq!(cells[0].message.as_deref(), Some("x < y\nline\ntwo > <raw> &oob;"));
+    }
+
+    #[test]
+    fn documents_that_are_not_well_formed_are_refused() {
+        let cases: [(&str, &str); 8] = [
+            (
+                "<testsuite><testcase name='t'><failure>&nope;</failure></testcase></testsuite>",
+                "`&nope;` is not an entity XML defines",
+            ),
+            ("<testsuite><testcase name='t&nope;'/></testsuite>", "`&nope;` is not an entity XML defines"),
+            ("<testsuite><testcase name='a & b'/></testsuite>", "a `&` that starts no reference"),
+            ("<testsuite><testcase name='t' name='u'/></testsuite>", "not well-formed XML"),
+            ("<testsuite><properties><property name='a' name='b'/></properties></testsuite>", "not well-formed XML"),
+            ("<testsuite><testcase name='a<b'/></testsuite>", "`<` in the value of attribute `name`"),
+            ("<testsuite/><testsuite/>", "a second root element <testsuite>"),
+            ("<testsuite/>\ntrailing words", "content after the root element"),
+        ];
+        for (input, message) in cases {
+            let error = error(input.as_bytes());
+            assert!(error.message.contains(message), "{input}: {}", error.message);
+        }
+        assert!(
+            parse("<testsuite/>\n<!-- written by a tool -->\n<?pi x?>\n".as_bytes()).is_ok(),
+            "comments may follow"
+        );
+        let mismatched = error(b"<testsuite><testcase name='t'></testsuite>");
+        assert!(mismatched.message.contains("not well-formed XML"), "{}", mismatched.message);
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_names_stay_linear() {
+        let deep = |levels: usize| {
+            let mut xml = String::new();
+            for level in 0..levels {
+                xml.push_str(&format!("<testsuite name='s{level}'>"));
+            }
+            xml.push_str("<testcase name='t'/>");
+            for _ in 0..levels {
+                xml.push_str("</testsuite>");
+            }
+            xml
+        };
+        let cells = cells(&deep(3));
+        assert_eq!(cells[0].name, "s0.s1.s2.t");
+        let sibling = cells_of(
+            "<testsuites><testsuite name='a'><testsuite name='b'/><testcase name='t'/></testsuite><testsuite name='c'><testcase name='u'/></testsuite></testsuites>",
+        );
+        assert_eq!(sibling, ["a.t", "c.u"], "a closed suite leaves the path");
+        assert_eq!(cells_of(&deep(MAX_DEPTH - 1)).len(), 1);
+        let error = error(deep(40_000).as_bytes());
+        assert!(error.message.contains(&format!("nested more than {MAX_DEPTH} deep")), "{}", error.message);
+    }
+
+    fn cells_of(xml: &str) -> Vec<String> {
+        cells(xml).into_iter().map(|cell| cell.name).collect()
     }
 
     #[test]
