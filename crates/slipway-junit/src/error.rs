@@ -42,6 +42,9 @@ pub enum Error {
     /// A parsing thread died (a bug).
     #[error("a JUnit parsing task failed")]
     Task(#[source] tokio::task::JoinError),
+    /// `--glob` is not a glob.
+    #[error("`{glob}` is not a glob: {message}")]
+    Glob { glob: String, message: String },
 }
 
 impl Error {
@@ -52,6 +55,7 @@ impl Error {
             Error::Storage(error) => error.exit_code(),
             Error::Store { source, .. } => source.exit_code(),
             Error::Task(_) => exit::INFRASTRUCTURE,
+            Error::Glob { .. } => exit::USAGE,
         }
     }
 }

@@ -19,7 +19,7 @@ pub const INGEST_SCHEMA: &str = "slipway.results.ingest/v1";
 use crate::error::{Error, Problem};
 use crate::merge::merge;
 use crate::prow::{self, BuildFiles, FINISHED, STARTED};
-use crate::source::Source;
+use crate::source::{Read, Source};
 
 /// The job of JUnit files given on their own when `--job` is not.
 pub const DEFAULT_JOB: &str = "local";
@@ -36,7 +36,14 @@ pub struct Options {
     /// The environment object storage reads its settings from (`AWS_*`, `GOOGLE_*`,
     /// `AZURE_*`); `None`: the process's.
     pub environment: Option<Vec<(String, String)>>,
+    /// Which files of a directory are JUnit candidates: a glob relative to each build directory
+    /// (or to a directory without builds). Default: `*.xml` and `*.xml.gz` under a build's
+    /// `artifacts/`, every `*.xml` of a plain directory.
+    pub glob: Option<String>,
 }
+
+/// How many files are parsed at once.
+const PARALLEL: usize = 8;
 
 /// What an ingest did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +56,8 @@ pub struct Report {
     pub tests: usize,
     /// Inputs that could not be read or parsed; the rest was ingested.
     pub problems: Vec<Problem>,
+    /// XML files found in directories that are not JUnit (another root element), left out.
+    pub not_junit: Vec<Problem>,
     /// Each build stored, in the order stored.
     pub ingested: Vec<Ingested>,
 }
@@ -92,30 +101,42 @@ pub struct Ingested {
 /// inputs are reported in the [`Report`]; storage or a database that fails is an [`Error`].
 pub async fn ingest(store: &Store, inputs: &[String], options: &Options) -> Result<Report, Error> {
     let mut report = Report::default();
-    let mut loose: Vec<(Source, String)> = Vec::new();
+    let glob = match &options.glob {
+        Some(glob) => Some(
+            globset::GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|error| Error::Glob { glob: glob.clone(), message: error.kind().to_string() })?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    // Files given one by one must be JUnit; files found in a directory may be other XML.
+    let mut loose: Vec<(Source, String, bool)> = Vec::new();
     for input in inputs {
         let Some((source, is_file)) = open(input, options, &mut report.problems)? else { continue };
         if is_file {
-            loose.push((source, String::new()));
+            loose.push((source, String::new(), true));
             continue;
         }
         let keys = source.list(&mut report.problems).await?;
-        if keys.is_empty() && input.contains("://") && input.ends_with(".xml") {
-            loose.push((source, String::new()));
+        if keys.is_empty() && input.contains("://") && (input.ends_with(".xml") || input.ends_with(".xml.gz")) {
+            loose.push((source, String::new(), true));
             continue;
         }
-        let layout = prow::layout(&keys);
+        let layout = prow::layout(&keys, glob.as_ref());
         if layout.builds.is_empty() && layout.loose.is_empty() {
+            let wanted = options.glob.as_deref().unwrap_or("*.xml");
             report.problems.push(Problem::new(
                 source.shown(""),
                 None,
-                "no Prow builds (started.json, finished.json) and no JUnit files (junit*.xml) here".to_owned(),
+                format!("no Prow builds (started.json, finished.json) and no JUnit files ({wanted}) here"),
             ));
         }
         for build in &layout.builds {
             ingest_prow_build(store, &source, build, options, &mut report).await?;
         }
-        loose.extend(layout.loose.into_iter().map(|key| (source.clone(), key)));
+        loose.extend(layout.loose.into_iter().map(|key| (source.clone(), key, false)));
     }
     if !loose.is_empty() {
         ingest_loose(store, &loose, options, &mut report).await?;
@@ -175,14 +196,9 @@ async fn ingest_prow_build(
         Value::Null
     };
     let metadata = prow::metadata(&started, &finished);
-    let mut cells = Vec::new();
-    let mut read = 0;
-    for key in &files.junit {
-        if let Some(parsed) = source.parse(key, &mut report.problems).await? {
-            cells.extend(parsed.cells);
-            read += 1;
-        }
-    }
+    let files_read = read_all(files.junit.iter().map(|key| (source, key.as_str(), false)), report).await?;
+    let read = files_read.len();
+    let cells: Vec<TestResult> = files_read.into_iter().flat_map(|(_, parsed)| parsed.cells).collect();
     let build = Build {
         job,
         build_id,
@@ -198,21 +214,19 @@ async fn ingest_prow_build(
 /// The JUnit files given on their own: one build of `--job`, `--build`.
 async fn ingest_loose(
     store: &Store,
-    loose: &[(Source, String)],
+    loose: &[(Source, String, bool)],
     options: &Options,
     report: &mut Report,
 ) -> Result<(), Error> {
+    let files_read = read_all(loose.iter().map(|(source, key, given)| (source, key.as_str(), *given)), report).await?;
+    let read = files_read.len();
     let mut cells = Vec::new();
-    let mut read = 0;
     let mut modified: Option<i64> = None;
     let mut sources = Vec::new();
-    for (source, key) in loose {
-        if let Some(parsed) = source.parse(key, &mut report.problems).await? {
-            cells.extend(parsed.cells);
-            read += 1;
-            modified = modified.max(source.modified(key));
-            sources.push(source.location(key));
-        }
+    for ((source, key), parsed) in files_read {
+        cells.extend(parsed.cells);
+        modified = modified.max(source.modified(key));
+        sources.push(source.location(key));
     }
     if read == 0 {
         return Ok(());
@@ -232,6 +246,31 @@ async fn ingest_loose(
         source,
     };
     store_build(store, build, tests, read, options, report).await
+}
+
+/// Reads files `PARALLEL` at a time, in order; what cannot be read is recorded in `report` (a
+/// file found in a directory that is XML of another kind as a note). `given`: the file was named
+/// on its own, so it must be JUnit.
+async fn read_all<'a>(
+    files: impl Iterator<Item = (&'a Source, &'a str, bool)>,
+    report: &mut Report,
+) -> Result<Vec<((&'a Source, &'a str), crate::parse::Parsed)>, Error> {
+    use futures_util::StreamExt;
+    let mut reads =
+        futures_util::stream::iter(files.map(|(source, key, given)| async move {
+            source.read(key).await.map(|read| ((source, key), given, read))
+        }))
+        .buffered(PARALLEL);
+    let mut parsed = Vec::new();
+    while let Some(result) = reads.next().await {
+        let (file, given, read) = result?;
+        match read {
+            Read::Parsed(content) => parsed.push((file, content)),
+            Read::NotJunit(problem) if !given => report.not_junit.push(problem),
+            Read::NotJunit(problem) | Read::Problem(problem) => report.problems.push(problem),
+        }
+    }
+    Ok(parsed)
 }
 
 async fn store_build(

@@ -79,10 +79,12 @@
 //! - A Prow build directory is one holding `started.json` or `finished.json`. Its job is the
 //!   name of the directory above it and its build id its own name; `started.json` gives the
 //!   start time, `finished.json` the end, `passed` (else `result == SUCCESS`), and the version
-//!   by TestGrid's rule ([`version`]). Its JUnit files are those under `artifacts/` matching
-//!   TestGrid's pattern ([`is_junit_path`]). A tree holding many builds (`logs/<job>/<build>/`,
-//!   `pr-logs/...`, or slipway's `.slipway/artifacts`) yields all of them.
-//! - A JUnit file given on its own, or the `junit*.xml` files of a directory holding no builds,
+//!   by TestGrid's rule ([`version`]). Its JUnit files are the `*.xml` and `*.xml.gz` files under
+//!   `artifacts/` (or those `--glob` names) whose root element is `<testsuites>` or
+//!   `<testsuite>`: found by content, not by TestGrid's `junit*.xml` name pattern; other XML is
+//!   left out with a note. A tree holding many builds (`logs/<job>/<build>/`, `pr-logs/...`, or
+//!   slipway's `.slipway/artifacts`) yields all of them.
+//! - A JUnit file given on its own, or the JUnit XML files of a directory holding no builds,
 //!   together make one build of job `--job` (default `local`) and build `--build` (default: the
 //!   first 12 hex digits of a SHA-256 over the merged results, so the same files are the same
 //!   build), started at the newest file's modification time.
@@ -102,6 +104,6 @@ pub use error::{Error, Problem};
 pub use ingest::{Counts, DEFAULT_JOB, INGEST_SCHEMA, Ingested, Options, Report, ingest};
 pub use merge::merge;
 pub use parse::{ParseError, Parsed, parse};
-pub use prow::{is_junit_path, version};
+pub use prow::version;
 pub use source::parse_file;
 pub use text::{MESSAGE_LIMIT, NAME_LIMIT};

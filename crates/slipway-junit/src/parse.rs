@@ -31,6 +31,9 @@ pub struct ParseError {
     pub offset: u64,
     /// What is wrong, as a lowercase fragment.
     pub message: String,
+    /// The document is XML of another kind (its root is not `<testsuites>` or `<testsuite>`):
+    /// a file found in a directory is then skipped with a note, not refused.
+    pub not_junit: bool,
 }
 
 /// Reads a JUnit XML document from `input`, streaming; memory stays bounded whatever its size.
@@ -49,7 +52,7 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
         let clamp = reader.get_mut();
         let dropped = clamp.take_dropped();
         let at = clamp.original_offset(start);
-        let fail = |message: String| ParseError { offset: at, message };
+        let fail = |message: String| ParseError { offset: at, message, not_junit: false };
         if parsed.is_some() {
             // After the root element: only comments, processing instructions and white space.
             match event {
@@ -66,20 +69,29 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
             }
             continue;
         }
+        let root = state.stack.is_empty();
+        let open_error =
+            |message: String| ParseError { offset: at, not_junit: root && message.contains(NOT_JUNIT), message };
         match event {
-            Event::Start(element) => state.open(&element, dropped).map_err(fail)?,
+            Event::Start(element) => state.open(&element, dropped).map_err(open_error)?,
             Event::Empty(element) => {
-                state.open(&element, dropped).map_err(fail)?;
+                state.open(&element, dropped).map_err(open_error)?;
                 state.close();
             }
             Event::End(_) => state.close(),
             Event::Text(text) => {
-                state.text(&text, dropped).map_err(|(valid, message)| ParseError { offset: at + valid, message })?;
+                state.text(&text, dropped).map_err(|(valid, message)| ParseError {
+                    offset: at + valid,
+                    message,
+                    not_junit: false,
+                })?;
             }
             Event::CData(data) => {
-                state
-                    .text(&data, dropped)
-                    .map_err(|(valid, message)| ParseError { offset: at + valid + 9, message })?;
+                state.text(&data, dropped).map_err(|(valid, message)| ParseError {
+                    offset: at + valid + 9,
+                    message,
+                    not_junit: false,
+                })?;
             }
             Event::GeneralRef(reference) => {
                 // A text run with references is several events; what was dropped of it counts.
@@ -150,15 +162,18 @@ fn xml_error<R: Read>(reader: &Reader<Clamp<R>>, error: &quick_xml::Error) -> Pa
     if let quick_xml::Error::Io(io) = error
         && let Some(oversized) = io.get_ref().and_then(|inner| inner.downcast_ref::<Oversized>())
     {
-        return ParseError { offset: oversized.offset, message: oversized.to_string() };
+        return ParseError { offset: oversized.offset, message: oversized.to_string(), not_junit: false };
     }
     let offset = reader.get_ref().original_offset(reader.error_position());
     let message = match error {
         quick_xml::Error::Io(io) => format!("could not read: {io}"),
         other => format!("not well-formed XML: {other}"),
     };
-    ParseError { offset, message }
+    ParseError { offset, message, not_junit: false }
 }
+
+/// The end of the message for a root element of another kind.
+const NOT_JUNIT: &str = "not <testsuites> or <testsuite>: not a JUnit file";
 
 /// What an element is to the parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,10 +267,7 @@ impl Document {
                 Frame::Testsuite { parent_len: 0 }
             }
             (None, _) => {
-                return Err(format!(
-                    "the root element is <{}>, not <testsuites> or <testsuite>: not a JUnit file",
-                    String::from_utf8_lossy(name)
-                ));
+                return Err(format!("the root element is <{}>, {NOT_JUNIT}", String::from_utf8_lossy(name)));
             }
             (Some(Frame::Testsuites | Frame::Testsuite { .. }), b"testsuite") => {
                 let own = attribute(element, b"name")?.map(text::name).unwrap_or_default();

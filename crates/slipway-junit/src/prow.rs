@@ -4,28 +4,16 @@
 //! A build directory is one that holds `started.json` or `finished.json` (Prow's
 //! `logs/<job>/<build-id>/`, `pr-logs/pull/.../<job>/<build-id>/`, or slipway's own
 //! `.slipway/artifacts/logs/<job>/<build-id>/`). Its job is the name of the directory above it and
-//! its build id its own name, as TestGrid reads them from the path. Its JUnit files are the files
-//! under `artifacts/` whose path matches TestGrid's pattern.
+//! its build id its own name, as TestGrid reads them from the path. Its JUnit candidates are the
+//! `*.xml` (and `*.xml.gz`) files under `artifacts/`; a directory without builds offers all of its
+//! `*.xml` files (not in hidden directories). A glob replaces either default. Which candidates are
+//! JUnit is then decided by their content (the root element), not their name: TestGrid's
+//! `junit*.xml` pattern missed reports named otherwise (`report.xml`, `TEST-*.xml`).
 
-use std::sync::LazyLock;
-
-use regex::Regex;
 use serde_json::Value;
 
 pub(crate) const STARTED: &str = "started.json";
 pub(crate) const FINISHED: &str = "finished.json";
-
-/// TestGrid's pattern for JUnit files (updater, `gcs.go`): `junit.xml`, `junit_01.xml`,
-/// `junit_runner.xml`, `junit_e2e_20260101-120000_01.xml`, `junit-anything.xml`, `test.xml`.
-static JUNIT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r".+/(?:junit((_[^_]+)?(_\d+-\d+)?(_\d+)?|.+)?\.xml|test.xml)$").expect("a valid pattern")
-});
-
-/// Whether a path (with at least one directory before the file name) names a JUnit file by
-/// TestGrid's pattern.
-pub fn is_junit_path(path: &str) -> bool {
-    JUNIT.is_match(path)
-}
 
 /// One build directory found in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +40,21 @@ pub(crate) struct Layout {
     pub(crate) loose: Vec<String>,
 }
 
-/// Sorts the keys of a listing (`/`-separated, relative to its root) into builds.
-pub(crate) fn layout(keys: &[String]) -> Layout {
+/// Whether `path` (relative to the listing's root, or to a build directory) is a JUnit candidate:
+/// it matches `glob`, or without one ends in `.xml` or `.xml.gz` outside hidden directories.
+fn candidate(path: &str, glob: Option<&globset::GlobMatcher>) -> bool {
+    match glob {
+        Some(glob) => glob.is_match(path),
+        None => {
+            (path.ends_with(".xml") || path.ends_with(".xml.gz"))
+                && !path.split('/').any(|component| component.starts_with('.'))
+        }
+    }
+}
+
+/// Sorts the keys of a listing (`/`-separated, relative to its root) into builds and JUnit
+/// candidates.
+pub(crate) fn layout(keys: &[String], glob: Option<&globset::GlobMatcher>) -> Layout {
     let mut directories: Vec<&str> = keys
         .iter()
         .filter_map(|key| {
@@ -71,7 +72,7 @@ pub(crate) fn layout(keys: &[String]) -> Layout {
         .filter(|directory| !directories.iter().any(|other| other != directory && is_inside(directory, other)))
         .collect();
     if outer.is_empty() {
-        let mut loose: Vec<String> = keys.iter().filter(|key| is_junit_path(&format!("./{key}"))).cloned().collect();
+        let mut loose: Vec<String> = keys.iter().filter(|key| candidate(key, glob)).cloned().collect();
         loose.sort_unstable();
         return Layout { builds: Vec::new(), loose };
     }
@@ -79,9 +80,14 @@ pub(crate) fn layout(keys: &[String]) -> Layout {
         .into_iter()
         .map(|directory| {
             let artifacts = join(directory, "artifacts/");
+            let within =
+                |key: &str| if directory.is_empty() { key.to_owned() } else { key[directory.len() + 1..].to_owned() };
             let mut junit: Vec<String> = keys
                 .iter()
-                .filter(|key| key.starts_with(&artifacts) && is_junit_path(&key[directory.len()..]))
+                .filter(|key| match glob {
+                    Some(_) => key.starts_with(&join(directory, "")) && candidate(&within(key), glob),
+                    None => key.starts_with(&artifacts) && candidate(&within(key), None),
+                })
                 .cloned()
                 .collect();
             junit.sort_unstable();
@@ -162,39 +168,26 @@ pub fn version(started: &Value, finished: &Value) -> Option<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn junit_files_are_named_as_testgrid_names_them() {
-        for path in [
-            "artifacts/junit.xml",
-            "artifacts/junit_01.xml",
-            "artifacts/junit_runner.xml",
-            "artifacts/e2e/junit_e2e_20260101-120000_01.xml",
-            "artifacts/junit-unit.xml",
-            "artifacts/test.xml",
-        ] {
-            assert!(is_junit_path(path), "{path}");
-        }
-        for path in ["artifacts/results.xml", "artifacts/junit.xml.gz", "junit.xml", "artifacts/junit.json"] {
-            assert!(!is_junit_path(path), "{path}");
-        }
-    }
-
     fn keys(keys: &[&str]) -> Vec<String> {
         keys.iter().map(|key| (*key).to_owned()).collect()
     }
 
     #[test]
     fn builds_are_the_directories_with_started_or_finished() {
-        let layout = layout(&keys(&[
-            "logs/unit/2/started.json",
-            "logs/unit/2/artifacts/junit_1.xml",
-            "logs/unit/2/artifacts/copy/started.json",
-            "logs/unit/2/artifacts/sub/junit_runner.xml",
-            "logs/unit/2/artifacts/other.xml",
-            "logs/unit/2/junit.xml",
-            "logs/unit/latest-build.txt",
-            "logs/e2e/7/finished.json",
-        ]));
+        let layout = layout(
+            &keys(&[
+                "logs/unit/2/started.json",
+                "logs/unit/2/artifacts/junit_1.xml",
+                "logs/unit/2/artifacts/copy/started.json",
+                "logs/unit/2/artifacts/sub/junit_runner.xml",
+                "logs/unit/2/artifacts/report.xml.gz",
+                "logs/unit/2/artifacts/build-log.txt",
+                "logs/unit/2/junit.xml",
+                "logs/unit/latest-build.txt",
+                "logs/e2e/7/finished.json",
+            ]),
+            None,
+        );
         assert!(layout.loose.is_empty());
         assert_eq!(
             layout.builds,
@@ -209,7 +202,11 @@ mod tests {
                     directory: "logs/unit/2".to_owned(),
                     has_started: true,
                     has_finished: false,
-                    junit: keys(&["logs/unit/2/artifacts/junit_1.xml", "logs/unit/2/artifacts/sub/junit_runner.xml"]),
+                    junit: keys(&[
+                        "logs/unit/2/artifacts/junit_1.xml",
+                        "logs/unit/2/artifacts/report.xml.gz",
+                        "logs/unit/2/artifacts/sub/junit_runner.xml"
+                    ]),
                 },
             ]
         );
@@ -218,13 +215,18 @@ mod tests {
     }
 
     fn layout_of_root() -> Layout {
-        layout(&keys(&["started.json", "finished.json", "artifacts/junit.xml"]))
+        layout(&keys(&["started.json", "finished.json", "artifacts/junit.xml"]), None)
     }
 
     #[test]
-    fn without_builds_junit_files_are_loose() {
-        let layout = layout(&keys(&["junit.xml", "reports/junit_2.xml", "pom.xml"]));
-        assert_eq!(layout.loose, keys(&["junit.xml", "reports/junit_2.xml"]));
+    fn without_builds_every_xml_file_is_a_candidate() {
+        let listing = keys(&["junit.xml", "reports/TEST-a.xml", "pom.xml", ".git/x.xml", "notes.txt"]);
+        assert_eq!(layout(&listing, None).loose, keys(&["junit.xml", "pom.xml", "reports/TEST-a.xml"]));
+        let glob = globset::Glob::new("reports/**/*.xml").expect("glob").compile_matcher();
+        assert_eq!(layout(&listing, Some(&glob)).loose, keys(&["reports/TEST-a.xml"]));
+        let build = keys(&["logs/u/1/started.json", "logs/u/1/artifacts/a.xml", "logs/u/1/out/junit.xml"]);
+        let glob = globset::Glob::new("out/*.xml").expect("glob").compile_matcher();
+        assert_eq!(layout(&build, Some(&glob)).builds[0].junit, keys(&["logs/u/1/out/junit.xml"]));
     }
 
     #[test]

@@ -98,24 +98,29 @@ impl Source {
         }
     }
 
-    /// Parses the JUnit file `key`; `None` when it cannot be read or parsed (a problem is
-    /// recorded). Parsing runs on a blocking thread.
-    pub(crate) async fn parse(&self, key: &str, problems: &mut Vec<Problem>) -> Result<Option<Parsed>, Error> {
+    /// Reads and parses the JUnit file `key` (gzip-compressed when it ends in `.gz`) on a
+    /// blocking thread. Storage that fails is an error; a file that cannot be read or parsed is
+    /// a [`Read::Problem`], XML of another kind a [`Read::NotJunit`].
+    pub(crate) async fn read(&self, key: &str) -> Result<Read, Error> {
         let shown = self.shown(key);
+        let gzip = key.ends_with(".gz");
         let parsed = match self {
             Source::Local { root, .. } => {
                 let path = local_path(root, key);
-                tokio::task::spawn_blocking(move || parse_file_as(&path, shown)).await.map_err(Error::Task)?
+                tokio::task::spawn_blocking(move || parse_file_as(&path, shown, gzip)).await.map_err(Error::Task)?
             }
             Source::Remote(storage) => {
                 let Some(bytes) = storage.read(key).await? else {
-                    problems.push(Problem::new(shown, None, "not found".to_owned()));
-                    return Ok(None);
+                    return Ok(Read::Problem(Problem::new(shown, None, "not found".to_owned())));
                 };
-                tokio::task::spawn_blocking(move || parse_bytes(&bytes, shown)).await.map_err(Error::Task)?
+                tokio::task::spawn_blocking(move || parse_bytes(&bytes, shown, gzip)).await.map_err(Error::Task)?
             }
         };
-        Ok(parsed.map_err(|problem| problems.push(problem)).ok())
+        Ok(match parsed {
+            Ok(parsed) => Read::Parsed(parsed),
+            Err((problem, true)) => Read::NotJunit(problem),
+            Err((problem, false)) => Read::Problem(problem),
+        })
     }
 
     /// When a local file was last modified, in Unix seconds.
@@ -127,26 +132,42 @@ impl Source {
     }
 }
 
-/// Parses the JUnit file at `path`, streaming it from disk. A problem names the file as given
-/// and the line.
-pub fn parse_file(path: &Path) -> Result<Parsed, Problem> {
-    parse_file_as(path, path.display().to_string())
+/// What reading one JUnit file gave.
+pub(crate) enum Read {
+    Parsed(Parsed),
+    /// It cannot be read or parsed.
+    Problem(Problem),
+    /// It is XML of another kind.
+    NotJunit(Problem),
 }
 
-fn parse_file_as(path: &Path, shown: String) -> Result<Parsed, Problem> {
-    let open = || std::fs::File::open(path);
-    let file =
-        open().map_err(|error| Problem::new(shown.clone(), None, format!("could not read: {}", io_reason(&error))))?;
+/// Parses the JUnit file at `path` (gzip-compressed when it ends in `.gz`), streaming it from
+/// disk. A problem names the file as given and the line.
+pub fn parse_file(path: &Path) -> Result<Parsed, Problem> {
+    let gzip = path.extension().is_some_and(|extension| extension == "gz");
+    parse_file_as(path, path.display().to_string(), gzip).map_err(|(problem, _)| problem)
+}
+
+/// `input`, decompressed when `gzip`.
+fn maybe_gzip<'a>(input: impl std::io::Read + 'a, gzip: bool) -> Box<dyn std::io::Read + 'a> {
+    if gzip { Box::new(flate2::read::MultiGzDecoder::new(input)) } else { Box::new(input) }
+}
+
+fn parse_file_as(path: &Path, shown: String, gzip: bool) -> Result<Parsed, (Problem, bool)> {
+    let open = || std::fs::File::open(path).map(|file| maybe_gzip(std::io::BufReader::new(file), gzip));
+    let file = open().map_err(|error| {
+        (Problem::new(shown.clone(), None, format!("could not read: {}", io_reason(&error))), false)
+    })?;
     parse(file).map_err(|error| {
         let line = open().and_then(|file| clamp::line_at(file, error.offset)).ok();
-        Problem::new(shown, line, error.message)
+        (Problem::new(shown, line, error.message), error.not_junit)
     })
 }
 
-fn parse_bytes(bytes: &Bytes, shown: String) -> Result<Parsed, Problem> {
-    parse(bytes.as_ref()).map_err(|error| {
-        let line = clamp::line_at(bytes.as_ref(), error.offset).ok();
-        Problem::new(shown, line, error.message)
+fn parse_bytes(bytes: &Bytes, shown: String, gzip: bool) -> Result<Parsed, (Problem, bool)> {
+    parse(maybe_gzip(bytes.as_ref(), gzip)).map_err(|error| {
+        let line = clamp::line_at(maybe_gzip(bytes.as_ref(), gzip), error.offset).ok();
+        (Problem::new(shown, line, error.message), error.not_junit)
     })
 }
 

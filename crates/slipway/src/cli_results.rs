@@ -25,8 +25,9 @@ pub(crate) enum ResultsCommand {
 #[derive(Debug, Args)]
 #[command(
     after_help = "A directory (or storage URL) is searched for Prow builds: directories holding started.json or \
-finished.json, named <job>/<build-id>/, with JUnit files artifacts/**/junit*.xml. JUnit files given on their \
-own, or in a directory without builds, make one build of --job and --build. Ingesting the same build again \
+finished.json, named <job>/<build-id>/; their JUnit files are the XML files under artifacts/ (also .xml.gz) \
+whose root is <testsuites> or <testsuite>, other XML left out with a note (--glob chooses other files). JUnit \
+files given on their own, or the XML files of a directory without builds, make one build of --job and --build. Ingesting the same build again \
 changes nothing.\n\nExit status: 0 when everything was ingested; 2 when an input could not be read or parsed \
 (it is reported with its file and line, and every other input is still ingested); 3 when the database or \
 object storage fails.\n\nExamples:\n  slipway results ingest .slipway/artifacts\n  slipway results ingest \
@@ -47,6 +48,12 @@ pub(crate) struct IngestArgs {
     /// same files are the same build).
     #[arg(long, value_name = "ID")]
     pub(crate) build: Option<String>,
+
+    /// Which files of a directory are JUnit candidates, relative to each build directory (or to
+    /// a directory without builds), such as 'artifacts/**/junit*.xml' (default: every *.xml and
+    /// *.xml.gz under a build's artifacts/, every *.xml of a plain directory).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) glob: Option<String>,
 
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,

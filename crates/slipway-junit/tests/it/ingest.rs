@@ -48,11 +48,14 @@ fn prow_tree(root: &Path) {
     );
     write(root, "logs/ci-crio-node-e2e/1001/artifacts/junit_01.xml", GINKGO);
     write(root, "logs/ci-crio-node-e2e/1001/artifacts/retry/junit_02.xml", RETRY);
+    // Found by content, whatever its name (TestGrid's junit*.xml pattern missed it).
     write(
         root,
         "logs/ci-crio-node-e2e/1001/artifacts/results.xml",
-        "<testsuite><testcase name='ignored'/></testsuite>",
+        "<testsuite><testcase name='found by content'/></testsuite>",
     );
+    // XML of another kind is left out with a note.
+    write(root, "logs/ci-crio-node-e2e/1001/artifacts/config.xml", "<configuration><a/></configuration>");
     write(root, "logs/ci-crio-node-e2e/1001/build-log.txt", "log\n");
     write(root, "logs/ci-crio-node-e2e/1002/started.json", r#"{"timestamp": 1767312000}"#);
     write(
@@ -131,7 +134,10 @@ async fn a_tree_of_prow_builds_is_ingested_once() {
         }
     );
     let tests = store.build_tests("ci-crio-node-e2e", "1001").await.expect("query");
-    assert_eq!(tests.len(), 3, "the spec that was not selected is not stored: {tests:#?}");
+    assert_eq!(tests.len(), 4, "the spec that was not selected is not stored: {tests:#?}");
+    assert_eq!(row(&tests, "found by content").status, Status::Pass);
+    assert_eq!(report.not_junit.len(), 1, "{:?}", report.not_junit);
+    assert!(report.not_junit[0].to_string().contains("config.xml:1: the root element is <configuration>"));
     let retried = row(&tests, "E2eNode Suite.[It] [sig-node] Probes should restart [NodeConformance]");
     assert_eq!(
         (retried.status, retried.runs, retried.passes, retried.duration_ms),
@@ -202,7 +208,7 @@ async fn loose_files_make_one_build_of_the_job_and_build_given() {
     assert_eq!((report.ingested[0].job.as_str(), report.ingested[0].build_id.as_str()), ("unit", "42"));
     assert_eq!(store.build_tests("unit", "42").await.expect("query")[1].status, Status::Fail);
 
-    // A directory without Prow builds: its junit*.xml files are loose files.
+    // A directory without Prow builds: its XML files that are JUnit are loose files.
     write(directory.path(), "results/junit_1.xml", RETRY);
     write(directory.path(), "results/pom.xml", "<project/>");
     let report =
@@ -236,7 +242,7 @@ async fn bad_inputs_are_reported_and_the_rest_ingested() {
         problems,
         [
             "[TMP]/missing.xml: no such file or directory",
-            "[TMP]/nothing: no Prow builds (started.json, finished.json) and no JUnit files (junit*.xml) here",
+            "[TMP]/nothing: no Prow builds (started.json, finished.json) and no JUnit files (*.xml) here",
             "[TMP]/empty.xml:1: no XML element: the file is empty or holds only a prolog",
             "[TMP]/xxe.xml:2: a DOCTYPE declaration: JUnit files have none, and slipway never reads one (no entities are expanded)",
         ]
@@ -337,4 +343,27 @@ async fn a_prow_build_in_s3_is_ingested_from_the_bucket_the_build_or_one_object(
     let missing =
         ingest(&store, &["s3://no-such-bucket-for-slipway/x".to_owned()], &options).await.expect_err("no bucket");
     assert_eq!(missing.exit_code(), 3, "{missing}");
+}
+
+#[tokio::test]
+async fn gzip_compressed_junit_and_a_glob() {
+    use std::io::Write;
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let store = sqlite(directory.path()).await;
+    let build = directory.path().join("logs/unit/5");
+    write(&build, "started.json", r#"{"timestamp": 1767225600}"#);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(RETRY.as_bytes()).expect("compress");
+    fs_err::create_dir_all(build.join("artifacts")).expect("mkdir");
+    fs_err::write(build.join("artifacts/junit_01.xml.gz"), encoder.finish().expect("compress")).expect("write");
+    write(&build, "reports/TEST-unit.xml", "<testsuite name='r'><testcase name='t'/></testsuite>");
+    let input = directory.path().display().to_string();
+    let report = ingest(&store, std::slice::from_ref(&input), &options()).await.expect("ingested");
+    assert_eq!((report.files, report.exit_code()), (1, 0), "{:?}", report.problems);
+    let globbed = Options { glob: Some("reports/*.xml".to_owned()), ..options() };
+    let report = ingest(&store, std::slice::from_ref(&input), &globbed).await.expect("ingested");
+    assert_eq!((report.files, report.tests), (1, 1), "--glob chooses other files: {:?}", report.problems);
+    let bad = Options { glob: Some("reports/[".to_owned()), ..options() };
+    let error = ingest(&store, std::slice::from_ref(&input), &bad).await.expect_err("not a glob");
+    assert_eq!(error.exit_code(), 2, "{error}");
 }

@@ -12,7 +12,7 @@ use crate::errors::UsageError;
 use crate::{output, settings_jobs};
 
 pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
-    let IngestArgs { paths, job, build, database, format } = args;
+    let IngestArgs { paths, job, build, glob, database, format } = args;
     if job.trim().is_empty() {
         return Err(UsageError("--job must not be empty".to_owned()).into());
     }
@@ -24,7 +24,7 @@ pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX));
-    let options = Options { job: Some(job), build, now, environment: None };
+    let options = Options { job: Some(job), build, now, environment: None, glob };
     let report = super::runtime()?.block_on(async {
         let store = Store::open(&url).await?;
         let report = slipway_junit::ingest(&store, &paths, &options).await;
@@ -34,6 +34,19 @@ pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
     let mut stderr = crate::output::stderr();
     for problem in &report.problems {
         writeln!(stderr, "error: {problem}")?;
+    }
+    if !report.not_junit.is_empty() {
+        let shown: Vec<&str> = report.not_junit.iter().take(3).map(|skipped| skipped.file.as_str()).collect();
+        let more = report.not_junit.len().saturating_sub(shown.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        writeln!(
+            stderr,
+            "note: left out {} XML {} that {} not JUnit: {}{more}",
+            report.not_junit.len(),
+            if report.not_junit.len() == 1 { "file" } else { "files" },
+            if report.not_junit.len() == 1 { "is" } else { "are" },
+            shown.join(", ")
+        )?;
     }
     let mut stdout = crate::output::stdout();
     match format {
