@@ -239,9 +239,11 @@ async fn ingest_loose(
     let build = Build {
         job: options.job.clone().unwrap_or_else(|| DEFAULT_JOB.to_owned()),
         build_id: options.build.clone().unwrap_or_else(|| results_hash(&tests)),
+        // JUnit files alone say nothing of a run still going: the build is over, it passed
+        // unless a test failed, and it ended when its newest file was written.
         started: modified,
-        finished: None,
-        passed: None,
+        finished: modified.or(Some(options.now)),
+        passed: Some(!tests.iter().any(|test| test.status == Status::Fail)),
         version: None,
         source,
     };

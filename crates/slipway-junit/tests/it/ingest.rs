@@ -367,3 +367,23 @@ async fn gzip_compressed_junit_and_a_glob() {
     let error = ingest(&store, std::slice::from_ref(&input), &bad).await.expect_err("not a glob");
     assert_eq!(error.exit_code(), 2, "{error}");
 }
+
+#[tokio::test]
+async fn a_build_of_junit_files_alone_is_over_with_a_result_from_its_tests() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let store = sqlite(directory.path()).await;
+    write(directory.path(), "pass/junit.xml", "<testsuite name='s'><testcase name='ok'/></testsuite>");
+    write(
+        directory.path(),
+        "fail/junit.xml",
+        "<testsuite name='s'><testcase name='ok'/><testcase name='bad'><failure message='no'/></testcase></testsuite>",
+    );
+    for (name, passed) in [("pass", true), ("fail", false)] {
+        let options = Options { job: Some(name.to_owned()), build: Some("1".to_owned()), ..options() };
+        let input = directory.path().join(name).display().to_string();
+        ingest(&store, std::slice::from_ref(&input), &options).await.expect("ingested");
+        let build = store.build(name, "1").await.expect("query").expect("stored");
+        assert_eq!(build.passed, Some(passed), "{name}: {build:?}");
+        assert!(build.finished.is_some() && build.finished >= build.started, "{name}: not running: {build:?}");
+    }
+}
