@@ -11,6 +11,7 @@
 //!   what remains, each failure that follows a pass (or starts the sequence) and each flaky cell
 //!   is a flip, and flakiness = 100 × flips / cells considered.
 //!
+//! A test that never passed (nor flaked) in the window is failing, not flaky: its flakiness is 0.
 //! A test is listed when it has at least one flip. Each flaky cell (a test that failed and
 //! passed within one build, from reruns) is also listed as a rerun, with its runs and passes.
 
@@ -193,7 +194,10 @@ pub fn analyse(grids: &[Grid], since: Option<i64>) -> Report {
             if counts.passed + counts.failed + counts.flaky == 0 {
                 continue;
             }
-            let flips = flip_flakiness(&outcomes);
+            // A test that never passed in the window is failing, not flaky: TestGrid's flip count
+            // would make a test that failed in its only build 100% flaky.
+            let ever_passed = counts.passed + counts.flaky > 0;
+            let flips = if ever_passed { flip_flakiness(&outcomes) } else { Flips::default() };
             analysed += 1;
             total += flips.percent();
             if flips.flips > 0 {
@@ -417,6 +421,14 @@ mod tests {
         let listed: Vec<(&str, f64, u32, u32)> =
             report.tests.iter().map(|test| (test.test.as_str(), test.flakiness, test.flips, test.considered)).collect();
         assert_eq!(listed, [("flaky", 50.0, 3, 6), ("rerun", 16.67, 1, 6)]);
+        let only = crate::grid::tests::history("e2e", "F", &[("failed-once", "F"), ("passed", "P")]);
+        let report_of_one = analyse(&[build("e2e", &only)], None);
+        assert!(
+            report_of_one.tests.is_empty(),
+            "a test that failed in its only build is failing, not flaky: {:?}",
+            report_of_one.tests
+        );
+        assert_eq!(report_of_one.jobs[0].average_flakiness, 0.0);
         let infra = report.tests.iter().find(|test| test.test == "infra");
         assert_eq!(infra, None, "its one failure is an infra failure");
         let reruns: Vec<(&str, &str, u32, u32)> = report

@@ -97,8 +97,10 @@ pub(crate) struct GridArgs {
 #[command(after_help = "Flakiness is TestGrid's flip flakiness: over the builds in the window, runs of 3 or more \
 failures in a row are left out (a breakage, not a flake), as are one-word failure messages (infra \
 failures) and failures in builds where no test passed; flakiness = 100 × (failures that follow a pass \
-+ flaky builds) / builds considered. Skips count as passes, as in TestGrid. Tests that failed and \
-passed within one build (reruns) are listed too.
++ flaky builds) / builds considered, a failure in the first build considered counting as following a \
+pass, as in TestGrid. Skips count as passes, as in TestGrid. A test that never passed in the window is \
+failing, not flaky (flakiness 0): one that failed in its only build is not listed. Tests that failed \
+and passed within one build (reruns) are listed too.
 
 Examples:
   slipway results flakes
