@@ -110,6 +110,10 @@ struct ClusterReport<'a> {
     singleton: bool,
     /// The raw text of the first failure of the biggest test.
     text: &'a str,
+    /// Job → the distinct build ids the cluster hit, newest first (the union over its tests).
+    jobs: BTreeMap<&'a str, Vec<&'a str>>,
+    /// Distinct (job, build) pairs the cluster hit.
+    builds: usize,
     tests: Vec<TestReport<'a>>,
 }
 
@@ -203,7 +207,7 @@ fn cluster_report<'a>(
     failures: &'a [Failure],
     origins: &'a [Stored],
 ) -> ClusterReport<'a> {
-    let tests = cluster
+    let tests: Vec<TestReport<'a>> = cluster
         .tests
         .iter()
         .map(|test| {
@@ -219,12 +223,24 @@ fn cluster_report<'a>(
             TestReport { name: &test.name, failures: test.failures.len(), jobs }
         })
         .collect();
+    let mut jobs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for test in &tests {
+        for (job, builds) in &test.jobs {
+            jobs.entry(*job).or_default().extend(builds.iter().copied());
+        }
+    }
+    for builds in jobs.values_mut() {
+        builds.sort_unstable_by(|a, b| b.cmp(a));
+        builds.dedup();
+    }
     ClusterReport {
         id: &cluster.id,
         key: &cluster.key,
         failures: cluster.size(),
         singleton: cluster.is_singleton(),
         text: &failures[cluster.tests[0].failures[0]].text,
+        builds: jobs.values().map(Vec::len).sum(),
+        jobs,
         tests,
     }
 }
@@ -254,14 +270,8 @@ fn text(out: &mut dyn Write, report: &Report<'_>) -> std::io::Result<()> {
         let tests: Vec<String> =
             cluster.tests.iter().map(|test| format!("{} ({})", test.name, test.failures)).collect();
         writeln!(out, "  tests ({}): {}", tests.len(), tests.join(", "))?;
-        let mut jobs: BTreeMap<&str, usize> = BTreeMap::new();
-        for test in &cluster.tests {
-            for (job, builds) in &test.jobs {
-                *jobs.entry(job).or_default() += builds.len();
-            }
-        }
         let jobs: Vec<String> =
-            jobs.iter().map(|(job, builds)| format!("{job} ({})", plural(*builds, "build"))).collect();
+            cluster.jobs.iter().map(|(job, builds)| format!("{job} ({})", plural(builds.len(), "build"))).collect();
         writeln!(out, "  jobs ({}): {}", jobs.len(), jobs.join(", "))?;
         let lines: Vec<&str> = cluster.key.lines().collect();
         for line in lines.iter().take(LINES) {

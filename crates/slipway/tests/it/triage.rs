@@ -300,3 +300,29 @@ fn results_clusters_over_the_store() {
         slipway(path, &[&["results", "clusters", "--job", "ci-nope"][..], &database].concat()).render(&redactions)
     );
 }
+
+#[test]
+fn cluster_counts_are_distinct_builds_the_same_in_text_and_json() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path();
+    let mut xml = String::from("<testsuite name='e2e'>");
+    for test in ["a", "b", "c", "d"] {
+        xml.push_str(&format!(
+            "<testcase name='{test}'><failure message='connection refused to 10.0.0.{}'/></testcase>",
+            test.len()
+        ));
+    }
+    xml.push_str("</testsuite>");
+    fs_err::write(path.join("junit.xml"), xml).expect("write");
+    let url = format!("sqlite:{}", path.join("state.db").display());
+    let database = ["--database-url", url.as_str(), "--days", "0"];
+    let ingest = slipway(path, &[&["results", "ingest", "junit.xml"][..], &database[..2]].concat());
+    assert_eq!(ingest.code, 0, "{}", ingest.stderr);
+    let text = slipway(path, &[&["results", "clusters"][..], &database].concat());
+    assert!(text.stdout.contains("jobs (1): local (1 build)"), "one build, however many tests: {}", text.stdout);
+    let json = slipway(path, &[&["results", "clusters", "--format", "json"][..], &database].concat());
+    let report = crate::support::json(&json.stdout);
+    let cluster = &report["clusters"][0];
+    assert_eq!((cluster["failures"].as_u64(), cluster["builds"].as_u64()), (Some(4), Some(1)), "{cluster}");
+    assert_eq!(cluster["jobs"]["local"].as_array().map(Vec::len), Some(1));
+}
