@@ -218,20 +218,24 @@ fn describe(build: &BuildRef) -> String {
     }
 }
 
-/// `2 alerts open in 3 jobs (...)`: the last line of [`text`] and the start of the webhook's
-/// `text`.
+/// `2 alerts open in 1 of 3 jobs (...)`: the last line of [`text`] and the start of the
+/// webhook's `text`. Jobs are counted once however many alerts they have.
 pub fn summary(report: &Report) -> String {
     let open = match report.alerts.len() {
         0 => "no alerts open".to_owned(),
         1 => "1 alert open".to_owned(),
         count => format!("{count} alerts open"),
     };
-    let jobs = match report.jobs.len() {
-        1 => "1 job".to_owned(),
-        count => format!("{count} jobs"),
+    let alerting: std::collections::BTreeSet<&str> = report.alerts.iter().map(|alert| alert.job.as_str()).collect();
+    let checked = report.jobs.len();
+    let jobs = |count: usize| if count == 1 { "1 job".to_owned() } else { format!("{count} jobs") };
+    let scope = if alerting.is_empty() || alerting.len() == checked {
+        jobs(checked)
+    } else {
+        format!("{} of {}", alerting.len(), jobs(checked))
     };
     format!(
-        "{open} in {jobs} (an alert opens after {} failing builds in a row and clears after {} passing)",
+        "{open} in {scope} (an alert opens after {} failing builds in a row and clears after {} passing)",
         report.failures_to_open, report.passes_to_close
     )
 }

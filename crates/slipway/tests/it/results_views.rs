@@ -294,7 +294,7 @@ fn the_webhook_gets_the_alerts_as_json_with_slack_text() {
     assert!(request.head.starts_with("POST /services/T000/B000/secret-token HTTP/1.1\r\n"), "{}", request.head);
     assert!(request.head.to_ascii_lowercase().contains("content-type: application/json"), "{}", request.head);
     let body = std::str::from_utf8(&request.body).expect("UTF-8");
-    assert!(body.starts_with(r#"{"text":"2 alerts open in 2 jobs"#), "Slack's field comes first: {body}");
+    assert!(body.starts_with(r#"{"text":"2 alerts open in 1 of 2 jobs"#), "Slack's field comes first: {body}");
     let message = json(body);
     insta::assert_snapshot!(serde_json::to_string_pretty(&message).expect("JSON"));
 }
