@@ -11,6 +11,7 @@
 //! window in, and writes what comes out.
 
 pub mod alerts;
+pub mod config;
 pub mod flakes;
 pub mod grid;
 pub mod html;

@@ -140,19 +140,22 @@ pub(crate) struct AlertsArgs {
     #[arg(long, value_name = "JOB")]
     pub(crate) job: Option<String>,
 
-    /// Failing builds in a row that open an alert (0: no alerts).
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub(crate) failures: u32,
+    /// Failing builds in a row that open an alert (0: no alerts; default results.alerts.failures,
+    /// else 3).
+    #[arg(long, value_name = "N")]
+    pub(crate) failures: Option<u32>,
 
-    /// Passing builds that close an alert.
-    #[arg(long, value_name = "M", default_value_t = 1)]
-    pub(crate) passes: u32,
+    /// Passing builds that close an alert (default results.alerts.passes, else 1).
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) passes: Option<u32>,
 
-    /// How many builds of each job to look at, newest first (0: all).
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub(crate) builds: u32,
+    /// How many builds of each job to look at, newest first (0: all; default
+    /// results.alerts.builds, else 100).
+    #[arg(long, value_name = "N")]
+    pub(crate) builds: Option<u32>,
 
-    /// When an alert is open, POST it as JSON to URL: a Slack-style `text` and the JSON report.
+    /// When an alert is open, POST it as JSON to URL: a Slack-style `text` and the JSON report
+    /// (default results.alerts.webhook, or $SLIPWAY_RESULTS_ALERTS_WEBHOOK).
     #[arg(long, value_name = "URL")]
     pub(crate) webhook: Option<String>,
 

@@ -37,6 +37,7 @@ pub(crate) struct ConfigFile {
     pub(crate) runs: slipway_jobs::retention::RunsSection,
     pub(crate) leases: slipway_lease::environment::LeasesSection,
     pub(crate) env: slipway_env::config::EnvSection,
+    pub(crate) results: slipway_results::config::ResultsSection,
 }
 
 /// The options every command takes: `--config` and `--repo`.
@@ -125,6 +126,7 @@ pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
     ("SLIPWAY_ENV_REGISTRY", "env.registry"),
     ("SLIPWAY_ENV_MARKERS_URL", "env.markers_url"),
     ("SLIPWAY_ENV_KIND_RELEASES_URL", "env.kind_releases_url"),
+    ("SLIPWAY_RESULTS_ALERTS_WEBHOOK", "results.alerts.webhook"),
 ];
 
 /// Applies the [`ENVIRONMENT`] layer on top of the file, reading variables through `lookup`.
@@ -154,6 +156,7 @@ pub(crate) fn apply_environment(
             "env.registry" => file.env.registry = Some(value),
             "env.markers_url" => file.env.markers_url = Some(value),
             "env.kind_releases_url" => file.env.kind_releases_url = Some(value),
+            "results.alerts.webhook" => file.results.alerts.webhook = Some(value),
             "prow.config" => {
                 file.prow.config =
                     value.split(',').map(str::trim).filter(|path| !path.is_empty()).map(str::to_owned).collect();

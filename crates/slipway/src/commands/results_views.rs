@@ -99,6 +99,21 @@ pub(super) fn flakes(args: FlakesArgs, globals: &Globals) -> anyhow::Result<u8> 
 
 pub(super) fn alerts(args: AlertsArgs, globals: &Globals) -> anyhow::Result<u8> {
     let AlertsArgs { job, failures, passes, builds, webhook, database, format } = args;
+    // Flags first, then results.alerts in slipway.yaml (and its environment variable), then
+    // TestGrid's defaults.
+    let loaded = crate::config_file::load(globals)?;
+    let configured = &loaded.file.results.alerts;
+    configured.check().map_err(|(key, message)| -> anyhow::Error {
+        match loaded.invalid_key(key, &message) {
+            Some(located) => located.into(),
+            None => UsageError(format!("{key}: {message}")).into(),
+        }
+    })?;
+    use slipway_results::config::{DEFAULT_BUILDS, DEFAULT_FAILURES, DEFAULT_PASSES};
+    let failures = failures.or(configured.failures).unwrap_or(DEFAULT_FAILURES);
+    let passes = passes.or(configured.passes).unwrap_or(DEFAULT_PASSES);
+    let builds = builds.or(configured.builds).unwrap_or(DEFAULT_BUILDS);
+    let webhook = webhook.or_else(|| configured.webhook.clone());
     let webhook = webhook.as_deref().map(webhook_url).transpose()?;
     let thresholds = Thresholds { failures_to_open: failures, passes_to_close: passes };
     let runtime = super::runtime()?;

@@ -239,6 +239,21 @@ fn no_open_alert_exits_zero() {
 }
 
 #[test]
+fn alert_thresholds_come_from_slipway_yaml_and_flags_override_them() {
+    let (directory, url) = store();
+    fs_err::write(directory.path().join("slipway.yaml"), "results:\n  alerts:\n    failures: 4\n").expect("write");
+    let run = results(directory.path(), &url, &["alerts"]);
+    assert_eq!(run.code, 0, "three failures do not reach the configured four: {}", run.stdout);
+    assert!(run.stdout.contains("an alert opens after 4 failing builds"), "{}", run.stdout);
+    let run = results(directory.path(), &url, &["alerts", "--failures", "3"]);
+    assert_eq!(run.code, 1, "the flag wins: {}", run.stdout);
+    fs_err::write(directory.path().join("slipway.yaml"), "results:\n  alerts:\n    passes: 0\n").expect("write");
+    let run = results(directory.path(), &url, &["alerts"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("results.alerts.passes") && run.stderr.contains("line 3"), "{}", run.stderr);
+}
+
+#[test]
 fn the_help_of_alerts_teaches_the_rule_and_the_exit_codes() {
     let run = slipway(Path::new("."), &["results", "alerts", "--help"]);
     insta::assert_snapshot!(run.render(&[]));
