@@ -50,6 +50,43 @@ pub struct Column {
     pub finished: Option<i64>,
     pub version: Option<String>,
     pub passed: Option<bool>,
+    /// Where the build's evidence is (its build log, or the JUnit file it came from), as a URL a
+    /// browser opens; `None` when it is not known or not browsable (`s3://`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// The browsable evidence of a build whose results came from `source` (a Prow build directory
+/// or a JUnit file, as a path or URL): the build directory's `build-log.txt`, or the file.
+pub fn evidence_link(source: &str) -> Option<String> {
+    let source = source.trim();
+    if source.is_empty() || source.contains(" (and ") {
+        return None;
+    }
+    let is_file = [".xml", ".xml.gz"].iter().any(|extension| source.ends_with(extension));
+    let target = |base: &str| {
+        if is_file { base.to_owned() } else { format!("{}/build-log.txt", base.trim_end_matches('/')) }
+    };
+    if source.starts_with("https://") || source.starts_with("http://") {
+        return Some(target(source));
+    }
+    if let Some(rest) = source.strip_prefix("gs://") {
+        return Some(target(&format!("https://storage.googleapis.com/{rest}")));
+    }
+    if let Some(path) = source.strip_prefix("file://").or(Some(source).filter(|path| path.starts_with('/'))) {
+        return Some(target(&format!("file://{}", percent_path(path))));
+    }
+    None
+}
+
+/// A path percent-encoded for a `file://` URL: `/`, letters, digits and `-._~` kept.
+fn percent_path(path: &str) -> String {
+    path.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => char::from(byte).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }
 
 /// One test across the builds.
@@ -110,6 +147,7 @@ impl From<&Build> for Column {
             finished: build.finished,
             version: build.version.clone(),
             passed: build.passed,
+            link: evidence_link(&build.source),
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Cells are coloured by status and also carry a glyph (`✓`, `✗`, `s`, and `passes/runs` for
 //! flaky cells), so the page reads without colour. Hovering a cell shows its build and its
-//! failure message (the `title` attribute). A filter box hides the test rows whose name does
+//! failure message (the `title` attribute); a cell links to its build's evidence (the build
+//! log, or the JUnit file) when that is known ([`crate::grid::evidence_link`]). A filter box hides the test rows whose name does
 //! not contain the text typed (case-insensitive); the page applies `?filter=TEXT` from its URL
 //! on load, so a filtered view can be linked. The `Overall` row is never hidden.
 //!
@@ -106,6 +107,7 @@ tr.overall td, tr.overall th { border-bottom: 2px solid var(--fg); }
 .none { background: var(--none); }
 thead td.pass, thead td.fail { background: none; }
 td:hover { outline: 2px solid var(--fg); outline-offset: -2px; }
+td a { display: block; color: inherit; text-decoration: none; line-height: 1.5rem; }
 "##;
 
 /// The page for `grid`.
@@ -201,7 +203,16 @@ fn row(out: &mut String, row: &Row, columns: &[Column], class: &str) {
             Status::Flaky if cell.runs > 1 => ("flaky", format!("{}/{}", cell.passes, cell.runs)),
             Status::Flaky => ("flaky", "~".to_owned()),
         };
-        let _ = write!(out, "<td class=\"{class}\" title=\"{}\">{text}</td>", escape(&hover(cell, column)));
+        let title = escape(&hover(cell, column));
+        match &column.link {
+            Some(link) => {
+                let _ =
+                    write!(out, "<td class=\"{class}\" title=\"{title}\"><a href=\"{}\">{text}</a></td>", escape(link));
+            }
+            None => {
+                let _ = write!(out, "<td class=\"{class}\" title=\"{title}\">{text}</td>");
+            }
+        }
     }
     out.push_str("</tr>\n");
 }
@@ -286,9 +297,33 @@ mod tests {
     #[test]
     fn nothing_is_loaded_from_elsewhere() {
         let html = page(&build("e2e", &history("e2e", "FP", &[("t", "FK")])));
-        for reference in ["http:", "https:", "src=", "href=", "url(", "@import", "<link"] {
+        for reference in ["src=", "url(", "@import", "<link"] {
             assert!(!html.contains(reference), "{reference} in the page");
         }
+        let links: Vec<&str> = html.match_indices("href=").map(|(at, _)| &html[at..]).collect();
+        assert!(
+            links.iter().all(|link| link.starts_with("href=\"https://storage.googleapis.com/")),
+            "only evidence links"
+        );
+    }
+
+    #[test]
+    fn evidence_links_lead_to_the_build_log_or_the_file() {
+        use crate::grid::evidence_link;
+        assert_eq!(
+            evidence_link("gs://kubernetes-ci-logs/logs/ci-e2e/1001").as_deref(),
+            Some("https://storage.googleapis.com/kubernetes-ci-logs/logs/ci-e2e/1001/build-log.txt")
+        );
+        assert_eq!(evidence_link("/srv/logs/e2e/7/").as_deref(), Some("file:///srv/logs/e2e/7/build-log.txt"));
+        assert_eq!(evidence_link("/tmp/a b/junit.xml").as_deref(), Some("file:///tmp/a%20b/junit.xml"));
+        assert_eq!(evidence_link("s3://bucket/logs/e2e/7"), None);
+        assert_eq!(evidence_link("/tmp/junit.xml (and 2 more files)"), None);
+        let evil = page(&build("e2e", &{
+            let mut history = history("e2e", "F", &[("t", "F")]);
+            history[0].build.source = "https://example.com/\"><script>x</script>".into();
+            history
+        }));
+        assert!(evil.contains("href=\"https://example.com/&quot;&gt;&lt;script&gt;x&lt;/script&gt;/build-log.txt\""));
     }
 
     #[test]
