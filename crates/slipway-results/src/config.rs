@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct ResultsSection {
     pub alerts: AlertsSection,
+    /// Dashboards: tabs of jobs on one page (more come from Prow jobs' `testgrid-dashboards`).
+    pub dashboards: Vec<crate::dashboard::DashboardSection>,
 }
 
 /// `results.alerts`.

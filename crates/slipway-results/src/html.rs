@@ -48,7 +48,7 @@ const SCRIPT: &str = r##"
 (() => {
   const input = document.getElementById("filter");
   const shown = document.getElementById("shown");
-  const rows = Array.from(document.querySelectorAll("#grid tbody tr.test"));
+  const rows = Array.from(document.querySelectorAll("table.grid tbody tr.test"));
   const apply = () => {
     const needle = input.value.trim().toLowerCase();
     let count = 0;
@@ -143,14 +143,92 @@ pub fn page(grid: &Grid) -> String {
          <span class=\"flaky\">1/2</span>flaky (runs passed/runs)<span class=\"skip\">s</span>skipped\
          <span class=\"none\"></span>no result</p>\n</header>"
     );
-    out.push_str("<main class=\"scroll\">\n<table id=\"grid\">\n<thead>\n");
-    header_rows(&mut out, &grid.columns);
+    out.push_str("<main class=\"scroll\">\n");
+    table(&mut out, grid, "grid");
+    let _ = write!(out, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out
+}
+
+/// One grid as a table (the page's filter applies to it).
+fn table(out: &mut String, grid: &Grid, id: &str) {
+    let _ = write!(out, "<table class=\"grid\" id=\"{}\">\n<thead>\n", escape(id));
+    header_rows(out, &grid.columns);
     out.push_str("</thead>\n<tbody>\n");
-    row(&mut out, &grid.overall, &grid.columns, "overall");
+    row(out, &grid.overall, &grid.columns, "overall");
     for test in &grid.rows {
-        row(&mut out, test, &grid.columns, "test");
+        row(out, test, &grid.columns, "test");
     }
-    let _ = write!(out, "</tbody>\n</table>\n</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// A dashboard as one page: a summary of every tab (its status, recent builds, open alerts and
+/// where they are mailed), then each tab's grid, with one filter over all of them.
+pub fn dashboard_page(name: &str, tabs: &[crate::dashboard::TabView]) -> String {
+    use crate::dashboard::Status as TabStatus;
+    let title = escape(name);
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
+    let mut out = String::with_capacity(8192);
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; \
+         script-src 'sha256-{hash}'\">\n<title>{title}: dashboard</title>\n<style>{STYLE}\
+         section {{ margin: 1.5rem 0; }} .status {{ font-weight: 600; }} .FAILING {{ color: var(--fail); }} \
+         .FLAKY {{ color: var(--flaky); }} .PASSING {{ color: var(--pass); }}</style>\n</head>\n<body>\n"
+    );
+    let tests: usize = tabs.iter().map(|tab| tab.tests).sum();
+    let _ = writeln!(out, "<header>\n<h1>{title}</h1>\n<table class=\"tabs\"><tbody>");
+    for (index, tab) in tabs.iter().enumerate() {
+        let status = match tab.status {
+            TabStatus::Failing => "FAILING",
+            TabStatus::Flaky => "FLAKY",
+            TabStatus::Passing => "PASSING",
+            TabStatus::Unknown => "UNKNOWN",
+        };
+        let _ = writeln!(
+            out,
+            "<tr><th scope=\"row\"><a href=\"#tab-{index}\">{}</a></th><td class=\"status {status}\">{status}</td>\
+             <td>{} of {} recent builds passed; {} open {}</td></tr>",
+            escape(&tab.tab.name),
+            tab.recent_passed,
+            tab.recent_columns,
+            tab.alerts.len(),
+            if tab.alerts.len() == 1 { "alert" } else { "alerts" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</tbody></table>\n<div class=\"controls\"><label>Filter tests <input id=\"filter\" type=\"search\" \
+         placeholder=\"part of a test name\" autocomplete=\"off\"></label><span id=\"shown\">{tests} tests</span></div>\n</header>"
+    );
+    for (index, tab) in tabs.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<section id=\"tab-{index}\">\n<h2>{} <small>(job {})</small></h2>",
+            escape(&tab.tab.name),
+            escape(&tab.tab.job)
+        );
+        if let Some(description) = &tab.tab.description {
+            let _ = writeln!(out, "<p class=\"summary\">{}</p>", escape(description));
+        }
+        if let Some(email) = &tab.tab.alert_email {
+            let _ = writeln!(out, "<p class=\"summary\">Alerts mailed to {}</p>", escape(email));
+        }
+        for alert in &tab.alerts {
+            let what = alert.test.as_deref().unwrap_or("the job");
+            let _ = writeln!(
+                out,
+                "<p class=\"summary\">alert: {} failed {} builds in a row</p>",
+                escape(what),
+                alert.fail_count
+            );
+        }
+        out.push_str("<div class=\"scroll\">\n");
+        table(&mut out, &tab.grid, &format!("grid-{index}"));
+        out.push_str("</div>\n</section>\n");
+    }
+    let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out
 }
 

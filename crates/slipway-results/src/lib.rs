@@ -12,6 +12,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod dashboard;
 pub mod flakes;
 pub mod grid;
 pub mod html;

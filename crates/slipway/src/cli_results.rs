@@ -20,6 +20,8 @@ pub(crate) enum ResultsCommand {
     Alerts(AlertsArgs),
     /// Cluster the failures of the history by their text (as `slipway triage` does).
     Clusters(ClustersArgs),
+    /// A dashboard: several jobs' grids on one page, each tab summarized as TestGrid does.
+    Dashboard(DashboardArgs),
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +87,41 @@ pub(crate) struct GridArgs {
     /// How many builds to show, newest first (0: all).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub(crate) builds: u32,
+
+    #[command(flatten)]
+    pub(crate) database: DatabaseArgs,
+
+    #[arg(long, value_enum, default_value_t = Format::Text, env = "SLIPWAY_FORMAT")]
+    pub(crate) format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Dashboards come from `results.dashboards` in slipway.yaml (name, tabs: [{job, name, \
+num_failures_to_alert, num_passes_to_disable_alert, base_options, alert_email, description}]) and from the \
+testgrid-dashboards, testgrid-tab-name, testgrid-num-failures-to-alert, testgrid-alert-email, \
+testgrid-base-options and description annotations of jobs (slipway.yaml's and Prow's), read as TestGrid's \
+configurator reads them. A tab is FAILING when a row has an open alert, FLAKY when one of its 10 newest \
+finished builds is not all passes, PASSING when none is, UNKNOWN without results.
+
+Examples:
+  slipway results dashboard
+  slipway results dashboard sig-node-cri-o --html dashboard.html
+  slipway results dashboard sig-node-cri-o --prow-config ../test-infra/config/jobs/cri-o --format json")]
+pub(crate) struct DashboardArgs {
+    /// The dashboard (default: list the dashboards).
+    #[arg(value_name = "NAME")]
+    pub(crate) name: Option<String>,
+
+    /// Also write the dashboard as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) html: Option<PathBuf>,
+
+    /// How many builds of each tab to show, newest first (0: all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) builds: u32,
+
+    #[command(flatten)]
+    pub(crate) prow: crate::cli_jobs::ProwConfigArgs,
 
     #[command(flatten)]
     pub(crate) database: DatabaseArgs,

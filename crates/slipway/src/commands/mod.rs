@@ -104,6 +104,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Results(ResultsCommand::Flakes(args)) => results_views::flakes(args, &globals),
         Command::Results(ResultsCommand::Alerts(args)) => results_views::alerts(args, &globals),
         Command::Results(ResultsCommand::Clusters(args)) => triage::clusters(args, &globals),
+        Command::Results(ResultsCommand::Dashboard(args)) => results_views::dashboard(args, &globals),
         Command::Triage(args) => triage::triage(args, &globals),
         Command::Marker(MarkerCommand::Get(args)) => marker::get(args, &globals),
         Command::Marker(MarkerCommand::Publish(args)) => marker::publish(args, &globals),

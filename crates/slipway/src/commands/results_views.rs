@@ -185,3 +185,94 @@ fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
 }
+
+pub(super) fn dashboard(args: crate::cli_results::DashboardArgs, globals: &Globals) -> anyhow::Result<u8> {
+    use slipway_results::dashboard;
+    let crate::cli_results::DashboardArgs { name, html: html_file, builds, prow, database, format } = args;
+    let listing = crate::settings_jobs::list(globals, prow.paths)?;
+    super::warn(&listing.warnings);
+    let loaded = crate::config_file::load(globals)?;
+    let annotations: Vec<(String, std::collections::BTreeMap<String, String>)> =
+        listing.catalog.jobs.iter().map(|job| (job.job.name.clone(), job.job.annotations.clone())).collect();
+    let dashboards =
+        dashboard::assemble(&loaded.file.results.dashboards, &annotations).map_err(|error| -> anyhow::Error {
+            match loaded.invalid_key(&error.key, &error.message) {
+                Some(located) => located.into(),
+                None => UsageError(error.to_string()).into(),
+            }
+        })?;
+    let mut stdout = crate::output::stdout();
+    let Some(name) = name else {
+        if dashboards.is_empty() {
+            writeln!(
+                crate::output::stderr(),
+                "no dashboards: add results.dashboards to slipway.yaml, or give --prow-config with jobs annotated testgrid-dashboards"
+            )?;
+        }
+        match format {
+            Format::Json => output::json_with_schema(
+                &mut stdout,
+                dashboard::SCHEMA,
+                &serde_json::json!({ "dashboards": dashboards }),
+            )?,
+            Format::Text => {
+                for dashboard in &dashboards {
+                    let tabs: Vec<&str> = dashboard.tabs.iter().map(|tab| tab.name.as_str()).collect();
+                    writeln!(stdout, "{} ({}): {}", dashboard.name, tabs.len(), tabs.join(", "))?;
+                }
+            }
+        }
+        return Ok(exit::SUCCESS);
+    };
+    let Some(chosen) = dashboards.iter().find(|dashboard| dashboard.name == name) else {
+        let known: Vec<&str> = dashboards.iter().map(|dashboard| dashboard.name.as_str()).collect();
+        return Err(UsageError(format!(
+            "no dashboard `{name}`{}",
+            if known.is_empty() { String::new() } else { format!("; there are: {}", known.join(", ")) }
+        ))
+        .into());
+    };
+    let views = super::runtime()?.block_on(async {
+        let store = super::open_store_for_reading(globals, database).await?;
+        let mut views = Vec::new();
+        for tab in &chosen.tabs {
+            views.push(dashboard::view(tab, grid_of(&store, &tab.job, builds, None).await?));
+        }
+        anyhow::Ok(views)
+    })?;
+    if let Some(path) = &html_file {
+        fs_err::write(path, html::dashboard_page(&chosen.name, &views))
+            .context("could not write the HTML dashboard")?;
+        writeln!(crate::output::stderr(), "wrote {}", path.display())?;
+    }
+    match format {
+        Format::Json => output::json_with_schema(
+            &mut stdout,
+            dashboard::SCHEMA,
+            &serde_json::json!({ "dashboard": chosen.name, "tabs": views }),
+        )?,
+        Format::Text => {
+            writeln!(stdout, "{}", chosen.name)?;
+            for view in &views {
+                let status = serde_json::to_value(view.status)
+                    .ok()
+                    .and_then(|value| value.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let mailed =
+                    view.tab.alert_email.as_deref().map(|email| format!("; alerts to {email}")).unwrap_or_default();
+                writeln!(
+                    stdout,
+                    "  {status:<8} {} (job {}): {} of {} recent builds passed, {} tests, {} open {}{mailed}",
+                    view.tab.name,
+                    view.tab.job,
+                    view.recent_passed,
+                    view.recent_columns,
+                    view.tests,
+                    view.alerts.len(),
+                    if view.alerts.len() == 1 { "alert" } else { "alerts" }
+                )?;
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
+}

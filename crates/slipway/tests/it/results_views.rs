@@ -450,3 +450,40 @@ fn the_html_grid_in_chromium_filters_rows_and_shows_failures_on_hover() {
     assert!(dom.contains(r#"<span id="shown">1 of 5 tests</span>"#));
     assert!(dom.contains(r#"<tr class="overall" data-name="Overall">"#), "the Overall row stays: {dom}");
 }
+
+#[test]
+fn a_dashboard_shows_several_jobs_from_slipway_yaml_and_testgrid_annotations() {
+    let (directory, url) = store();
+    fs_err::write(
+        directory.path().join("slipway.yaml"),
+        format!(
+            "results:\n  dashboards:\n  - name: sig-node-cri-o\n    tabs:\n    - {{job: {CRIO}, name: node-e2e, alert_email: sig-node@example.org}}\njobs:\n- name: {KOPS}\n  command: 'true'\n  annotations:\n    testgrid-dashboards: sig-node-cri-o, kops-grid\n    testgrid-tab-name: kops\n    testgrid-num-failures-to-alert: '1'\n"
+        ),
+    )
+    .expect("write");
+    let list = results(directory.path(), &url, &["dashboard"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_eq!(list.stdout, "sig-node-cri-o (2): node-e2e, kops\nkops-grid (1): kops\n");
+    let page = directory.path().join("dashboard.html");
+    let run = results(directory.path(), &url, &["dashboard", "sig-node-cri-o", "--html", &page.display().to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("dashboard_text", run.stdout);
+    let json = results(directory.path(), &url, &["dashboard", "sig-node-cri-o", "--format", "json"]);
+    let report = crate::support::json(&json.stdout);
+    assert_eq!(report["schema"], "slipway.results.dashboard/v1");
+    assert_eq!(report["tabs"][0]["status"], "FAILING", "{report}");
+    assert_eq!(report["tabs"][1]["thresholds"]["failures_to_open"], 1, "from testgrid-num-failures-to-alert");
+
+    let dom = chromium_dom(&format!("file://{}?filter=PROBING", page.display()));
+    assert!(dom.contains("<title>sig-node-cri-o: dashboard</title>"));
+    assert_eq!(dom.matches("<table class=\"grid\"").count(), 2, "one grid per tab");
+    assert!(dom.contains("href=\"#tab-1\""), "the summary links to each tab");
+    assert!(dom.contains("Alerts mailed to sig-node@example.org"));
+    let rows = test_rows(&dom);
+    let visible: Vec<&str> = rows.iter().filter(|(_, hidden)| !hidden).map(|(name, _)| name.as_str()).collect();
+    assert_eq!(visible.len(), 1, "one filter over every tab: {rows:?}");
+
+    let unknown = results(directory.path(), &url, &["dashboard", "nope"]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("no dashboard `nope`; there are: sig-node-cri-o, kops-grid"), "{}", unknown.stderr);
+}
