@@ -31,6 +31,9 @@ pub enum Replaced {
     Unchanged,
 }
 
+/// Test rows per INSERT statement (see [`Store::replace_build`]).
+const INSERT_ROWS: usize = 32;
+
 impl Store {
     /// Stores `build` with exactly `tests`, replacing what was stored for it.
     pub async fn replace_build(&self, build: &Build, tests: &[TestResult], now: i64) -> Result<Replaced, Error> {
@@ -66,21 +69,43 @@ impl Store {
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        for test in tests {
-            sqlx::query(
-                "INSERT INTO result_tests (job, build_id, test, status, duration_ms, runs, passes, message) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&build.job)
-            .bind(&build.build_id)
-            .bind(&test.name)
-            .bind(test.status.as_str())
-            .bind(test.duration_ms.and_then(|ms| i64::try_from(ms).ok()))
-            .bind(i64::from(test.runs))
-            .bind(i64::from(test.passes))
-            .bind(&test.message)
-            .execute(&mut *transaction)
-            .await?;
+        // Several rows per statement: one statement per test made a 200,000-test build take
+        // 11 s of round trips to the database; 32 rows take 2 s (`cargo bench -p slipway-junit
+        // --bench ingest`), where 200 take 4.6 s and 1,000 take 15 s (binding a numbered
+        // parameter costs more the more there are). 256 parameters stay under SQLite's oldest
+        // limit of 999.
+        for chunk in tests.chunks(INSERT_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO result_tests (job, build_id, test, status, duration_ms, runs, passes, message) VALUES ",
+            );
+            for row in 0..chunk.len() {
+                let first = row * 8;
+                if row > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for column in 1..=8 {
+                    if column > 1 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("${}", first + column));
+                }
+                sql.push(')');
+            }
+            // Only placeholders are generated; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for test in chunk {
+                query = query
+                    .bind(&build.job)
+                    .bind(&build.build_id)
+                    .bind(&test.name)
+                    .bind(test.status.as_str())
+                    .bind(test.duration_ms.and_then(|ms| i64::try_from(ms).ok()))
+                    .bind(i64::from(test.runs))
+                    .bind(i64::from(test.passes))
+                    .bind(&test.message);
+            }
+            query.execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(if existing.is_some() { Replaced::Updated } else { Replaced::Inserted })

@@ -182,10 +182,20 @@ async fn a_build_is_replaced_whole_and_ingesting_twice_changes_nothing(store: St
     assert_eq!(store.failures(150, Some("e2e")).await.expect("recent").len(), 1);
     assert!(store.failures(0, Some("other")).await.expect("other job").is_empty());
 
+    // Rows go in several per statement: a build of 75 tests spans full and partial batches.
+    let many: Vec<_> = (0..75)
+        .map(|index| {
+            result(&format!("suite.t{index:03}"), Status::Fail, Some(&format!("failure {index} it's \"quoted\"")))
+        })
+        .collect();
+    store.replace_build(&build("3", 300), &many, 6).await.expect("a big build");
+    let mut stored = store.build_tests("e2e", "3").await.expect("tests");
+    stored.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(stored, many, "every row, every value");
     let unstarted = Build { started: None, ..build("0", 0) };
     store.replace_build(&unstarted, &[], 5).await.expect("a build without a start time");
     let order: Vec<String> = store.builds("e2e", 0).await.expect("builds").into_iter().map(|b| b.build_id).collect();
-    assert_eq!(order, ["2", "1", "0"], "a build without a start time is the oldest, on every engine");
+    assert_eq!(order, ["3", "2", "1", "0"], "a build without a start time is the oldest, on every engine");
 }
 
 #[tokio::test]

@@ -1,0 +1,108 @@
+//! Ingest speed (issue 13's targets: one 100 MB JUnit file at ≥ 200 MB/s into SQLite, and 2,000
+//! small files in under 2 s), measured on generated files shaped like real ones: Ginkgo-style
+//! names, 5% failures with multi-line messages and stack traces, some `system-out`, durations.
+//!
+//! `cargo bench -p slipway-junit --bench ingest`
+
+#![expect(clippy::print_stdout, reason = "a benchmark's output is its figures")]
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use slipway_junit::{Options, ingest};
+use slipway_store::Store;
+
+/// A JUnit file of `cases` test cases.
+fn junit(cases: usize, seed: usize) -> String {
+    let mut xml = String::with_capacity(cases * 520);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    let _ = writeln!(xml, "<testsuite name=\"E2E Suite {seed}\" tests=\"{cases}\">");
+    for case in 0..cases {
+        let name = format!(
+            "[sig-node] Pods Extended [It] should be submitted and removed with a graceful period of {case}s [NodeConformance] case-{seed}-{case}"
+        );
+        let _ = write!(
+            xml,
+            "  <testcase name=\"{name}\" classname=\"E2E Suite\" time=\"{}.{:03}\">",
+            case % 90,
+            case % 1000
+        );
+        if (case * 7 + seed).is_multiple_of(20) {
+            let _ = write!(
+                xml,
+                "\n    <failure message=\"timed out waiting for pod-{case:x}-7f9c4b6d8-x2kqp to be Running\" type=\"Failure\">[FAILED] timed out waiting for the condition\nIn [It] at: test/e2e/node/pods.go:{} @ 01/02/26 15:04:05.678\n\ngoroutine 1 [running]:\nk8s.io/kubernetes/test/e2e/node.glob..func12.3()\n\ttest/e2e/node/pods.go:{} +0x{case:x}\n&lt;stack trace continues&gt;</failure>\n    <system-out>STEP: creating pod {case}\nSTEP: waiting for pod to be running</system-out>\n  ",
+                100 + case % 400,
+                100 + case % 400
+            );
+        } else if case.is_multiple_of(50) {
+            xml.push_str("<skipped message=\"skipped: not supported on this provider\"/>");
+        }
+        xml.push_str("</testcase>\n");
+    }
+    xml.push_str("</testsuite>\n</testsuites>\n");
+    xml
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let directory = tempfile::tempdir().expect("temporary directory");
+
+    // One big file of about 100 MB.
+    let big = junit(200_000, 1);
+    let big_path = directory.path().join("big/junit.xml");
+    fs_err::create_dir_all(big_path.parent().expect("parent")).expect("mkdir");
+    fs_err::write(&big_path, &big).expect("write");
+    let megabytes = big.len() as f64 / 1e6;
+    drop(big);
+    let started = Instant::now();
+    let parsed = slipway_junit::parse_file(&big_path).expect("parses");
+    let parse_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "parse alone: {} cells in {parse_seconds:.2} s = {:.0} MB/s",
+        parsed.cells.len(),
+        megabytes / parse_seconds
+    );
+    drop(parsed);
+    let store_url = format!("sqlite:{}", directory.path().join("big.db").display());
+    let store = runtime.block_on(Store::open(&store_url)).expect("store");
+    let started = Instant::now();
+    let report = runtime
+        .block_on(ingest(&store, &[big_path.display().to_string()], &Options { now: 1, ..Options::default() }))
+        .expect("ingested");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(report.tests, 200_000, "{:?}", report.problems);
+    println!(
+        "one file: {megabytes:.1} MB, {} tests in {seconds:.2} s = {:.0} MB/s (target >= 200 MB/s)",
+        report.tests,
+        megabytes / seconds
+    );
+
+    // 2,000 small files in one Prow-shaped tree of 100 builds.
+    let tree = directory.path().join("tree");
+    let mut bytes = 0;
+    for build in 0..100 {
+        let root = tree.join(format!("logs/e2e/{}", 1000 + build));
+        fs_err::create_dir_all(root.join("artifacts")).expect("mkdir");
+        fs_err::write(root.join("started.json"), format!("{{\"timestamp\": {}}}", 1_700_000_000 + build * 3600))
+            .expect("write");
+        fs_err::write(root.join("finished.json"), "{\"timestamp\": 1700000600, \"passed\": true}").expect("write");
+        for file in 0..20 {
+            let xml = junit(40, build * 20 + file);
+            bytes += xml.len();
+            fs_err::write(root.join(format!("artifacts/junit_{file:02}.xml")), xml).expect("write");
+        }
+    }
+    let store_url = format!("sqlite:{}", directory.path().join("tree.db").display());
+    let store = runtime.block_on(Store::open(&store_url)).expect("store");
+    let started = Instant::now();
+    let report = runtime
+        .block_on(ingest(&store, &[tree.display().to_string()], &Options { now: 1, ..Options::default() }))
+        .expect("ingested");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(report.files, 2_000, "{:?}", report.problems);
+    println!(
+        "2,000 files: {:.1} MB in 100 builds, {} tests in {seconds:.2} s (target < 2 s)",
+        bytes as f64 / 1e6,
+        report.tests
+    );
+}
