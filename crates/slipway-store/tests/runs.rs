@@ -182,8 +182,8 @@ async fn a_build_is_replaced_whole_and_ingesting_twice_changes_nothing(store: St
     assert_eq!(store.failures(150, Some("e2e")).await.expect("recent").len(), 1);
     assert!(store.failures(0, Some("other")).await.expect("other job").is_empty());
 
-    // Rows go in several per statement: a build of 75 tests spans full and partial batches.
-    let many: Vec<_> = (0..75)
+    // Rows go in several per statement: a build of 300 tests spans full and partial batches.
+    let many: Vec<_> = (0..300)
         .map(|index| {
             result(&format!("suite.t{index:03}"), Status::Fail, Some(&format!("failure {index} it's \"quoted\"")))
         })
