@@ -119,10 +119,19 @@ fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D:
     }
 }
 
-/// Reads a builds file: builds by path.
+/// Opens an input file, decompressing it when it is gzip (by its first bytes, whatever its
+/// name: Triage's inputs are often `.json.gz` exports).
+fn open(path: &Path) -> Result<Box<dyn BufRead>, Error> {
+    let read_error = |source| Error::Read { path: path.to_owned(), source };
+    let mut file = BufReader::new(std::fs::File::open(path).map_err(read_error)?);
+    let gzip = file.fill_buf().map_err(read_error)?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip { Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(file))) } else { Box::new(file) })
+}
+
+/// Reads a builds file (gzip-compressed or not): builds by path.
 pub fn read_builds(path: &Path) -> Result<HashMap<String, Build>, Error> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
-    let raw: Vec<RawBuild> = serde_json::from_reader(BufReader::new(file)).map_err(|error| {
+    let reader = open(path)?;
+    let raw: Vec<RawBuild> = serde_json::from_reader(reader).map_err(|error| {
         json_error(path, error, |path, line, column, source| Error::Builds { path, line, column, source })
     })?;
     let mut builds = HashMap::with_capacity(raw.len());
@@ -152,10 +161,10 @@ pub fn read_builds(path: &Path) -> Result<HashMap<String, Build>, Error> {
     Ok(builds)
 }
 
-/// Reads failed-tests files, one record per line, appending to `failures`.
+/// Reads failed-tests files (gzip-compressed or not), one record per line, appending to
+/// `failures`.
 pub fn read_failures(path: &Path, failures: &mut Vec<Failure>) -> Result<(), Error> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
-    let mut reader = BufReader::new(file);
+    let mut reader = open(path)?;
     let mut line = Vec::new();
     let mut number = 0;
     loop {
@@ -237,6 +246,30 @@ mod tests {
         assert_eq!(failures.len(), 2);
         assert_eq!(failures[0].started, Some(1_700_000_000));
         assert_eq!(failures[1].text, "");
+    }
+
+    #[test]
+    fn gzip_compressed_inputs_are_read_as_they_are() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let gzip = |name: &str, text: &str| {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(text.as_bytes()).expect("compress");
+            let path = dir.path().join(name);
+            fs_err::write(&path, encoder.finish().expect("compress")).expect("write");
+            path
+        };
+        let builds = gzip(
+            "builds.json.gz",
+            r#"[{"path": "gs://b/logs/ci-a/10", "started": 1700000000, "job": "ci-a", "number": 10}]"#,
+        );
+        assert_eq!(read_builds(&builds).expect("gzip builds").len(), 1);
+        // Named without .gz: the content decides.
+        let tests =
+            gzip("tests.json", "{\"build\": \"gs://b/logs/ci-a/10\", \"name\": \"t1\", \"failure_text\": \"boom\"}\n");
+        let mut failures = Vec::new();
+        read_failures(&tests, &mut failures).expect("gzip failures");
+        assert_eq!(failures[0].text, "boom");
     }
 
     #[test]
