@@ -100,6 +100,16 @@ pub struct Ingested {
 /// `gs://...`, `file://...`; a URL ending in `.xml` may name one object). Problems with single
 /// inputs are reported in the [`Report`]; storage or a database that fails is an [`Error`].
 pub async fn ingest(store: &Store, inputs: &[String], options: &Options) -> Result<Report, Error> {
+    ingest_showing(store, inputs, options, &slipway_core::progress::Quiet).await
+}
+
+/// [`ingest`], telling `progress` of every file read (a bar on a terminal).
+pub async fn ingest_showing(
+    store: &Store,
+    inputs: &[String],
+    options: &Options,
+    progress: &dyn slipway_core::progress::Progress,
+) -> Result<Report, Error> {
     let mut report = Report::default();
     let glob = match &options.glob {
         Some(glob) => Some(
@@ -111,8 +121,10 @@ pub async fn ingest(store: &Store, inputs: &[String], options: &Options) -> Resu
         ),
         None => None,
     };
+    // First every input is listed, so progress knows how many files there are; then read.
     // Files given one by one must be JUnit; files found in a directory may be other XML.
     let mut loose: Vec<(Source, String, bool)> = Vec::new();
+    let mut builds: Vec<(Source, BuildFiles)> = Vec::new();
     for input in inputs {
         let Some((source, is_file)) = open(input, options, &mut report.problems)? else { continue };
         if is_file {
@@ -133,14 +145,18 @@ pub async fn ingest(store: &Store, inputs: &[String], options: &Options) -> Resu
                 format!("no Prow builds (started.json, finished.json) and no JUnit files ({wanted}) here"),
             ));
         }
-        for build in &layout.builds {
-            ingest_prow_build(store, &source, build, options, &mut report).await?;
-        }
+        builds.extend(layout.builds.into_iter().map(|build| (source.clone(), build)));
         loose.extend(layout.loose.into_iter().map(|key| (source.clone(), key, false)));
     }
-    if !loose.is_empty() {
-        ingest_loose(store, &loose, options, &mut report).await?;
+    let files = builds.iter().map(|(_, build)| build.junit.len()).sum::<usize>() + loose.len();
+    progress.begin(files as u64, "ingesting");
+    for (source, build) in &builds {
+        ingest_prow_build(store, source, build, options, &mut report, progress).await?;
     }
+    if !loose.is_empty() {
+        ingest_loose(store, &loose, options, &mut report, progress).await?;
+    }
+    progress.end();
     Ok(report)
 }
 
@@ -175,6 +191,7 @@ async fn ingest_prow_build(
     files: &BuildFiles,
     options: &Options,
     report: &mut Report,
+    progress: &dyn slipway_core::progress::Progress,
 ) -> Result<(), Error> {
     let location = source.location(&files.directory);
     let Some((job, build_id)) = prow::job_and_build(&location) else {
@@ -196,7 +213,7 @@ async fn ingest_prow_build(
         Value::Null
     };
     let metadata = prow::metadata(&started, &finished);
-    let files_read = read_all(files.junit.iter().map(|key| (source, key.as_str(), false)), report).await?;
+    let files_read = read_all(files.junit.iter().map(|key| (source, key.as_str(), false)), report, progress).await?;
     let read = files_read.len();
     let cells: Vec<TestResult> = files_read.into_iter().flat_map(|(_, parsed)| parsed.cells).collect();
     let build = Build {
@@ -217,8 +234,10 @@ async fn ingest_loose(
     loose: &[(Source, String, bool)],
     options: &Options,
     report: &mut Report,
+    progress: &dyn slipway_core::progress::Progress,
 ) -> Result<(), Error> {
-    let files_read = read_all(loose.iter().map(|(source, key, given)| (source, key.as_str(), *given)), report).await?;
+    let files_read =
+        read_all(loose.iter().map(|(source, key, given)| (source, key.as_str(), *given)), report, progress).await?;
     let read = files_read.len();
     let mut cells = Vec::new();
     let mut modified: Option<i64> = None;
@@ -256,6 +275,7 @@ async fn ingest_loose(
 async fn read_all<'a>(
     files: impl Iterator<Item = (&'a Source, &'a str, bool)>,
     report: &mut Report,
+    progress: &dyn slipway_core::progress::Progress,
 ) -> Result<Vec<((&'a Source, &'a str), crate::parse::Parsed)>, Error> {
     use futures_util::StreamExt;
     let mut reads =
@@ -266,6 +286,7 @@ async fn read_all<'a>(
     let mut parsed = Vec::new();
     while let Some(result) = reads.next().await {
         let (file, given, read) = result?;
+        progress.advance(&file.0.shown(file.1));
         match read {
             Read::Parsed(content) => parsed.push((file, content)),
             Read::NotJunit(problem) if !given => report.not_junit.push(problem),

@@ -101,7 +101,7 @@ mod source;
 mod text;
 
 pub use error::{Error, Problem};
-pub use ingest::{Counts, DEFAULT_JOB, INGEST_SCHEMA, Ingested, Options, Report, ingest};
+pub use ingest::{Counts, DEFAULT_JOB, INGEST_SCHEMA, Ingested, Options, Report, ingest, ingest_showing};
 pub use merge::merge;
 pub use parse::{ParseError, Parsed, parse};
 pub use prow::version;

@@ -31,11 +31,23 @@ struct LinesState {
     total: u64,
     done: u64,
     started: Instant,
+    /// When a line was last written: at most one a second (and the last), so thousands of
+    /// small steps do not flood a CI log.
+    printed: Option<Instant>,
 }
 
 impl Lines {
     fn new(out: Box<dyn Write + Send>) -> Lines {
-        Lines { state: Mutex::new(LinesState { out, what: String::new(), total: 0, done: 0, started: Instant::now() }) }
+        Lines {
+            state: Mutex::new(LinesState {
+                out,
+                what: String::new(),
+                total: 0,
+                done: 0,
+                started: Instant::now(),
+                printed: None,
+            }),
+        }
     }
 }
 
@@ -46,12 +58,17 @@ impl Progress for Lines {
         state.total = total;
         state.done = 0;
         state.started = Instant::now();
+        state.printed = None;
     }
 
     fn advance(&self, item: &str) {
         let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         state.done += 1;
-        let LinesState { out, what, total, done, started } = &mut *state;
+        let LinesState { out, what, total, done, started, printed } = &mut *state;
+        if *done < *total && printed.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            return;
+        }
+        *printed = Some(Instant::now());
         // Progress is best effort: a closed stderr must not stop the work.
         let _ = writeln!(out, "{what}: {done}/{total} {item} ({:.1}s)", started.elapsed().as_secs_f64());
     }
@@ -123,5 +140,20 @@ mod tests {
         let shown: Vec<&str> = text.lines().map(|line| line.rsplit_once(" (").map_or(line, |(head, _)| head)).collect();
         assert_eq!(shown, ["building: 1/2 app linux/amd64", "building: 2/2 app linux/arm64", "publishing: 1/1 app"]);
         assert!(text.lines().all(|line| line.ends_with("s)")), "{text}");
+    }
+
+    #[test]
+    fn many_quick_steps_print_a_line_a_second_and_the_last() {
+        let buffer = Shared::default();
+        let lines = Lines::new(Box::new(buffer.clone()));
+        lines.begin(2000, "ingesting");
+        for file in 0..2000 {
+            lines.advance(&format!("junit_{file}.xml"));
+        }
+        let text = String::from_utf8(buffer.0.lock().expect("not poisoned").clone()).expect("UTF-8");
+        let shown: Vec<&str> = text.lines().map(|line| line.rsplit_once(" (").map_or(line, |(head, _)| head)).collect();
+        assert_eq!(shown.first(), Some(&"ingesting: 1/2000 junit_0.xml"));
+        assert_eq!(shown.last(), Some(&"ingesting: 2000/2000 junit_1999.xml"));
+        assert!(shown.len() < 10, "not a line per file: {}", shown.len());
     }
 }

@@ -27,7 +27,8 @@ pub(super) fn run(args: IngestArgs, globals: &Globals) -> anyhow::Result<u8> {
     let options = Options { job: Some(job), build, now, environment: None, glob };
     let report = super::runtime()?.block_on(async {
         let store = Store::open(&url).await?;
-        let report = slipway_junit::ingest(&store, &paths, &options).await;
+        let progress = crate::progress::for_stderr();
+        let report = slipway_junit::ingest_showing(&store, &paths, &options, progress.as_ref()).await;
         store.close().await;
         anyhow::Ok(report?)
     })?;
