@@ -49,7 +49,8 @@ pub struct EnvSection {
     pub base_image: Option<String>,
     /// How many node images build at once (default 2).
     pub parallel: Option<usize>,
-    /// How long a resolved marker or kind release is used before it is read again (`10m`).
+    /// How long a resolved marker or kind release is used before it is read again (`10m`);
+    /// read with the markers' settings, which job matrices share.
     pub cache_ttl: Option<String>,
     /// The lock file, relative to the project (default `slipway.lock`).
     pub lock: Option<String>,
@@ -87,8 +88,9 @@ pub struct EnvConfig {
     pub published_repository: ImageReference,
     pub base_image: Option<String>,
     pub parallel: usize,
-    pub cache_ttl: Option<Duration>,
     pub cluster: ClusterSection,
+    /// How long `env up` waits for nodes (`env.cluster.wait`, default 5m).
+    pub cluster_wait: Duration,
 }
 
 /// A key of the section that is wrong: the dotted key and what is wrong with it.
@@ -130,13 +132,6 @@ impl EnvSection {
         let published_repository =
             parse_repository(self.published_repository.as_deref().unwrap_or(PUBLISHED_REPOSITORY))
                 .map_err(|message| invalid("env.published_repository".into(), message))?;
-        let cache_ttl = self
-            .cache_ttl
-            .as_deref()
-            .map(|text| {
-                slipway_job_model::duration::parse(text).map_err(|message| invalid("env.cache_ttl".into(), message))
-            })
-            .transpose()?;
         if self.parallel == Some(0) {
             return Err(invalid("env.parallel".into(), "must be at least 1".into()));
         }
@@ -151,9 +146,11 @@ impl EnvSection {
         if !self.cluster.nodes.is_empty() && !self.cluster.nodes.iter().any(|role| role == "control-plane") {
             return Err(invalid("env.cluster.nodes".into(), "a cluster needs a control-plane node".into()));
         }
-        if let Some(wait) = &self.cluster.wait {
-            slipway_job_model::duration::parse(wait).map_err(|message| invalid("env.cluster.wait".into(), message))?;
-        }
+        let cluster_wait = match &self.cluster.wait {
+            Some(wait) => slipway_job_model::duration::parse(wait)
+                .map_err(|message| invalid("env.cluster.wait".into(), message))?,
+            None => Duration::from_secs(300),
+        };
         Ok(EnvConfig {
             kind,
             kubernetes: self.kubernetes.clone(),
@@ -163,8 +160,8 @@ impl EnvSection {
             published_repository,
             base_image: self.base_image.clone(),
             parallel: self.parallel.unwrap_or(2),
-            cache_ttl,
             cluster: self.cluster.clone(),
+            cluster_wait,
         })
     }
 }
@@ -205,7 +202,7 @@ mod tests {
     #[test]
     fn a_full_section_checks() {
         let config = section(
-            "kind: v0.32.0\nkubernetes: [v1.35.2, stable-1.36, ci/latest-1.37]\narches: [amd64, arm64]\npolicy: {main: build, release-*: published-or-build}\nregistry: ghcr.io/example/kind-node\ncache_ttl: 5m\n",
+            "kind: v0.32.0\nkubernetes: [v1.35.2, stable-1.36, ci/latest-1.37]\narches: [amd64, arm64]\npolicy: {main: build, release-*: published-or-build}\nregistry: ghcr.io/example/kind-node\ncluster: {wait: 2m}\n",
         )
         .check()
         .expect("valid");
@@ -215,7 +212,7 @@ mod tests {
             Some("ghcr.io/example/kind-node".into())
         );
         assert_eq!(config.published_repository.as_str(), PUBLISHED_REPOSITORY);
-        assert_eq!(config.cache_ttl, Some(Duration::from_secs(300)));
+        assert_eq!(config.cluster_wait, Duration::from_secs(120));
         assert_eq!(config.parallel, 2);
     }
 
@@ -227,7 +224,7 @@ mod tests {
         assert_eq!(key("arches: [amd64, x86_64]\n"), "env.arches[1]");
         assert_eq!(key("policy: {main: always-build}\n"), "env.policy.main");
         assert_eq!(key("registry: ghcr.io/example/kind-node:v1\n"), "env.registry");
-        assert_eq!(key("cache_ttl: soon\n"), "env.cache_ttl");
+        assert_eq!(key("cluster: {wait: soon}\n"), "env.cluster.wait");
         assert_eq!(key("parallel: 0\n"), "env.parallel");
         assert_eq!(key("cluster: {nodes: [master]}\n"), "env.cluster.nodes[0]");
         assert_eq!(key("cluster: {nodes: [worker]}\n"), "env.cluster.nodes");

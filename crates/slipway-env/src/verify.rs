@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use slipway_core::elf::{ElfError, ElfHeader};
+use slipway_core::elf::ElfHeader;
 use slipway_core::platform::Architecture;
 use slipway_core::{Finding, FindingKind, ImageReference, Severity};
 use slipway_oci::entrypoint::{self, ImageLayers, Layer};
@@ -223,7 +223,7 @@ async fn verify_platform(
                 }
                 platform.binaries.insert((*path).to_owned(), header.to_string());
             }
-            Err(ElfError::Script { .. }) | Err(_) => {
+            Err(_) => {
                 findings.push(finding(
                     FindingKind::BinaryNotElf,
                     format!("{path} is not an ELF binary"),

@@ -195,12 +195,7 @@ impl EnvSettings {
 
     /// How long `env up` waits for nodes.
     pub(crate) fn wait(&self) -> Duration {
-        self.config
-            .cluster
-            .wait
-            .as_deref()
-            .and_then(|text| slipway_job_model::duration::parse(text).ok())
-            .unwrap_or(Duration::from_secs(300))
+        self.config.cluster_wait
     }
 }
 

@@ -90,6 +90,11 @@ fn versions_follow_redirects_trim_newlines_cache_and_name_what_fails() {
     assert_eq!(unknown.code, 2, "{}", unknown.stderr);
     assert!(unknown.stderr.contains("`newest-1.2`"), "{}", unknown.stderr);
 
+    let bad_ttl = crate::support::project("env:\n  cache_ttl: soon\n");
+    let run = slipway(bad_ttl.path(), &["env", "versions", "v1.35.2"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("env.cache_ttl") && run.stderr.contains("line 2"), "{}", run.stderr);
+
     let unreachable = crate::support::project("env:\n  markers_url: http://127.0.0.1:9\n");
     let run = slipway(unreachable.path(), &["env", "versions", "stable-1.36", "v1.35.2"]);
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);

@@ -123,6 +123,18 @@ impl FakeKind {
     }
 }
 
+/// Writes slipway.lock pinning `(entry, kubernetes, image)` for this machine's architecture.
+fn write_lock(project: &Path, entries: &[(&str, &str, &str)]) {
+    let arch = slipway_core::platform::host_architecture();
+    let mut text = String::from("version: 1\nnode_images:\n");
+    for (entry, kubernetes, image) in entries {
+        text.push_str(&format!(
+            "- {{entry: {entry}, kubernetes: {kubernetes}, kind: v0.32.0, arch: {arch}, image: '{image}', source: published}}\n"
+        ));
+    }
+    fs_err::write(project.join("slipway.lock"), text).expect("lock");
+}
+
 fn build_project(upstream: &Upstream, repository: &str, kubernetes: &str) -> tempfile::TempDir {
     project(&format!(
         "env:\n  kind: v0.32.0\n  kubernetes: [{kubernetes}]\n  arches: [amd64, arm64]\n  registry: {repository}\n  markers_url: {url}\n  kind_releases_url: {url}\n  parallel: 2\n  policy:\n    main: build\n    release-*: published-or-build\n",
@@ -301,14 +313,7 @@ fn clusters_come_up_on_locked_images_and_go_down() {
     let project = project(
         "env:\n  kind: v0.32.0\n  kubernetes: [stable-1.36, v1.35.5]\n  cluster:\n    nodes: [control-plane, worker]\n    feature_gates: {InPlacePodVerticalScaling: true}\n    wait: 2m\n",
     );
-    let arch = slipway_core::platform::host_architecture();
-    fs_err::write(
-        project.path().join("slipway.lock"),
-        format!(
-            "version: 1\nnode_images:\n- {{entry: v1.35.5, kubernetes: v1.35.5, kind: v0.32.0, arch: {arch}, image: '{other}', source: published}}\n- {{entry: stable-1.36, kubernetes: v1.36.1, kind: v0.32.0, arch: {arch}, image: '{image}', source: published}}\n"
-        ),
-    )
-    .expect("lock");
+    write_lock(project.path(), &[("v1.35.5", "v1.35.5", &other), ("stable-1.36", "v1.36.1", &image)]);
     let kind = FakeKind::new();
     let run = kind.slipway(project.path(), &["env", "up", "--matrix", "--name", "e2e"], &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -396,14 +401,7 @@ fn a_job_with_a_kind_environment_gets_a_cluster_per_run() {
     let project = project(
         "env:\n  kind: v0.32.0\njobs:\n- name: e2e\n  environment: kind\n  matrix: {kubernetes: [stable-1.36]}\n  command: 'echo \"cluster=$KIND_CLUSTER_NAME image=$KIND_NODE_IMAGE version=$KUBERNETES_VERSION\"; grep -c kind- \"$KUBECONFIG\"'\n",
     );
-    let arch = slipway_core::platform::host_architecture();
-    fs_err::write(
-        project.path().join("slipway.lock"),
-        format!(
-            "version: 1\nnode_images:\n- {{entry: stable-1.36, kubernetes: v1.36.1, kind: v0.32.0, arch: {arch}, image: '{image}', source: published}}\n"
-        ),
-    )
-    .expect("lock");
+    write_lock(project.path(), &[("stable-1.36", "v1.36.1", &image)]);
     // The marker is read for the run's KUBERNETES_VERSION; serve it.
     let upstream = Upstream::start();
     upstream.file("release/stable-1.36.txt", "v1.36.1");
@@ -499,14 +497,7 @@ fn a_container_job_reaches_its_cluster_s_kubeconfig_on_the_host_network() {
     let project = project(&format!(
         "env:\n  kind: v0.32.0\n  kubernetes: [v1.36.1]\njobs:\n- name: e2e-in-a-container\n  environment: kind\n  image: {image}\n  command: [sh, -c]\n  args: ['cat \"$KUBECONFIG\"; echo \"node=$KIND_NODE_IMAGE\"']\n"
     ));
-    let arch = slipway_core::platform::host_architecture();
-    fs_err::write(
-        project.path().join("slipway.lock"),
-        format!(
-            "version: 1\nnode_images:\n- {{entry: v1.36.1, kubernetes: v1.36.1, kind: v0.32.0, arch: {arch}, image: '{node}', source: published}}\n"
-        ),
-    )
-    .expect("lock");
+    write_lock(project.path(), &[("v1.36.1", "v1.36.1", &node)]);
     let kind = FakeKind::new();
     let run = kind.slipway(project.path(), &["job", "run", "e2e-in-a-container", "--follow"], &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
