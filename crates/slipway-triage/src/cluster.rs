@@ -18,7 +18,7 @@
 //! failure are often just above Triage's 10% limit from each other while close to some other
 //! occurrence; this is what keeps such a failure in one cluster. `exemplars: 1` is Triage's rule.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use rayon::prelude::*;
 
@@ -62,6 +62,23 @@ impl Default for Options {
             max_cluster_text_length: DEFAULT_MAX_CLUSTER_TEXT_LENGTH,
             exemplars: 4,
             value_aware: true,
+        }
+    }
+}
+
+impl Options {
+    /// Triage's rules exactly: its normalizer, its similarity test, and each cluster
+    /// represented by its key alone.
+    pub fn triage() -> Options {
+        Options { normalizer: Normalizer::Triage, exemplars: 1, value_aware: false, ..Options::default() }
+    }
+
+    /// The rules that go with a normalizer: [`Options::triage`] for Triage's, the defaults
+    /// for slipway's.
+    pub fn for_normalizer(normalizer: Normalizer) -> Options {
+        match normalizer {
+            Normalizer::Triage => Options::triage(),
+            Normalizer::Slipway => Options::default(),
         }
     }
 }
@@ -254,7 +271,7 @@ impl<'a> Global<'a> {
     fn seed(&mut self, keys: &[String], options: &Options) -> (usize, usize) {
         let mut lost = 0;
         for key in keys {
-            if options.normalizer.normalize(key, options.max_cluster_text_length) != *key {
+            if !options.normalizer.is_normalized(key, options.max_cluster_text_length) {
                 lost += 1;
                 continue;
             }

@@ -17,7 +17,7 @@
 //! The first candidate that passes the similarity test ([`crate::distance::similar`] or the
 //! value-aware word test) wins. There is no cap on the number of checks and no time budget.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::distance;
 use crate::ngram::{self, Counts};
@@ -114,8 +114,12 @@ impl Index {
     }
 
     fn similar(&self, probe: &Probe, entry: &Entry) -> bool {
-        (self.value_aware && words::similar(&probe.words, &entry.words))
-            || distance::similar(&probe.text, &probe.counts, &entry.text, &entry.counts)
+        if !self.value_aware {
+            return distance::similar(&probe.text, &probe.counts, &entry.text, &entry.counts);
+        }
+        words::same_words(&probe.words, &entry.words)
+            && (words::similar(&probe.words, &entry.words)
+                || distance::similar(&probe.text, &probe.counts, &entry.text, &entry.counts))
     }
 
     /// Entries sharing band keys with the probe, most shared first.

@@ -21,6 +21,10 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
+mod unwrap;
+
+pub(crate) use unwrap::unwrap;
+
 /// What a timestamp becomes.
 pub const TIME: &str = "TIME";
 /// What a variable value (number, address, id, ...) becomes with [`Normalizer::Slipway`].
@@ -58,6 +62,16 @@ impl Normalizer {
             "triage" => Some(Normalizer::Triage),
             "slipway" => Some(Normalizer::Slipway),
             _ => None,
+        }
+    }
+
+    /// Whether `text` is what these rules make of a text: a key of an earlier run that the
+    /// rules would produce again (Triage calls other keys "lost"). Wrapping is not undone
+    /// here: a normalized text is never wrapped, but its lines could look so by chance.
+    pub fn is_normalized(self, text: &str, max_length: usize) -> bool {
+        match self {
+            Normalizer::Triage => triage(text, max_length) == text,
+            Normalizer::Slipway => slipway_rules(text, max_length) == text,
         }
     }
 
@@ -137,6 +151,12 @@ static SLIPWAY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(concat!(
         r"(?-u:\b)0x[0-9a-fA-F]+",
         r"|(?-u:\b)[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?-u:\b)",
+        // IPv6: eight groups, or fewer around a "::" (decided by `slipway_value`: it must hold
+        // a digit, so that "Add::add" stays).
+        r"|(?P<ip6>(?-u:\b)(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?-u:\b)",
+        r"|(?-u:\b)(?:[0-9a-fA-F]{1,4}:){1,6}(?::[0-9a-fA-F]{1,4}){1,6}(?-u:\b)",
+        r"|::[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6}(?-u:\b)",
+        r"|(?-u:\b)(?:[0-9a-fA-F]{1,4}:){2,7}:)",
         r"|(?-u:\b)[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?(?-u:\b)",
         // Node names: GCE, GKE/Azure, AWS, kind.
         r"|(?-u:\b)(?:minion-group-|default-pool-)[-0-9a-z]{4,}",
@@ -147,11 +167,15 @@ static SLIPWAY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?-u:\b)[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h|d)(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))*(?-u:\b)",
         r"|(?-u:\b)(?:cluster|logger|Server #)_?[0-9]+(?-u:\b)",
         r"|(?-u:\b)[0-9]+(?-u:\b)",
+        // Temporary names: mktemp's "tmp.Xy7Ab3Kq9z", Python's "tmpab3k_x9z".
+        r"|(?-u:\b)(?P<temp>tmp\.?)(?P<random>[A-Za-z0-9_]{6,12})(?-u:\b)",
         // Long hex runs, even inside words ("sha256:<64 hex>", image ids).
         r"|[0-9a-f]{16,}",
         r"|(?-u:\b)(?P<hex>[0-9a-f]{7,15})(?-u:\b)",
         // Kubernetes random suffixes (k8s.io/apimachinery/pkg/util/rand's alphabet): "-x7k2p".
         r"|-(?P<suffix>[bcdfghjklmnpqrstvwxz2456789]{5,10})(?-u:\b)",
+        // Long numbers inside words: run ids ("TestReconcile1234567890", "e2e-run1234567").
+        r"|[0-9]{5,}",
     ))
 });
 
@@ -176,8 +200,14 @@ fn triage(text: &str, max_length: usize) -> String {
     truncate(&text, max_length).into_owned()
 }
 
-/// Triage's rules, improved (see the module documentation).
+/// Triage's rules, improved (see the module documentation): wrapping undone, then the rules.
 fn slipway(text: &str, max_length: usize) -> String {
+    slipway_rules(&unwrap(text), max_length)
+}
+
+/// The rules of [`slipway`] after unwrapping. Their result is a fixed point: applying them
+/// again changes nothing.
+fn slipway_rules(text: &str, max_length: usize) -> String {
     let text = SLIPWAY_DATE.replace_all(text, TIME);
     let text = match SLIPWAY_VALUE.replace_all(&text, slipway_value) {
         Cow::Borrowed(_) => text,
@@ -202,12 +232,20 @@ fn slipway_value(captures: &Captures<'_>) -> String {
         let mixed = hex.bytes().any(|b| b.is_ascii_digit()) && hex.bytes().any(|b| b.is_ascii_alphabetic());
         return if mixed { VALUE.to_owned() } else { hex.to_owned() };
     }
-    if let Some(suffix) = captures.name("suffix") {
-        // Five characters is the length of generateName suffixes; longer ones (pod template
-        // hashes) must hold a digit, so that words like "-https" survive... mostly.
-        let suffix = suffix.as_str();
-        let is_value = suffix.len() == 5 || suffix.bytes().any(|b| b.is_ascii_digit());
-        return if is_value { format!("-{VALUE}") } else { captures[0].to_owned() };
+    if captures.name("suffix").is_some() {
+        // generateName suffixes (five characters) and pod template hashes (up to ten) use an
+        // alphabet without vowels, so that they never spell a word.
+        return format!("-{VALUE}");
+    }
+    if let Some(address) = captures.name("ip6") {
+        let is_value = address.as_str().bytes().any(|b| b.is_ascii_digit());
+        return if is_value { VALUE.to_owned() } else { address.as_str().to_owned() };
+    }
+    if let (Some(temp), Some(random)) = (captures.name("temp"), captures.name("random")) {
+        // Random: a digit, an underscore or an upper-case letter ("tmpdirectory" is a word).
+        let random = random.as_str();
+        let is_value = random.bytes().any(|b| b.is_ascii_digit() || b.is_ascii_uppercase() || b == b'_');
+        return if is_value { format!("{}{VALUE}", temp.as_str()) } else { captures[0].to_owned() };
     }
     VALUE.to_owned()
 }

@@ -202,19 +202,142 @@ pub fn columns<'a>(builds: impl IntoIterator<Item = &'a Build>) -> Columns {
         numbers.insert(build.number, column);
     }
     for (job, numbers) in by_job {
-        let (Some((&first, &base)), Some((&last, _))) = (numbers.first_key_value(), numbers.last_key_value()) else {
-            continue;
-        };
-        let count = numbers.len();
-        let dense = numbers.values().enumerate().all(|(offset, &column)| column == base + offset);
-        let entry = if dense && i64::try_from(count).is_ok_and(|count| last == first + count - 1) {
-            JobColumns::Range([first, count as i64, base as i64])
-        } else {
-            JobColumns::Map(numbers.into_iter().map(|(number, column)| (number.to_string(), column)).collect())
-        };
-        columns.jobs.insert(job.to_owned(), entry);
+        columns.jobs.insert(job.to_owned(), job_columns(numbers.into_iter()));
     }
     columns
+}
+
+/// The builds sorted once as [`columns`] sorts them, so that the columns of any set of jobs are
+/// runs of them: each slice's builds are written from here without sorting or copying.
+pub struct ColumnIndex<'a> {
+    sorted: Vec<&'a Build>,
+    /// Per job, in name order: its builds in `sorted`, where they are relative to the job's
+    /// first build, and its directory.
+    jobs: Vec<JobIndex<'a>>,
+}
+
+struct JobIndex<'a> {
+    name: &'a str,
+    builds: std::ops::Range<usize>,
+    /// Columns counted from the job's first build.
+    columns: JobColumns,
+    path: &'a str,
+}
+
+impl<'a> ColumnIndex<'a> {
+    pub fn new(builds: impl IntoIterator<Item = &'a Build>) -> ColumnIndex<'a> {
+        let mut sorted: Vec<&Build> = builds.into_iter().filter(|build| build.number != 0).collect();
+        sorted.sort_by(|a, b| a.job.cmp(&b.job).then(a.number.cmp(&b.number)).then_with(|| a.path.cmp(&b.path)));
+        let mut jobs = Vec::new();
+        let mut start = 0;
+        for run in sorted.chunk_by(|a, b| a.job == b.job) {
+            let first = run[0];
+            let path = first.path.rfind('/').map_or("", |slash| &first.path[..slash]);
+            let columns = job_columns(run.iter().enumerate().map(|(column, build)| (build.number, column)));
+            jobs.push(JobIndex { name: first.job.as_str(), builds: start..start + run.len(), columns, path });
+            start += run.len();
+        }
+        ColumnIndex { sorted, jobs }
+    }
+
+    /// The columns of these jobs' builds (Triage's `buildsToColumns` of them).
+    pub fn view(&self, jobs: &HashSet<&str>) -> ColumnsView<'_> {
+        let jobs = self.jobs.iter().filter(|job| jobs.contains(job.name)).collect();
+        ColumnsView { index: self, jobs }
+    }
+}
+
+/// [`Columns`] of some jobs, serialized from a [`ColumnIndex`] as it is written.
+pub struct ColumnsView<'a> {
+    index: &'a ColumnIndex<'a>,
+    jobs: Vec<&'a JobIndex<'a>>,
+}
+
+impl Serialize for ColumnsView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeStruct};
+
+        struct Jobs<'b>(&'b [&'b JobIndex<'b>]);
+        impl Serialize for Jobs<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                let mut offset = 0;
+                for job in self.0 {
+                    match &job.columns {
+                        JobColumns::Range([first, count, base]) => {
+                            map.serialize_entry(job.name, &[*first, *count, base + offset as i64])?;
+                        }
+                        JobColumns::Map(numbers) => {
+                            let shifted: BTreeMap<&str, usize> =
+                                numbers.iter().map(|(number, column)| (number.as_str(), column + offset)).collect();
+                            map.serialize_entry(job.name, &shifted)?;
+                        }
+                    }
+                    offset += job.builds.len();
+                }
+                map.end()
+            }
+        }
+
+        /// One column: a field of every build of the jobs, in order.
+        struct Column<'b, T, F: Fn(&'b Build) -> T> {
+            view: &'b ColumnsView<'b>,
+            field: F,
+        }
+        impl<'b, T: Serialize, F: Fn(&'b Build) -> T> Serialize for Column<'b, T, F> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let builds =
+                    self.view.jobs.iter().flat_map(|job| self.view.index.sorted[job.builds.clone()].iter().copied());
+                serializer.collect_seq(builds.map(&self.field))
+            }
+        }
+
+        struct Cols<'b>(&'b ColumnsView<'b>);
+        impl Serialize for Cols<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let view = self.0;
+                let mut cols = serializer.serialize_struct("Cols", 7)?;
+                cols.serialize_field("started", &Column { view, field: |build: &Build| build.started })?;
+                cols.serialize_field("tests_failed", &Column { view, field: |build: &Build| build.tests_failed })?;
+                cols.serialize_field("elapsed", &Column { view, field: |build: &Build| build.elapsed })?;
+                cols.serialize_field("tests_run", &Column { view, field: |build: &Build| build.tests_run })?;
+                cols.serialize_field("result", &Column { view, field: |build: &Build| build.result.as_str() })?;
+                cols.serialize_field("executor", &Column { view, field: |build: &Build| build.executor.as_str() })?;
+                cols.serialize_field("pr", &Column { view, field: |build: &Build| build.pr.as_str() })?;
+                cols.end()
+            }
+        }
+
+        struct Paths<'b>(&'b [&'b JobIndex<'b>]);
+        impl Serialize for Paths<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.iter().map(|job| (job.name, job.path)))
+            }
+        }
+
+        let mut columns = serializer.serialize_struct("Columns", 3)?;
+        columns.serialize_field("jobs", &Jobs(&self.jobs))?;
+        columns.serialize_field("cols", &Cols(self))?;
+        columns.serialize_field("job_paths", &Paths(&self.jobs))?;
+        columns.end()
+    }
+}
+
+/// Where one job's builds are, given `(number, column)` in column order: a range when the
+/// numbers are consecutive and so are their columns, else number → column (a number seen twice
+/// keeps its last column).
+fn job_columns(builds: impl Iterator<Item = (i64, usize)>) -> JobColumns {
+    let numbers: BTreeMap<i64, usize> = builds.collect();
+    let (Some((&first, &base)), Some((&last, _))) = (numbers.first_key_value(), numbers.last_key_value()) else {
+        return JobColumns::Map(BTreeMap::new());
+    };
+    let count = numbers.len();
+    let dense = numbers.values().enumerate().all(|(offset, &column)| column == base + offset);
+    if dense && i64::try_from(count).is_ok_and(|count| last == first + count - 1) {
+        JobColumns::Range([first, count as i64, base as i64])
+    } else {
+        JobColumns::Map(numbers.into_iter().map(|(number, column)| (number.to_string(), column)).collect())
+    }
 }
 
 /// Triage's `annotateOwners` for one cluster: the owner whose tests failed most in the last day
@@ -318,46 +441,117 @@ fn tokens(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The slices Triage writes with `--output_slices PATTERN`: one file per id prefix `00`..`ff`
-/// and one per owner (`sig-OWNER`), each with the builds of its jobs. Owners are those of the
-/// owners file, those found on the clusters, and `testing`.
-pub fn slices(
-    data: &FailureData,
-    builds: &HashMap<String, Build>,
-    pattern: &str,
-    owners: &BTreeMap<String, Vec<String>>,
-) -> Result<Vec<(PathBuf, FailureData)>, Error> {
-    if !pattern.contains("PREFIX") {
-        return Err(Error::SlicePattern { pattern: pattern.to_owned() });
+/// One slice Triage writes with `--output_slices PATTERN`: the clusters of one id prefix
+/// (`00`..`ff`) or of one owner (`sig-OWNER`). It borrows its clusters from the whole
+/// [`FailureData`]; its builds are computed only when it is written.
+#[derive(Debug)]
+pub struct Slice<'a> {
+    /// What replaces `PREFIX` in the pattern.
+    pub name: String,
+    pub clustered: Vec<&'a JsonCluster>,
+}
+
+impl<'a> Slice<'a> {
+    /// The jobs of the slice's clusters.
+    pub fn jobs(&self) -> HashSet<&'a str> {
+        self.clustered
+            .iter()
+            .flat_map(|cluster| &cluster.tests)
+            .flat_map(|test| &test.jobs)
+            .map(|job| job.name.as_str())
+            .collect()
     }
+
+    /// The builds of the slice's jobs, in columns.
+    pub fn builds(&self, builds: &HashMap<String, Build>) -> Columns {
+        let jobs = self.jobs();
+        columns(builds.values().filter(|build| jobs.contains(build.job.as_str())))
+    }
+}
+
+/// A slice as written: Triage's schema, with borrowed clusters and builds.
+#[derive(Serialize)]
+struct SliceData<'a> {
+    clustered: &'a [&'a JsonCluster],
+    builds: ColumnsView<'a>,
+}
+
+/// The slices of `data`: one per id prefix `00`..`ff`, then one per owner: those of the owners
+/// file, those found on the clusters, and `testing`.
+pub fn slices<'a>(data: &'a FailureData, owners: &BTreeMap<String, Vec<String>>) -> Vec<Slice<'a>> {
     let mut names: BTreeSet<&str> = owners.keys().map(String::as_str).collect();
     names.extend(data.clustered.iter().map(|cluster| cluster.owner.as_str()));
     names.insert(DEFAULT_OWNER);
-    let mut selections: Vec<(String, Vec<&JsonCluster>)> = (0..=255u8)
+    let mut slices: Vec<Slice<'a>> = (0..=255u8)
         .map(|prefix| {
-            let prefix = format!("{prefix:02x}");
-            let clusters = data.clustered.iter().filter(|cluster| cluster.id.starts_with(&prefix)).collect();
-            (prefix, clusters)
+            let name = format!("{prefix:02x}");
+            let clustered = data.clustered.iter().filter(|cluster| cluster.id.starts_with(&name)).collect();
+            Slice { name, clustered }
         })
         .collect();
     for owner in names {
-        let clusters = data.clustered.iter().filter(|cluster| cluster.owner == owner).collect();
-        selections.push((format!("sig-{owner}"), clusters));
+        let clustered = data.clustered.iter().filter(|cluster| cluster.owner == owner).collect();
+        slices.push(Slice { name: format!("sig-{owner}"), clustered });
     }
-    Ok(selections
-        .into_par_iter()
-        .map(|(name, clusters)| {
-            let jobs: HashSet<&str> = clusters
-                .iter()
-                .flat_map(|cluster| &cluster.tests)
-                .flat_map(|test| &test.jobs)
-                .map(|job| job.name.as_str())
-                .collect();
-            let columns = columns(builds.values().filter(|build| jobs.contains(build.job.as_str())));
-            let slice = FailureData { clustered: clusters.into_iter().cloned().collect(), builds: columns };
-            (PathBuf::from(pattern.replace("PREFIX", &name)), slice)
-        })
-        .collect())
+    slices
+}
+
+/// What [`write`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub clusters: usize,
+    pub slices: usize,
+    /// Bytes written, over all files.
+    pub bytes: u64,
+}
+
+/// Renders `failure_data.json` to `destination` and, with a pattern (which must hold
+/// `PREFIX`), its slices. Every file or none: each is written beside its destination first,
+/// and only when all are written are they renamed into place. Slices are written in parallel
+/// as they are made, each borrowing its clusters, so at most one slice per thread is in memory
+/// besides the whole data.
+pub fn write(
+    builds: &HashMap<String, Build>,
+    failures: &[Failure],
+    clustering: &Clustering,
+    options: &RenderOptions,
+    destination: &Path,
+    slice_pattern: Option<&str>,
+) -> Result<Written, Error> {
+    if let Some(pattern) = slice_pattern
+        && !pattern.contains("PREFIX")
+    {
+        return Err(Error::SlicePattern { pattern: pattern.to_owned() });
+    }
+    let data = render(builds, failures, clustering, options);
+    let slices = slice_pattern.map(|_| slices(&data, &options.owners)).unwrap_or_default();
+    let index = slice_pattern.map(|_| ColumnIndex::new(builds.values()));
+    let main = write_json(destination, &data).map(|bytes| (destination.to_owned(), bytes));
+    let others: Vec<Result<(PathBuf, u64), Error>> = match (&main, slice_pattern) {
+        (Ok(_), Some(pattern)) => slices
+            .par_iter()
+            .map(|slice| {
+                let path = PathBuf::from(pattern.replace("PREFIX", &slice.name));
+                let index = index.as_ref().expect("made with the pattern");
+                let data = SliceData { clustered: &slice.clustered, builds: index.view(&slice.jobs()) };
+                write_json(&path, &data).map(|bytes| (path, bytes))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (done, errors): (Vec<_>, Vec<_>) = std::iter::once(main).chain(others).partition(Result::is_ok);
+    let done: Vec<(PathBuf, u64)> = done.into_iter().filter_map(Result::ok).collect();
+    if let Some(error) = errors.into_iter().find_map(Result::err) {
+        for (path, _) in &done {
+            let _ = fs_err::remove_file(temporary_path(path));
+        }
+        return Err(error);
+    }
+    for (path, _) in &done {
+        fs_err::rename(temporary_path(path), path).map_err(|source| Error::Write { path: path.clone(), source })?;
+    }
+    let bytes = done.iter().map(|(_, bytes)| bytes).sum();
+    Ok(Written { clusters: data.clustered.len(), slices: slices.len(), bytes })
 }
 
 /// The keys of a previous `failure_data.json`, in order. Only the keys are kept: the rest of a
@@ -386,43 +580,46 @@ pub fn read_owners(path: &Path) -> Result<BTreeMap<String, Vec<String>>, Error> 
     })
 }
 
-/// Writes every file or none: each is written beside its destination first, and only when all
-/// are written are they renamed into place.
-pub fn write_all(files: &[(PathBuf, FailureData)]) -> Result<(), Error> {
-    let mut written: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
-    let result = files.iter().try_for_each(|(path, data)| {
-        let temporary = temporary_path(path);
-        write_json(&temporary, data)?;
-        written.push((temporary, path));
-        Ok(())
-    });
-    if let Err(error) = result {
-        for (temporary, _) in &written {
-            let _ = fs_err::remove_file(temporary);
-        }
-        return Err(error);
-    }
-    for (temporary, path) in &written {
-        fs_err::rename(temporary, path).map_err(|source| Error::Write { path: path.to_path_buf(), source })?;
-    }
-    Ok(())
-}
-
 fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
     name.push(".slipway-tmp");
     path.with_file_name(name)
 }
 
-fn write_json(path: &Path, data: &FailureData) -> Result<(), Error> {
+/// Writes `data` as JSON beside `path` (its [`temporary_path`]); returns the bytes written. A
+/// file left half-written is removed.
+fn write_json(path: &Path, data: &impl Serialize) -> Result<u64, Error> {
     let error = |source| Error::Write { path: path.to_owned(), source };
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent).map_err(error)?;
     }
-    let file = std::fs::File::create(path).map_err(error)?;
-    let mut writer = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut writer, data).map_err(|source| error(source.into()))?;
-    writer.flush().map_err(error)
+    let temporary = temporary_path(path);
+    let file = std::fs::File::create(&temporary).map_err(error)?;
+    let mut writer = Counting { inner: std::io::BufWriter::new(file), bytes: 0 };
+    let result = serde_json::to_writer(&mut writer, data).map_err(|source| error(source.into()));
+    let result = result.and_then(|()| writer.flush().map_err(error));
+    if result.is_err() {
+        let _ = fs_err::remove_file(&temporary);
+    }
+    result.map(|()| writer.bytes)
+}
+
+/// A writer that counts what passes through it.
+struct Counting<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buffer)?;
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 #[cfg(test)]

@@ -74,8 +74,19 @@ pub(crate) fn similar(a: &[u32], b: &[u32]) -> bool {
     cost_below(a, b, 2 * limit).is_some()
 }
 
+/// `a` and `b` without the equal words, of those `trimmed` allows, they start and end with.
+fn trim_equal_ends<'a>(a: &'a [u32], b: &'a [u32], trimmed: impl Fn(u32) -> bool) -> (&'a [u32], &'a [u32]) {
+    let prefix = a.iter().zip(b).take_while(|&(&x, &y)| x == y && trimmed(x)).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|&(&x, &y)| x == y && trimmed(x)).count();
+    (&a[..a.len() - suffix], &b[..b.len() - suffix])
+}
+
 /// The cost (in half words) of turning `a` into `b`, if it is below `bound`.
 pub(crate) fn cost_below(a: &[u32], b: &[u32], bound: usize) -> Option<usize> {
+    // Every word costs the same to skip, so equal words at both ends align with each other in
+    // some best alignment.
+    let (a, b) = trim_equal_ends(a, b, |_| true);
     const MISSING: usize = 2;
     let substitution = |x: u32, y: u32| -> usize {
         if x == y {
@@ -120,6 +131,70 @@ pub(crate) fn cost_below(a: &[u32], b: &[u32], bound: usize) -> Option<usize> {
     }
     let cost = previous[m];
     (cost < bound).then_some(cost)
+}
+
+/// How many words two texts may differ in, values aside: 2, and one more per 400 words.
+pub(crate) fn word_edits_allowed(words_a: usize, words_b: usize) -> usize {
+    2 + (words_a + words_b) / 2 / 400
+}
+
+/// Whether two word sequences say the same thing, values aside: at most
+/// [`word_edits_allowed`] edits of words, where a placeholder matches any word for free and
+/// is added or dropped for free. Texts that share a long stack trace and differ in one line of
+/// words fail this, however small that line is next to the trace; texts that differ in where
+/// values stand pass it (the other tests bound how many values differ).
+///
+/// Alignments are searched within a band of diagonals as wide as the other tests allow (10%
+/// of the words) plus the edits allowed; one that strays further is not found.
+pub(crate) fn same_words(a: &[u32], b: &[u32]) -> bool {
+    let allowed = word_edits_allowed(a.len(), b.len());
+    let band = limit(a.len(), b.len()) + allowed + 2;
+    // Equal words at both ends align with each other in some best alignment: only the middle
+    // needs the programme (often a line, or nothing). Not placeholders: one may stand in for
+    // a word further on (a word cut by a line break, say).
+    let (a, b) = trim_equal_ends(a, b, |word| word & PLACEHOLDER_MARK == 0);
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > band {
+        return false;
+    }
+    let free = |word: u32| word & PLACEHOLDER_MARK != 0;
+    let substitution = |x: u32, y: u32| usize::from(x != y && !free(x) && !free(y));
+    let skip = |word: u32| usize::from(!free(word));
+    let infinity = allowed + 1;
+    let mut previous = vec![infinity; m + 1];
+    let mut current = vec![infinity; m + 1];
+    previous[0] = 0;
+    for j in 1..=m.min(band) {
+        previous[j] = (previous[j - 1] + skip(b[j - 1])).min(infinity);
+    }
+    for i in 1..=n {
+        let low = i.saturating_sub(band);
+        let high = (i + band).min(m);
+        current[low] = if low == 0 { (previous[0] + skip(a[i - 1])).min(infinity) } else { infinity };
+        if low > 0 {
+            // The cell left of the band: reachable only through the band.
+            current[low] = (previous[low - 1] + substitution(a[i - 1], b[low - 1]))
+                .min(previous[low] + skip(a[i - 1]))
+                .min(infinity);
+        }
+        let mut best = current[low];
+        for j in low + 1..=high {
+            let cost = (previous[j - 1] + substitution(a[i - 1], b[j - 1]))
+                .min(previous[j] + skip(a[i - 1]))
+                .min(current[j - 1] + skip(b[j - 1]))
+                .min(infinity);
+            current[j] = cost;
+            best = best.min(cost);
+        }
+        if high < m {
+            current[high + 1] = infinity;
+        }
+        if best > allowed {
+            return false;
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[m] <= allowed
 }
 
 /// Locality-sensitive hashing over word pairs: texts whose word pairs mostly agree share a
@@ -242,8 +317,59 @@ mod tests {
             })
     }
 
+    /// [`same_words`] as a full matrix, band included.
+    fn plain_same_words(a: &[u32], b: &[u32]) -> bool {
+        let allowed = word_edits_allowed(a.len(), b.len());
+        let band = limit(a.len(), b.len()) + allowed + 2;
+        let free = |word: u32| word & PLACEHOLDER_MARK != 0;
+        let skip = |word: u32| usize::from(!free(word));
+        let big = usize::MAX / 4;
+        let mut cost = vec![vec![big; b.len() + 1]; a.len() + 1];
+        for i in 0..=a.len() {
+            for j in 0..=b.len() {
+                if i.abs_diff(j) > band {
+                    continue;
+                }
+                if i == 0 && j == 0 {
+                    cost[i][j] = 0;
+                    continue;
+                }
+                let mut best = big;
+                if i > 0 && j > 0 {
+                    let same = a[i - 1] == b[j - 1] || free(a[i - 1]) || free(b[j - 1]);
+                    best = best.min(cost[i - 1][j - 1] + usize::from(!same));
+                }
+                if i > 0 {
+                    best = best.min(cost[i - 1][j] + skip(a[i - 1]));
+                }
+                if j > 0 {
+                    best = best.min(cost[i][j - 1] + skip(b[j - 1]));
+                }
+                cost[i][j] = best;
+            }
+        }
+        cost[a.len()][b.len()] <= allowed
+    }
+
+    #[test]
+    fn one_different_line_is_a_different_text_however_long_the_rest() {
+        let trace: Vec<String> = (0..600).map(|i| format!("frame{i}")).collect();
+        let with = |line: &str| words(&format!("{line}\n{}", trace.join("\n")));
+        let first = with("failed to attach volume UNIQ: timeout");
+        let second = with("failed to mount volume UNIQ: permission denied by policy");
+        assert!(!same_words(&first, &second));
+        // Values where words were, and one word more, are the same text.
+        assert!(same_words(&first, &with("failed to attach UNIQ UNIQ: timeout")));
+        assert!(same_words(&first, &with("failed to attach volume UNIQ: timeout again")));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn same_words_agrees_with_the_full_matrix((a, b) in sequences()) {
+            prop_assert_eq!(same_words(&a, &b), plain_same_words(&a, &b));
+        }
 
         #[test]
         fn banded_cost_agrees_with_the_plain_programme((a, b) in sequences(), bound in 0usize..30) {

@@ -37,6 +37,34 @@ fn columns_use_ranges_for_consecutive_builds() {
     assert_eq!(columns.job_paths["ci-b"], "gs://logs/ci-b");
 }
 
+proptest::proptest! {
+    /// A slice's builds written from the index are exactly [`columns`] of its jobs' builds:
+    /// ranges and maps (gaps, a number seen twice, builds without a number), shifted columns.
+    #[test]
+    fn column_views_write_what_columns_make(
+        builds in proptest::collection::vec((0usize..6, 0i64..12, 0i64..1000), 0..60),
+        chosen in proptest::collection::vec(proptest::bool::ANY, 6),
+    ) {
+        let builds: Vec<Build> = builds
+            .into_iter()
+            .enumerate()
+            .map(|(index, (job, number, started))| {
+                let mut build = build(&format!("ci-{job}"), number, started);
+                build.path = format!("gs://logs/ci-{job}/{number}/{index}");
+                build.result = format!("R{index}");
+                build
+            })
+            .collect();
+        let jobs: HashSet<String> =
+            (0..6).filter(|&job| chosen[job]).map(|job| format!("ci-{job}")).collect();
+        let expected = columns(builds.iter().filter(|build| jobs.contains(&build.job)));
+        let index = ColumnIndex::new(&builds);
+        let view = index.view(&jobs.iter().map(String::as_str).collect());
+        let written: Columns = serde_json::from_slice(&serde_json::to_vec(&view).expect("serialized")).expect("parsed");
+        proptest::prop_assert_eq!(written, expected);
+    }
+}
+
 fn failure(test: &str, job: &str, number: i64, text: &str) -> Failure {
     Failure { test: test.to_owned(), build: format!("gs://logs/{job}/{number}"), started: None, text: text.to_owned() }
 }
@@ -86,38 +114,63 @@ fn slices_split_by_id_prefix_and_owner() {
     let (builds, failures) = sample();
     let clustering = cluster(&failures, &[], &Options::default());
     let data = render(&builds, &failures, &clustering, &RenderOptions::default());
-    let written = slices(&data, &builds, "out/failure_data_PREFIX.json", &BTreeMap::new()).expect("valid pattern");
-    assert_eq!(written.len(), 256 + 3, "00..ff, then sig-node, sig-storage, sig-testing");
-    let owners: Vec<&str> = written[256..].iter().map(|(path, _)| path.to_str().expect("UTF-8")).collect();
-    assert_eq!(
-        owners,
-        ["out/failure_data_sig-node.json", "out/failure_data_sig-storage.json", "out/failure_data_sig-testing.json"]
-    );
-    let by_prefix: usize = written[..256].iter().map(|(_, slice)| slice.clustered.len()).sum();
+    let slices = slices(&data, &BTreeMap::new());
+    assert_eq!(slices.len(), 256 + 3, "00..ff, then sig-node, sig-storage, sig-testing");
+    let owners: Vec<&str> = slices[256..].iter().map(|slice| slice.name.as_str()).collect();
+    assert_eq!(owners, ["sig-node", "sig-storage", "sig-testing"]);
+    let by_prefix: usize = slices[..256].iter().map(|slice| slice.clustered.len()).sum();
     assert_eq!(by_prefix, data.clustered.len());
-    let node = &written[256].1;
-    assert!(node.clustered.iter().all(|cluster| cluster.owner == "node"));
+    assert!(slices[256].clustered.iter().all(|cluster| cluster.owner == "node"));
     // A slice carries the builds of its clusters' jobs only.
-    let testing = &written[258].1;
+    let testing = &slices[258];
     assert_eq!(testing.clustered.len(), 1);
-    assert_eq!(testing.builds.jobs.keys().collect::<Vec<_>>(), ["ci-node"]);
-    assert_eq!(testing.builds.cols.started.len(), 3);
-    assert!(matches!(slices(&data, &builds, "out/slice.json", &BTreeMap::new()), Err(Error::SlicePattern { .. })));
+    let columns = testing.builds(&builds);
+    assert_eq!(columns.jobs.keys().collect::<Vec<_>>(), ["ci-node"]);
+    assert_eq!(columns.cols.started.len(), 3);
 }
 
 #[test]
 fn written_files_round_trip_and_previous_keys_are_read() {
     let (builds, failures) = sample();
     let clustering = cluster(&failures, &[], &Options::default());
-    let data = render(&builds, &failures, &clustering, &RenderOptions::default());
+    let options = RenderOptions::default();
+    let data = render(&builds, &failures, &clustering, &options);
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("nested/failure_data.json");
-    write_all(&[(path.clone(), data.clone())]).expect("written");
+    let pattern = dir.path().join("slices/failure_data_PREFIX.json").display().to_string();
+    let written = write(&builds, &failures, &clustering, &options, &path, Some(&pattern)).expect("written");
+    assert_eq!((written.clusters, written.slices), (data.clustered.len(), 259));
     let read: FailureData = serde_json::from_slice(&fs_err::read(&path).expect("readable")).expect("valid JSON");
     assert_eq!(read, data);
     let keys = read_previous_keys(&path).expect("keys");
     assert_eq!(keys, data.clustered.iter().map(|cluster| cluster.key.clone()).collect::<Vec<_>>());
     assert!(!dir.path().join("nested/failure_data.json.slipway-tmp").exists());
+    // A slice is Triage's schema, with its own builds.
+    let slice: FailureData =
+        serde_json::from_slice(&fs_err::read(pattern.replace("PREFIX", "sig-testing")).expect("readable"))
+            .expect("valid JSON");
+    assert_eq!(slice.builds.jobs.keys().collect::<Vec<_>>(), ["ci-node"]);
+    let files = fs_err::read_dir(dir.path().join("slices")).expect("listed").count();
+    assert_eq!(files, 259, "no temporary file left behind");
+}
+
+#[test]
+fn a_bad_pattern_or_a_failed_write_leaves_nothing_behind() {
+    let (builds, failures) = sample();
+    let clustering = cluster(&failures, &[], &Options::default());
+    let options = RenderOptions::default();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("failure_data.json");
+    let bad = write(&builds, &failures, &clustering, &options, &path, Some("slice.json"));
+    assert!(matches!(bad, Err(Error::SlicePattern { .. })));
+    // A slice directory that is a file: the main file is not left in place either.
+    fs_err::write(dir.path().join("blocked"), "a file").expect("written");
+    let pattern = dir.path().join("blocked/failure_data_PREFIX.json").display().to_string();
+    let failed = write(&builds, &failures, &clustering, &options, &path, Some(&pattern));
+    assert!(matches!(failed, Err(Error::Write { .. })), "{failed:?}");
+    let left: Vec<_> =
+        fs_err::read_dir(dir.path()).expect("listed").map(|entry| entry.expect("entry").file_name()).collect();
+    assert_eq!(left, ["blocked"]);
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub(super) fn triage(args: TriageArgs, globals: &Globals) -> anyhow::Result<u8> 
         num_workers,
     } = args;
     let started = Instant::now();
-    let options = Options { normalizer: normalizer(&rules)?, max_cluster_text_length, ..Options::default() };
+    let options = Options { max_cluster_text_length, ..Options::for_normalizer(normalizer(&rules)?) };
     if let Some(pattern) = &output_slices
         && !pattern.contains("PREFIX")
     {
@@ -51,17 +51,12 @@ pub(super) fn triage(args: TriageArgs, globals: &Globals) -> anyhow::Result<u8> 
     let previous = previous.as_deref().map(output::read_previous_keys).transpose()?.unwrap_or_default();
     let owners = owners.as_deref().map(output::read_owners).transpose()?.unwrap_or_default();
     let render_options = RenderOptions { max_failure_text_length, owners };
-    let (clustering, files) = slipway_triage::with_threads(num_workers, || {
+    let (clustering, written) = slipway_triage::with_threads(num_workers, || {
         let clustering = slipway_triage::cluster(&failures, &previous, &options);
-        let data = output::render(&builds, &failures, &clustering, &render_options);
-        let mut files = Vec::new();
-        if let Some(pattern) = &output_slices {
-            files = output::slices(&data, &builds, pattern, &render_options.owners)?;
-        }
-        files.insert(0, (destination.clone(), data));
-        Ok::<_, slipway_triage::Error>((clustering, files))
+        let written =
+            output::write(&builds, &failures, &clustering, &render_options, &destination, output_slices.as_deref())?;
+        Ok::<_, slipway_triage::Error>((clustering, written))
     })?;
-    output::write_all(&files)?;
     let mut stderr = crate::output::stderr();
     let tests = failures.iter().map(|failure| failure.test.as_str()).collect::<BTreeSet<_>>().len();
     writeln!(
@@ -83,7 +78,7 @@ pub(super) fn triage(args: TriageArgs, globals: &Globals) -> anyhow::Result<u8> 
             clustering.lost
         )?;
     }
-    let slices = files.len() - 1;
+    let slices = written.slices;
     let also = if slices > 0 { format!(" and {}", plural(slices, "slice")) } else { String::new() };
     writeln!(stderr, "wrote {}{also}", destination.display())?;
     Ok(exit::SUCCESS)
@@ -145,7 +140,7 @@ struct Stored {
 
 pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<u8> {
     let ClustersArgs { job, days, limit, normalizer: rules, database, format } = args;
-    let options = Options { normalizer: normalizer(&rules)?, ..Options::default() };
+    let options = Options::for_normalizer(normalizer(&rules)?);
     let since = if days == 0 {
         i64::MIN
     } else {
