@@ -154,13 +154,28 @@ pub fn cluster(failures: &[Failure], previous_keys: &[String], options: &Options
     // Tests are clustered in parallel a chunk at a time, and each chunk is merged before the
     // next is clustered: the local clusters of all tests are never in memory at once.
     for chunk in tests.chunks(LOCAL_CHUNK) {
-        let local: Vec<LocalTest<'_>> = chunk
+        let mut local: Vec<LocalTest<'_>> = chunk
             .par_iter()
             .map(|(name, indexes)| LocalTest { name, clusters: cluster_test(failures, indexes, options) })
             .collect();
-        for test in local {
-            local_clusters += test.clusters.len();
-            global.add_test(test);
+        local_clusters += local.iter().map(|test| test.clusters.len()).sum::<usize>();
+        for test in &mut local {
+            test.clusters.sort_by(|a, b| {
+                b.failures.len().cmp(&a.failures.len()).then_with(|| a.exemplars[0].text.cmp(&b.exemplars[0].text))
+            });
+        }
+        // Each local cluster is looked up in parallel among the global clusters as they stood
+        // before this chunk; what is not found there is looked up again, in order, among the
+        // texts this chunk added.
+        let before = global.index.len();
+        let found: Vec<Vec<Option<u32>>> = local
+            .par_iter()
+            .map_init(Scratch::default, |scratch, test| {
+                test.clusters.iter().map(|cluster| global.lookup(cluster, scratch, 0)).collect()
+            })
+            .collect();
+        for (test, found) in local.into_iter().zip(found) {
+            global.add_test(test, &found, before);
         }
     }
     let mut clusters: Vec<Cluster> = global
@@ -291,16 +306,27 @@ impl<'a> Global<'a> {
         cluster
     }
 
-    fn add_test(&mut self, test: LocalTest<'a>) {
-        let mut clusters = test.clusters;
-        clusters.sort_by(|a, b| {
-            b.failures.len().cmp(&a.failures.len()).then_with(|| a.exemplars[0].text.cmp(&b.exemplars[0].text))
-        });
-        for local in clusters {
-            let found =
-                self.known.get(&local.exemplars[0].text).copied().or_else(|| {
-                    local.exemplars.iter().find_map(|exemplar| self.index.find(exemplar, &mut self.scratch))
-                });
+    /// The global cluster a local cluster joins: the one whose representative is its key, else
+    /// the first similar among the texts indexed after the first `since`.
+    fn lookup(&self, local: &LocalCluster, scratch: &mut Scratch, since: u32) -> Option<u32> {
+        if let Some(&cluster) = self.known.get(&local.exemplars[0].text) {
+            return Some(cluster);
+        }
+        local.exemplars.iter().find_map(|exemplar| self.index.find_since(exemplar, scratch, since))
+    }
+
+    /// Adds a test's local clusters (sorted, biggest first), given what [`Global::lookup`]
+    /// found for each among the first `before` indexed texts.
+    fn add_test(&mut self, test: LocalTest<'a>, found: &[Option<u32>], before: u32) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (local, &found) in test.clusters.into_iter().zip(found) {
+            // A text this chunk made a key comes first, as it would in order.
+            let found = self
+                .known
+                .get(&local.exemplars[0].text)
+                .copied()
+                .or(found)
+                .or_else(|| self.lookup(&local, &mut scratch, before));
             let cluster = match found {
                 Some(cluster) => cluster,
                 None => self.new_cluster(&local.exemplars[0]),
@@ -325,6 +351,7 @@ impl<'a> Global<'a> {
                 self.known.insert(exemplar.text, cluster);
             }
         }
+        self.scratch = scratch;
     }
 }
 

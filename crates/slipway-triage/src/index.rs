@@ -100,11 +100,25 @@ impl Index {
 
     /// The cluster of the first similar known text, if any.
     pub(crate) fn find(&self, probe: &Probe, scratch: &mut Scratch) -> Option<u32> {
+        self.find_since(probe, scratch, 0)
+    }
+
+    /// How many texts the index holds: [`Index::find_since`] of this many looks at the texts
+    /// inserted from now on only.
+    pub(crate) fn len(&self) -> u32 {
+        u32::try_from(self.entries.len()).expect("fewer than 2^32 indexed texts")
+    }
+
+    /// Like [`Index::find`], among the texts inserted after the first `first` only.
+    pub(crate) fn find_since(&self, probe: &Probe, scratch: &mut Scratch, first: u32) -> Option<u32> {
         scratch.ranked.clear();
         if probe.words.len() >= MIN_SKETCH_WORDS {
             self.sketch_candidates(probe, scratch);
         } else {
             self.scan_candidates(probe, scratch);
+        }
+        if first > 0 {
+            scratch.ranked.retain(|&(_, id)| id >= first);
         }
         scratch.ranked.sort_unstable();
         scratch.ranked.iter().find_map(|&(_, id)| {

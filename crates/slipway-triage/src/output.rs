@@ -207,119 +207,122 @@ pub fn columns<'a>(builds: impl IntoIterator<Item = &'a Build>) -> Columns {
     columns
 }
 
-/// The builds sorted once as [`columns`] sorts them, so that the columns of any set of jobs are
-/// runs of them: each slice's builds are written from here without sorting or copying.
+/// The builds sorted once as [`columns`] sorts them, each job's columns made into JSON once:
+/// each slice's builds are written from here, its jobs' fragments copied in order, without
+/// sorting or serializing per slice.
 pub struct ColumnIndex<'a> {
-    sorted: Vec<&'a Build>,
-    /// Per job, in name order: its builds in `sorted`, where they are relative to the job's
-    /// first build, and its directory.
+    /// Per job, in name order: how many builds it has, where they are relative to the job's
+    /// first build, its directory and its columns.
     jobs: Vec<JobIndex<'a>>,
 }
 
 struct JobIndex<'a> {
     name: &'a str,
-    builds: std::ops::Range<usize>,
+    builds: usize,
     /// Columns counted from the job's first build.
     columns: JobColumns,
     path: &'a str,
+    /// Its builds' columns as JSON ([`fragments`]), made once for every slice.
+    fragments: [Vec<u8>; 7],
 }
 
 impl<'a> ColumnIndex<'a> {
     pub fn new(builds: impl IntoIterator<Item = &'a Build>) -> ColumnIndex<'a> {
         let mut sorted: Vec<&Build> = builds.into_iter().filter(|build| build.number != 0).collect();
         sorted.sort_by(|a, b| a.job.cmp(&b.job).then(a.number.cmp(&b.number)).then_with(|| a.path.cmp(&b.path)));
-        let mut jobs = Vec::new();
-        let mut start = 0;
-        for run in sorted.chunk_by(|a, b| a.job == b.job) {
-            let first = run[0];
-            let path = first.path.rfind('/').map_or("", |slash| &first.path[..slash]);
-            let columns = job_columns(run.iter().enumerate().map(|(column, build)| (build.number, column)));
-            jobs.push(JobIndex { name: first.job.as_str(), builds: start..start + run.len(), columns, path });
-            start += run.len();
-        }
-        ColumnIndex { sorted, jobs }
+        let runs: Vec<&[&Build]> = sorted.chunk_by(|a, b| a.job == b.job).collect();
+        let jobs = runs
+            .into_par_iter()
+            .map(|run| {
+                let first = run[0];
+                let path = first.path.rfind('/').map_or("", |slash| &first.path[..slash]);
+                let columns = job_columns(run.iter().enumerate().map(|(column, build)| (build.number, column)));
+                JobIndex { name: first.job.as_str(), builds: run.len(), columns, path, fragments: fragments(run) }
+            })
+            .collect();
+        ColumnIndex { jobs }
     }
 
     /// The columns of these jobs' builds (Triage's `buildsToColumns` of them).
     pub fn view(&self, jobs: &HashSet<&str>) -> ColumnsView<'_> {
         let jobs = self.jobs.iter().filter(|job| jobs.contains(job.name)).collect();
-        ColumnsView { index: self, jobs }
+        ColumnsView { jobs }
     }
 }
 
 /// [`Columns`] of some jobs, serialized from a [`ColumnIndex`] as it is written.
 pub struct ColumnsView<'a> {
-    index: &'a ColumnIndex<'a>,
     jobs: Vec<&'a JobIndex<'a>>,
 }
 
-impl Serialize for ColumnsView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeStruct};
+/// The names of [`Cols`]' columns, in order.
+const COLUMNS: [&str; 7] = ["started", "tests_failed", "elapsed", "tests_run", "result", "executor", "pr"];
 
-        struct Jobs<'b>(&'b [&'b JobIndex<'b>]);
-        impl Serialize for Jobs<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut map = serializer.serialize_map(Some(self.0.len()))?;
-                let mut offset = 0;
-                for job in self.0 {
-                    match &job.columns {
-                        JobColumns::Range([first, count, base]) => {
-                            map.serialize_entry(job.name, &[*first, *count, base + offset as i64])?;
-                        }
-                        JobColumns::Map(numbers) => {
-                            let shifted: BTreeMap<&str, usize> =
-                                numbers.iter().map(|(number, column)| (number.as_str(), column + offset)).collect();
-                            map.serialize_entry(job.name, &shifted)?;
-                        }
-                    }
-                    offset += job.builds.len();
+/// One job's builds as JSON fragments, one per column: its values, comma-separated.
+fn fragments(builds: &[&Build]) -> [Vec<u8>; 7] {
+    fn join<T: Serialize>(values: impl Iterator<Item = T>) -> Vec<u8> {
+        let mut fragment = Vec::new();
+        for (index, value) in values.enumerate() {
+            if index > 0 {
+                fragment.push(b',');
+            }
+            serde_json::to_writer(&mut fragment, &value).expect("numbers and strings serialize");
+        }
+        fragment
+    }
+    [
+        join(builds.iter().map(|build| build.started)),
+        join(builds.iter().map(|build| build.tests_failed)),
+        join(builds.iter().map(|build| build.elapsed)),
+        join(builds.iter().map(|build| build.tests_run)),
+        join(builds.iter().map(|build| build.result.as_str())),
+        join(builds.iter().map(|build| build.executor.as_str())),
+        join(builds.iter().map(|build| build.pr.as_str())),
+    ]
+}
+
+impl ColumnsView<'_> {
+    /// Writes the view as JSON: [`Columns`]' schema, each job's columns copied from its
+    /// fragments.
+    pub fn write_json(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let jobs = &self.jobs;
+        out.write_all(b"{\"jobs\":{")?;
+        let mut offset = 0;
+        for (index, job) in jobs.iter().enumerate() {
+            if index > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, job.name)?;
+            out.write_all(b":")?;
+            match &job.columns {
+                JobColumns::Range([first, count, base]) => {
+                    serde_json::to_writer(&mut *out, &[*first, *count, base + offset as i64])?;
                 }
-                map.end()
+                JobColumns::Map(numbers) => {
+                    let shifted: BTreeMap<&str, usize> =
+                        numbers.iter().map(|(number, column)| (number.as_str(), column + offset)).collect();
+                    serde_json::to_writer(&mut *out, &shifted)?;
+                }
             }
+            offset += job.builds;
         }
-
-        /// One column: a field of every build of the jobs, in order.
-        struct Column<'b, T, F: Fn(&'b Build) -> T> {
-            view: &'b ColumnsView<'b>,
-            field: F,
-        }
-        impl<'b, T: Serialize, F: Fn(&'b Build) -> T> Serialize for Column<'b, T, F> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let builds =
-                    self.view.jobs.iter().flat_map(|job| self.view.index.sorted[job.builds.clone()].iter().copied());
-                serializer.collect_seq(builds.map(&self.field))
+        out.write_all(b"},\"cols\":{")?;
+        for (column, name) in COLUMNS.iter().enumerate() {
+            if column > 0 {
+                out.write_all(b",")?;
             }
-        }
-
-        struct Cols<'b>(&'b ColumnsView<'b>);
-        impl Serialize for Cols<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let view = self.0;
-                let mut cols = serializer.serialize_struct("Cols", 7)?;
-                cols.serialize_field("started", &Column { view, field: |build: &Build| build.started })?;
-                cols.serialize_field("tests_failed", &Column { view, field: |build: &Build| build.tests_failed })?;
-                cols.serialize_field("elapsed", &Column { view, field: |build: &Build| build.elapsed })?;
-                cols.serialize_field("tests_run", &Column { view, field: |build: &Build| build.tests_run })?;
-                cols.serialize_field("result", &Column { view, field: |build: &Build| build.result.as_str() })?;
-                cols.serialize_field("executor", &Column { view, field: |build: &Build| build.executor.as_str() })?;
-                cols.serialize_field("pr", &Column { view, field: |build: &Build| build.pr.as_str() })?;
-                cols.end()
+            write!(out, "\"{name}\":[")?;
+            for (index, job) in jobs.iter().enumerate() {
+                if index > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(&job.fragments[column])?;
             }
+            out.write_all(b"]")?;
         }
-
-        struct Paths<'b>(&'b [&'b JobIndex<'b>]);
-        impl Serialize for Paths<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_map(self.0.iter().map(|job| (job.name, job.path)))
-            }
-        }
-
-        let mut columns = serializer.serialize_struct("Columns", 3)?;
-        columns.serialize_field("jobs", &Jobs(&self.jobs))?;
-        columns.serialize_field("cols", &Cols(self))?;
-        columns.serialize_field("job_paths", &Paths(&self.jobs))?;
-        columns.end()
+        out.write_all(b"},\"job_paths\":")?;
+        serde_json::to_writer(&mut *out, &jobs.iter().map(|job| (job.name, job.path)).collect::<BTreeMap<_, _>>())?;
+        out.write_all(b"}")
     }
 }
 
@@ -397,15 +400,33 @@ where
     let mut texts = texts.into_iter();
     let Some(first) = texts.next() else { return Vec::new() };
     let first = first.as_ref();
-    let mut common: HashSet<&str> = tokens(first).collect();
-    for text in texts {
-        if common.is_empty() {
+    // The first text's distinct tokens, numbered; each other text marks those it has.
+    let mut ids: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    for token in tokens(first) {
+        let next = ids.len();
+        ids.entry(token).or_insert(next);
+    }
+    let mut alive = vec![true; ids.len()];
+    let mut remaining = ids.len();
+    let mut seen = vec![0usize; ids.len()];
+    for (generation, text) in texts.enumerate() {
+        if remaining == 0 {
             break;
         }
-        let text = text.as_ref();
-        let present: HashSet<&str> = tokens(text).filter(|token| common.contains(token)).collect();
-        common.retain(|token| present.contains(token));
+        let generation = generation + 1;
+        for token in tokens(text.as_ref()) {
+            if let Some(&id) = ids.get(token) {
+                seen[id] = generation;
+            }
+        }
+        for (alive, &seen) in alive.iter_mut().zip(&seen) {
+            if *alive && seen != generation {
+                *alive = false;
+                remaining -= 1;
+            }
+        }
     }
+    let common: HashSet<&str> = ids.iter().filter(|&(_, &id)| alive[id]).map(|(&token, _)| token).collect();
     let mut spans = Vec::new();
     let mut matching = true;
     let mut length = 0;
@@ -469,11 +490,13 @@ impl<'a> Slice<'a> {
     }
 }
 
-/// A slice as written: Triage's schema, with borrowed clusters and builds.
-#[derive(Serialize)]
-struct SliceData<'a> {
-    clustered: &'a [&'a JsonCluster],
-    builds: ColumnsView<'a>,
+/// Writes a slice: Triage's schema, with borrowed clusters and builds.
+fn write_slice(out: &mut impl Write, clustered: &[&JsonCluster], builds: &ColumnsView<'_>) -> std::io::Result<()> {
+    out.write_all(b"{\"clustered\":")?;
+    serde_json::to_writer(&mut *out, clustered)?;
+    out.write_all(b",\"builds\":")?;
+    builds.write_json(out)?;
+    out.write_all(b"}")
 }
 
 /// The slices of `data`: one per id prefix `00`..`ff`, then one per owner: those of the owners
@@ -526,15 +549,16 @@ pub fn write(
     let data = render(builds, failures, clustering, options);
     let slices = slice_pattern.map(|_| slices(&data, &options.owners)).unwrap_or_default();
     let index = slice_pattern.map(|_| ColumnIndex::new(builds.values()));
-    let main = write_json(destination, &data).map(|bytes| (destination.to_owned(), bytes));
+    let main = write_file(destination, |out| serde_json::to_writer(out, &data).map_err(std::io::Error::from))
+        .map(|bytes| (destination.to_owned(), bytes));
     let others: Vec<Result<(PathBuf, u64), Error>> = match (&main, slice_pattern) {
         (Ok(_), Some(pattern)) => slices
             .par_iter()
             .map(|slice| {
                 let path = PathBuf::from(pattern.replace("PREFIX", &slice.name));
                 let index = index.as_ref().expect("made with the pattern");
-                let data = SliceData { clustered: &slice.clustered, builds: index.view(&slice.jobs()) };
-                write_json(&path, &data).map(|bytes| (path, bytes))
+                let builds = index.view(&slice.jobs());
+                write_file(&path, |out| write_slice(out, &slice.clustered, &builds)).map(|bytes| (path, bytes))
             })
             .collect(),
         _ => Vec::new(),
@@ -586,9 +610,12 @@ fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Writes `data` as JSON beside `path` (its [`temporary_path`]); returns the bytes written. A
-/// file left half-written is removed.
-fn write_json(path: &Path, data: &impl Serialize) -> Result<u64, Error> {
+/// Writes a file beside `path` (its [`temporary_path`]) with `write`; returns the bytes
+/// written. A file left half-written is removed.
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut Counting<std::io::BufWriter<std::fs::File>>) -> std::io::Result<()>,
+) -> Result<u64, Error> {
     let error = |source| Error::Write { path: path.to_owned(), source };
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         fs_err::create_dir_all(parent).map_err(error)?;
@@ -596,8 +623,7 @@ fn write_json(path: &Path, data: &impl Serialize) -> Result<u64, Error> {
     let temporary = temporary_path(path);
     let file = std::fs::File::create(&temporary).map_err(error)?;
     let mut writer = Counting { inner: std::io::BufWriter::new(file), bytes: 0 };
-    let result = serde_json::to_writer(&mut writer, data).map_err(|source| error(source.into()));
-    let result = result.and_then(|()| writer.flush().map_err(error));
+    let result = write(&mut writer).and_then(|()| writer.flush()).map_err(error);
     if result.is_err() {
         let _ = fs_err::remove_file(&temporary);
     }

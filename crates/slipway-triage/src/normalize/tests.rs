@@ -309,6 +309,18 @@ proptest! {
         prop_assert_eq!(slipway_normalize(&wrapped), slipway_normalize(&expected));
     }
 
+    /// Telling a value's replacement from its text agrees with reading the regex's groups.
+    #[test]
+    fn replacements_from_matched_text_agree_with_capture_groups(
+        pieces in pieces(),
+        words in proptest::collection::vec("[a-fA-F0-9:tmpx._-]{1,20}", 0..20),
+    ) {
+        let text = format!("{} {}", render(&pieces), words.join(" "));
+        for captures in SLIPWAY_VALUE.captures_iter(&text) {
+            prop_assert_eq!(value_replacement(&captures[0]).into_owned(), slipway_value(&captures));
+        }
+    }
+
     #[test]
     fn normalizers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), max in 0usize..200) {
         let text = String::from_utf8_lossy(&bytes);
