@@ -284,11 +284,29 @@ async fn read_all<'a>(
         }))
         .buffered(PARALLEL);
     let mut parsed = Vec::new();
+    // What the build holds so far: its files together stay within one file's limits.
+    let (mut cases, mut kept) = (0, 0);
     while let Some(result) = reads.next().await {
         let (file, given, read) = result?;
         progress.advance(&file.0.shown(file.1));
         match read {
-            Read::Parsed(content) => parsed.push((file, content)),
+            Read::Parsed(content) => {
+                cases += content.cells.len();
+                kept += crate::parse::kept_text(&content);
+                if cases > crate::MAX_TEST_CASES || kept > crate::MAX_KEPT_TEXT {
+                    let message = format!(
+                        "left out: with it, the build's files would hold more than {} test cases or {} MiB of \
+                         names and texts, what slipway keeps of one build",
+                        crate::MAX_TEST_CASES,
+                        crate::MAX_KEPT_TEXT / (1024 * 1024)
+                    );
+                    report.problems.push(Problem::new(file.0.shown(file.1), None, message));
+                    cases -= content.cells.len();
+                    kept -= crate::parse::kept_text(&content);
+                    continue;
+                }
+                parsed.push((file, content));
+            }
             Read::NotJunit(problem) if !given => report.not_junit.push(problem),
             Read::NotJunit(problem) | Read::Problem(problem) => report.problems.push(problem),
         }

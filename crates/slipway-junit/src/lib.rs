@@ -57,7 +57,7 @@
 //! text the same way; a flaky case's is its first flaky element's; a passing case has none.
 //! Texts are kept up to [`MESSAGE_LIMIT`] (16 KiB) and then end in
 //! `[truncated: N more bytes]`. Character references and the five XML entities are resolved;
-//! any other `&name;` is kept as written.
+//! any other `&name;` makes the file a problem (XML that is not well-formed).
 //!
 //! # Duplicate names in one build
 //!
@@ -72,7 +72,12 @@
 //! is still ingested. Reading streams: memory stays bounded whatever the file's size, because
 //! each text, CDATA section, comment and attribute value is read up to 256 KiB and the rest
 //! skipped (counted in the truncation note), and a tag over 4 MiB is a problem. Whatever
-//! follows the root element's end is not read.
+//! follows the root element's end is not read. What results may hold is bounded too: at most
+//! [`MAX_TEST_CASES`] test cases (1,000,000) and [`MAX_KEPT_TEXT`] (128 MiB) of names and
+//! texts per file, found as soon as the limit is passed, so reading a file never holds more
+//! (about 300 MB); and the same per build, over its files (a file that would pass it is a
+//! problem and left out). [`crate::ingest`] reads 8 files at a time, so its memory stays under
+//! about 3 GB in the worst case, whatever the inputs' sizes; real inputs need a small part.
 //!
 //! # Inputs
 //!
@@ -103,7 +108,7 @@ mod text;
 pub use error::{Error, Problem};
 pub use ingest::{Counts, DEFAULT_JOB, INGEST_SCHEMA, Ingested, Options, Report, ingest, ingest_showing};
 pub use merge::merge;
-pub use parse::{ParseError, Parsed, parse};
+pub use parse::{MAX_KEPT_TEXT, MAX_TEST_CASES, ParseError, Parsed, parse};
 pub use prow::version;
 pub use source::parse_file;
 pub use text::{MESSAGE_LIMIT, NAME_LIMIT};

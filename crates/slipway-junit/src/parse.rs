@@ -76,9 +76,9 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
             Event::Start(element) => state.open(&element, dropped).map_err(open_error)?,
             Event::Empty(element) => {
                 state.open(&element, dropped).map_err(open_error)?;
-                state.close();
+                state.close().map_err(fail)?;
             }
-            Event::End(_) => state.close(),
+            Event::End(_) => state.close().map_err(fail)?,
             Event::Text(text) => {
                 state.text(&text, dropped).map_err(|(valid, message)| ParseError {
                     offset: at + valid,
@@ -234,6 +234,20 @@ struct Case {
     errors_output: BoundedText,
 }
 
+/// How many test cases one file, and one build, may hold. The biggest real files (a
+/// repository's every unit test, run a few times) hold a few hundred thousand; each case kept
+/// costs about 150 bytes besides its texts.
+pub const MAX_TEST_CASES: usize = 1_000_000;
+
+/// How many bytes of names and failure texts one file, and one build, may keep (each text is
+/// cut at [`crate::MESSAGE_LIMIT`] first).
+pub const MAX_KEPT_TEXT: usize = 128 * 1024 * 1024;
+
+/// The bytes of names and texts a parsed file keeps.
+pub(crate) fn kept_text(parsed: &Parsed) -> usize {
+    parsed.cells.iter().map(|cell| cell.name.len() + cell.message.as_ref().map_or(0, String::len)).sum()
+}
+
 /// How deep elements may nest. Real JUnit nests suites a few levels; the limit keeps a hostile
 /// file's memory linear in its size and the parser's stack small.
 pub(crate) const MAX_DEPTH: usize = 1_000;
@@ -249,6 +263,9 @@ struct Document {
     /// Suite-level `<error>`/`<failure>`: the row name it reports under.
     suite_outcome: Option<String>,
     parsed: Parsed,
+    /// Bytes of names and texts kept in `parsed`, and how many of its cells they count.
+    kept: usize,
+    counted: usize,
     done: bool,
 }
 
@@ -309,7 +326,7 @@ impl Document {
         Ok(())
     }
 
-    fn close(&mut self) {
+    fn close(&mut self) -> Result<(), String> {
         match self.stack.pop() {
             Some(Frame::Outcome) => self.close_outcome(),
             Some(Frame::Testsuite { parent_len }) => self.path.truncate(parent_len),
@@ -323,9 +340,29 @@ impl Document {
             }
             Some(_) | None => {}
         }
+        if let Some(cell) = self.parsed.cells.last()
+            && self.parsed.cells.len() > self.counted
+        {
+            self.counted = self.parsed.cells.len();
+            self.kept += cell.name.len() + cell.message.as_ref().map_or(0, String::len);
+            if self.parsed.cells.len() > MAX_TEST_CASES {
+                return Err(format!(
+                    "more than {MAX_TEST_CASES} test cases: slipway reads at most that many from one file \
+                     (it stopped there, so memory stays bounded); split the file"
+                ));
+            }
+            if self.kept > MAX_KEPT_TEXT {
+                return Err(format!(
+                    "more than {} MiB of test names and failure texts: slipway keeps at most that much from \
+                     one file (it stopped there, so memory stays bounded); split the file",
+                    MAX_KEPT_TEXT / (1024 * 1024)
+                ));
+            }
+        }
         if self.stack.is_empty() {
             self.done = true;
         }
+        Ok(())
     }
 
     fn close_outcome(&mut self) {

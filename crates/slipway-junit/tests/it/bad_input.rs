@@ -4,7 +4,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use slipway_core::results::Status;
-use slipway_junit::{MESSAGE_LIMIT, merge, parse_file};
+use slipway_junit::{MAX_KEPT_TEXT, MAX_TEST_CASES, MESSAGE_LIMIT, merge, parse_file};
 
 const MIB: usize = 1024 * 1024;
 
@@ -159,4 +159,50 @@ fn entities_are_never_expanded() {
         problem(laughs),
         "2: a DOCTYPE declaration: JUnit files have none, and slipway never reads one (no entities are expanded)"
     );
+}
+
+/// Writes a suite of `cases` passing test cases named `t0`, `t1`, ... (about 25 bytes each).
+fn write_tiny_cases(path: &Path, cases: usize) {
+    let mut file = BufWriter::new(fs_err::File::create(path).expect("create"));
+    writeln!(file, "<testsuite name=\"tiny\">").expect("write");
+    for index in 0..cases {
+        writeln!(file, "<testcase name=\"t{index}\"/>").expect("write");
+    }
+    writeln!(file, "</testsuite>").expect("write");
+    file.flush().expect("flush");
+}
+
+#[test]
+fn ten_million_tiny_test_cases_stop_at_the_limit_with_bounded_memory() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("junit_tiny.xml");
+    write_tiny_cases(&path, 10_000_000);
+    let problem = parse_file(&path).expect_err("more than the limit");
+    // The problem is where the limit was passed, not at the end of the file.
+    let line = problem.line.expect("a line");
+    assert_eq!(line, MAX_TEST_CASES as u64 + 2, "{problem:?}");
+    assert!(problem.message.starts_with(&format!("more than {MAX_TEST_CASES} test cases")), "{}", problem.message);
+    assert!(peak_memory() < 400 * MIB, "peak memory {} MiB", peak_memory() / MIB);
+    // At the limit, the file is read.
+    write_tiny_cases(&path, MAX_TEST_CASES);
+    assert_eq!(parse_file(&path).expect("parsed").cells.len(), MAX_TEST_CASES);
+}
+
+#[test]
+fn texts_beyond_the_kept_limit_stop_the_file() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("junit_texts.xml");
+    let mut file = BufWriter::new(fs_err::File::create(&path).expect("create"));
+    writeln!(file, "<testsuite>").expect("write");
+    let text = "y".repeat(MESSAGE_LIMIT);
+    let cases = MAX_KEPT_TEXT / MESSAGE_LIMIT + 10;
+    for index in 0..cases {
+        writeln!(file, "<testcase name=\"t{index}\"><failure>{text}</failure></testcase>").expect("write");
+    }
+    writeln!(file, "</testsuite>").expect("write");
+    file.flush().expect("flush");
+    drop(file);
+    let problem = parse_file(&path).expect_err("more than the limit");
+    assert!(problem.message.starts_with("more than 128 MiB of test names and failure texts"), "{}", problem.message);
+    assert!(problem.line.expect("a line") < cases as u64, "stopped before the end");
 }

@@ -387,3 +387,27 @@ async fn a_build_of_junit_files_alone_is_over_with_a_result_from_its_tests() {
         assert!(build.finished.is_some() && build.finished >= build.started, "{name}: not running: {build:?}");
     }
 }
+
+#[tokio::test]
+async fn a_file_that_would_take_a_build_past_the_limits_is_left_out() {
+    use std::io::Write;
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let store = sqlite(directory.path()).await;
+    write(directory.path(), "reports/a-small.xml", GINKGO);
+    // As many cases as one file may hold: with the first file's, more than a build may.
+    let big = directory.path().join("reports/b-big.xml");
+    let mut file = std::io::BufWriter::new(fs_err::File::create(&big).expect("create"));
+    writeln!(file, "<testsuite name=\"big\">").expect("write");
+    for index in 0..slipway_junit::MAX_TEST_CASES {
+        writeln!(file, "<testcase name=\"t{index}\"/>").expect("write");
+    }
+    writeln!(file, "</testsuite>").expect("write");
+    file.flush().expect("flush");
+    drop(file);
+    let report =
+        ingest(&store, &[directory.path().join("reports").display().to_string()], &options()).await.expect("ingested");
+    assert_eq!((report.builds.inserted, report.tests, report.exit_code()), (1, 3, 2), "{report:#?}");
+    assert_eq!(report.problems.len(), 1);
+    assert!(report.problems[0].file.ends_with("b-big.xml"), "{:?}", report.problems[0]);
+    assert!(report.problems[0].message.starts_with("left out: with it, the build's files would hold more than"));
+}
