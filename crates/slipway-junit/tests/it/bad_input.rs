@@ -206,3 +206,27 @@ fn texts_beyond_the_kept_limit_stop_the_file() {
     assert!(problem.message.starts_with("more than 128 MiB of test names and failure texts"), "{}", problem.message);
     assert!(problem.line.expect("a line") < cases as u64, "stopped before the end");
 }
+
+#[test]
+fn a_one_gb_file_is_read_through_in_bounded_memory() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("junit_gb.xml");
+    let mut file = BufWriter::new(fs_err::File::create(&path).expect("create"));
+    writeln!(file, "<testsuite name=\"big\">").expect("write");
+    // 16,384 passing tests, each with 64 KB of output: over 1 GB, nearly all of it text that a
+    // passing test does not keep.
+    let output = "I0101 12:00:00.000000 1 main.go:1] a line of output that nobody reads\n".repeat(64 * 1024 / 72);
+    let cases = 16_384;
+    for index in 0..cases {
+        writeln!(file, "<testcase name=\"t{index}\"><system-out>{output}</system-out></testcase>").expect("write");
+    }
+    writeln!(file, "<testcase name=\"last\"><failure>the end</failure></testcase></testsuite>").expect("write");
+    file.flush().expect("flush");
+    drop(file);
+    let size = fs_err::metadata(&path).expect("metadata").len();
+    assert!(size >= 1_000_000_000, "{size}");
+    let parsed = parse_file(&path).expect("parsed");
+    assert_eq!(parsed.cells.len(), cases + 1);
+    assert_eq!(parsed.cells[cases].message.as_deref(), Some("the end"));
+    assert!(peak_memory() < 100 * MIB, "peak memory {} MiB", peak_memory() / MIB);
+}
