@@ -11,6 +11,7 @@ pub mod errors;
 pub mod exit;
 pub mod finding;
 pub mod image;
+pub mod metrics;
 pub mod names;
 pub mod platform;
 pub mod progress;

@@ -148,6 +148,8 @@ pub struct Filter {
     pub state: Option<RunState>,
     /// At most this many, newest first (0 = all).
     pub limit: u32,
+    /// Skip this many of the newest first (pages).
+    pub offset: u32,
 }
 
 impl Store {
@@ -322,6 +324,9 @@ impl Store {
         sql.push_str(" ORDER BY created_at DESC, build_id DESC");
         if filter.limit > 0 {
             sql.push_str(&format!(" LIMIT {}", filter.limit));
+            if filter.offset > 0 {
+                sql.push_str(&format!(" OFFSET {}", filter.offset));
+            }
         }
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for bind in binds {
@@ -329,6 +334,20 @@ impl Store {
         }
         let rows = query.fetch_all(self.pool()).await?;
         Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// How many runs there are of each job (of slipway.yaml) in each state.
+    pub async fn run_counts(&self) -> Result<Vec<(String, RunState, i64)>, Error> {
+        let rows = sqlx::query("SELECT base_job, state, COUNT(*) AS runs FROM runs GROUP BY base_job, state")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                Ok((row.try_get("base_job")?, RunState::parse(&state).unwrap_or(RunState::Error), row.try_get("runs")?))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Error::from)
     }
 
     /// One run by id, or by `JOB/BUILD_ID`, or the newest run of a job.

@@ -84,6 +84,12 @@ async fn runs_are_recorded_listed_and_finished(store: Store) {
     assert_eq!(store.find_run("b").await.expect("find").map(|run| run.build_id), Some("200".to_owned()));
     assert_eq!(store.find_run("unit").await.expect("find").map(|run| run.id), Some("a".to_owned()));
     assert!(store.find_run("nothing").await.expect("find").is_none());
+    // Pages, and counts by job and state.
+    let second = store.list_runs(&Filter { limit: 1, offset: 1, ..Filter::default() }).await.expect("list");
+    assert_eq!(second.iter().map(|run| run.id.as_str()).collect::<Vec<_>>(), ["a"]);
+    let mut counts = store.run_counts().await.expect("counts");
+    counts.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(counts, [("e2e".to_owned(), RunState::Running, 1), ("unit".to_owned(), RunState::Failure, 1)]);
 }
 
 async fn a_tick_is_taken_once(store: Store) {

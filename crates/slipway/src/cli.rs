@@ -56,6 +56,24 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Runs(crate::cli_jobs::RunsCommand),
 
+    /// The web UI and JSON API: every run, newest first, and each run's page with its log.
+    ///
+    /// Server-rendered pages with no script and a strict Content Security Policy; the JSON
+    /// API under /api/v1/ is described at /api/v1/openapi.json. Also /healthz, /healthz/ready
+    /// and Prometheus /metrics (runs by job and state, request latencies by route). Reads are
+    /// open; any address but loopback needs --token-file. Everything comes from the store, so
+    /// several servers on one PostgreSQL database show the same. Runs until interrupted
+    /// (SIGINT or SIGTERM), finishing the requests under way.
+    ///
+    /// Exit status: 0 when stopped; 2 for a bad address, a non-loopback address without a
+    /// token, or an unreadable token file; 3 when the address cannot be bound or the store
+    /// cannot be opened.
+    #[command(after_help = "Examples:
+  slipway serve                          # http://127.0.0.1:8080/runs
+  slipway serve --listen 127.0.0.1:9000 --database-url sqlite:.slipway/state.db
+  slipway serve --listen 0.0.0.0:8080 --token-file /etc/slipway/token --database-url postgres://ci@db/slipway")]
+    Serve(crate::cli_serve::ServeArgs),
+
     /// Results: JUnit history, the grid, flakes, alerts and failure clusters.
     #[command(subcommand)]
     Results(crate::cli_results::ResultsCommand),

@@ -6,6 +6,7 @@ mod cli_env;
 mod cli_jobs;
 mod cli_lease;
 mod cli_results;
+mod cli_serve;
 mod commands;
 mod config_file;
 mod errors;

@@ -13,45 +13,13 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use slipway_core::metrics::{Histogram, REQUEST_BUCKETS, escape};
+
 use super::Shared;
 
 /// The states Boskos's gauge always reports.
 pub const KNOWN_STATES: [&str; 7] = ["busy", "cleaning", "dirty", "free", "leased", "toBeDeleted", "tombstone"];
 const ACQUIRE_BUCKETS: [f64; 7] = [1.0, 10.0, 100.0, 500.0, 1000.0, 1500.0, 2000.0];
-const REQUEST_BUCKETS: [f64; 12] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0];
-
-/// A histogram's counts.
-#[derive(Debug, Clone, Default)]
-struct Histogram {
-    buckets: Vec<u64>,
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    fn observe(&mut self, bounds: &[f64], value: f64) {
-        if self.buckets.len() != bounds.len() {
-            self.buckets = vec![0; bounds.len()];
-        }
-        for (bucket, bound) in self.buckets.iter_mut().zip(bounds) {
-            if value <= *bound {
-                *bucket += 1;
-            }
-        }
-        self.sum += value;
-        self.count += 1;
-    }
-
-    fn write(&self, out: &mut String, name: &str, labels: &str, bounds: &[f64]) {
-        let separator = if labels.is_empty() { "" } else { "," };
-        for (count, bound) in self.buckets.iter().zip(bounds) {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{separator}le=\"+Inf\"}} {}", self.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
-    }
-}
 
 /// The server's histograms.
 #[derive(Debug, Default)]
@@ -85,10 +53,6 @@ impl Metrics {
                 .observe(&REQUEST_BUCKETS, started.elapsed().as_secs_f64());
         }
     }
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// `GET /metrics`.

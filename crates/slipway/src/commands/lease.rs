@@ -87,7 +87,7 @@ async fn axum_serve(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Termination {
+pub(super) enum Termination {
     /// Ctrl-C.
     Interrupt,
     /// SIGTERM (a service manager, Kubernetes).
@@ -95,19 +95,19 @@ enum Termination {
 }
 
 /// Ctrl-C and SIGTERM, listened to from its creation on.
-struct Signals {
+pub(super) struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
 }
 
 impl Signals {
-    fn new() -> std::io::Result<Signals> {
+    pub(super) fn new() -> std::io::Result<Signals> {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Signals { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
     }
 
     /// The next one to come.
-    async fn next(&mut self) -> Termination {
+    pub(super) async fn next(&mut self) -> Termination {
         tokio::select! {
             Some(()) = self.interrupt.recv() => Termination::Interrupt,
             Some(()) = self.terminate.recv() => Termination::Terminate,

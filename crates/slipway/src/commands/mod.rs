@@ -20,6 +20,7 @@ mod results_ingest;
 mod results_views;
 mod runs;
 mod schedule;
+mod serve;
 mod triage;
 
 use std::ffi::OsString;
@@ -95,6 +96,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Job(JobCommand::ImportProw(args)) => job_prow::import(args),
         Command::Job(JobCommand::Lint(args)) => job_prow::lint(args, &globals),
         Command::Schedule(args) => schedule::run(args, &globals),
+        Command::Serve(args) => serve::run(args, &globals),
         Command::Runs(RunsCommand::List(args)) => runs::list(args, &globals),
         Command::Runs(RunsCommand::Show(args)) => runs::show(args, &globals),
         Command::Runs(RunsCommand::Logs(args)) => runs::logs(args, &globals),

@@ -22,6 +22,7 @@ mod prow_run;
 mod results_ingest;
 mod results_views;
 mod runs_prune;
+mod serve;
 mod storage_credentials;
 mod support;
 mod triage;

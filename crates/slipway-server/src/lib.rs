@@ -1,0 +1,129 @@
+//! slipway's web UI and JSON API, served by `slipway serve`.
+//!
+//! Server-rendered HTML with no script at all, a strict Content Security Policy, and every
+//! value escaped (run descriptions and log lines are written by jobs, so they are treated as
+//! hostile). The JSON API under `/api/v1/` returns what the pages show, and describes itself
+//! at `/api/v1/openapi.json`. Reads are open; the server holds no state of its own beyond its
+//! metrics: everything comes from the store, so replicas on one database show the same.
+//!
+//! Routes: [`ROUTES`].
+
+mod api;
+mod html;
+mod log;
+mod metrics;
+mod pages;
+
+pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use slipway_store::Store;
+use tokio_util::sync::CancellationToken;
+
+/// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
+/// under `/api/v1/` (a test keeps the two in step).
+pub const ROUTES: [(&str, &str); 11] = [
+    ("/", "redirects to /runs"),
+    ("/runs", "every run, newest first: ?job=, ?state=, ?page="),
+    ("/runs/{id}", "one run: its metadata and the tail of its log"),
+    ("/runs/{id}/log", "a run's whole log, as text"),
+    ("/style.css", "the pages' style sheet"),
+    ("/api/v1/runs", "runs as JSON"),
+    ("/api/v1/runs/{id}", "one run as JSON"),
+    ("/api/v1/openapi.json", "this API's OpenAPI document"),
+    ("/healthz", "alive"),
+    ("/healthz/ready", "ready: the store answers"),
+    ("/metrics", "Prometheus metrics"),
+];
+
+/// The Content Security Policy of every answer: nothing but this server's style sheet.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Whether serving on `address` needs a token: anything but loopback.
+pub fn needs_token(address: &SocketAddr) -> bool {
+    !address.ip().is_loopback()
+}
+
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) metrics: Arc<metrics::Metrics>,
+    ready: Arc<AtomicBool>,
+}
+
+/// The server: the store it shows.
+pub struct Server {
+    shared: Shared,
+}
+
+impl Server {
+    pub fn new(store: Store) -> Server {
+        Server { shared: Shared { store, metrics: Arc::default(), ready: Arc::default() } }
+    }
+
+    /// Every route of [`ROUTES`].
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(|| async { Redirect::to("/runs") }))
+            .route("/runs", get(pages::runs))
+            .route("/runs/{id}", get(pages::run))
+            .route("/runs/{id}/log", get(log::whole))
+            .route("/style.css", get(html::style))
+            .route("/api/v1/runs", get(api::runs))
+            .route("/api/v1/runs/{id}", get(api::run))
+            .route("/api/v1/openapi.json", get(api::openapi))
+            .route("/healthz", get(|| async { "OK" }))
+            .route("/healthz/ready", get(ready))
+            .route("/metrics", get(metrics::render))
+            .fallback(pages::not_found)
+            .layer(middleware::from_fn_with_state(self.shared.clone(), headers_and_metrics))
+            .with_state(self.shared.clone())
+    }
+
+    /// Serves on `listener` until `stop` is cancelled; running requests finish first.
+    pub async fn serve(self, listener: tokio::net::TcpListener, stop: CancellationToken) -> std::io::Result<()> {
+        let router = self.router();
+        self.shared.ready.store(true, Ordering::SeqCst);
+        axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await
+    }
+}
+
+async fn ready(State(shared): State<Shared>) -> (StatusCode, &'static str) {
+    if !shared.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "starting");
+    }
+    match shared.store.run_counts().await {
+        Ok(_) => (StatusCode::OK, "OK"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer"),
+    }
+}
+
+/// Every answer gets the security headers; every request is timed by its route.
+async fn headers_and_metrics(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    shared.metrics.observe_request(&route, response.status().as_u16(), started);
+    response
+}
+
+/// An answer for a store that failed: 503, with what failed.
+pub(crate) fn store_error(error: &slipway_store::Error) -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, format!("the store failed: {}", slipway_core::errors::chain(error)))
+        .into_response()
+}

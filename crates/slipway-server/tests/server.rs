@@ -1,0 +1,193 @@
+//! The server on a loopback port over a real SQLite store: pages, escaping, the API, its
+//! OpenAPI document, health and metrics.
+
+use std::path::Path;
+
+use slipway_server::{CONTENT_SECURITY_POLICY, OPENAPI, ROUTES, Server};
+use slipway_store::{Run, RunState, Store, Trigger};
+use tokio_util::sync::CancellationToken;
+
+const HOSTILE: &str = "<script>alert('pwned')</script>";
+
+fn run(id: &str, job: &str, created: i64, state: RunState, artifacts: &Path) -> Run {
+    Run {
+        id: id.to_owned(),
+        job: job.to_owned(),
+        base_job: job.to_owned(),
+        build_id: created.to_string(),
+        variant: String::new(),
+        trigger: Trigger::Schedule,
+        state,
+        due_at: None,
+        created_at: created,
+        started_at: Some(created),
+        finished_at: (state != RunState::Running).then_some(created + 75),
+        heartbeat_at: created,
+        exit_code: (state == RunState::Failure).then_some(1),
+        description: format!("exit 1 {HOSTILE}"),
+        executor: "local".to_owned(),
+        owner_host: "here".to_owned(),
+        owner_pid: 1,
+        artifacts: artifacts.display().to_string(),
+        log_path: String::new(),
+        revision: String::new(),
+    }
+}
+
+/// A store of 60 runs of `unit` (the newest failed, with a log) and one running `e2e` run,
+/// served on a loopback port; returns the base URL.
+async fn serve(directory: &Path) -> (String, CancellationToken) {
+    let store = Store::open(&format!("sqlite:{}", directory.join("state.db").display())).await.expect("store");
+    let artifacts = directory.join("artifacts/unit/1060");
+    fs_err::create_dir_all(&artifacts).expect("mkdir");
+    let mut log = String::new();
+    for line in 0..5000 {
+        log.push_str(&format!("I1203 12:00:00 step {line} fine\n"));
+    }
+    log.push_str(&format!("--- FAIL: TestThing {HOSTILE}\npanic: boom\n"));
+    fs_err::write(artifacts.join("build-log.txt"), &log).expect("write");
+    for index in 0..60 {
+        let state = if index == 59 { RunState::Failure } else { RunState::Success };
+        let created = 1_764_000_000 + index;
+        let mut unit = run(&format!("unit-{index}"), "unit", created, state, &directory.join("none"));
+        if index == 59 {
+            unit.artifacts = artifacts.display().to_string();
+        }
+        store.insert_run(&unit).await.expect("insert");
+    }
+    store
+        .insert_run(&run("e2e-1", "e2e", 1_764_000_100, RunState::Running, &directory.join("none")))
+        .await
+        .expect("insert");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let stop = CancellationToken::new();
+    tokio::spawn(Server::new(store).serve(listener, stop.clone()));
+    (format!("http://{address}"), stop)
+}
+
+async fn get(url: &str) -> (u16, String, reqwest::header::HeaderMap) {
+    let response = reqwest::get(url).await.expect("answered");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, response.text().await.expect("a body"), headers)
+}
+
+fn assert_no_script(html: &str) {
+    assert!(!html.to_lowercase().contains("<script"), "a script element: {html}");
+}
+
+#[tokio::test]
+async fn the_runs_page_lists_filters_and_pages_with_everything_escaped() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let (status, html, headers) = get(&format!("{base}/runs")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-security-policy"], CONTENT_SECURITY_POLICY);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_no_script(&html);
+    assert!(html.contains("exit 1 &lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;"), "{html}");
+    assert_eq!(html.matches("<tr><td class=\"state").count(), 50, "a page of 50");
+    // Newest first: the running e2e run, then unit's newest.
+    let first = html.find("e2e-1").expect("the e2e run");
+    assert!(first < html.find("unit-59").expect("unit's newest"));
+    assert!(html.contains("rel=\"next\" href=\"/runs?page=2\""), "{html}");
+    let (_, second, _) = get(&format!("{base}/runs?page=2")).await;
+    assert_eq!(second.matches("<tr><td class=\"state").count(), 11);
+    assert!(second.contains("rel=\"prev\""));
+    let (_, failed, _) = get(&format!("{base}/runs?state=failure")).await;
+    assert_eq!(failed.matches("<tr><td class=\"state").count(), 1);
+    assert!(failed.contains("<option selected>failure</option>"));
+    let (_, e2e, _) = get(&format!("{base}/runs?job=e2e")).await;
+    assert_eq!(e2e.matches("<tr><td class=\"state").count(), 1);
+    let (status, message, _) = get(&format!("{base}/runs?state=nope")).await;
+    assert_eq!((status, message.starts_with("unknown state `nope`")), (400, true), "{message}");
+    let (status, html, _) = get(&format!("{base}/nowhere")).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("There is no page here."));
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_run_page_shows_its_metadata_and_the_tail_of_its_log_escaped_with_failures_marked() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let (status, html, _) = get(&format!("{base}/runs/unit-59")).await;
+    assert_eq!(status, 200);
+    assert_no_script(&html);
+    assert!(html.contains("<span class=\"state state-failure\">failure</span> unit"), "{html}");
+    assert!(html.contains("<dt>Exit code</dt><dd>1</dd>"));
+    assert!(html.contains("<dt>Took</dt><dd>1m 15s</dd>"));
+    assert!(html.contains("<span class=\"bad\">--- FAIL: TestThing &lt;script&gt;"), "{html}");
+    assert!(html.contains("<span class=\"bad\">panic: boom</span>"));
+    assert!(html.contains("the whole log</a>"), "a log over 64 KiB is cut");
+    assert!(!html.contains("step 0 fine"), "only the tail");
+    assert!(!html.contains("http-equiv=\"refresh\""), "a finished run does not reload");
+    let (_, running, _) = get(&format!("{base}/runs/e2e-1")).await;
+    assert!(running.contains("http-equiv=\"refresh\" content=\"2\""), "a running run reloads");
+    assert!(running.contains("No log was found"));
+    let (status, log, headers) = get(&format!("{base}/runs/unit-59/log")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    assert!(log.starts_with("I1203 12:00:00 step 0 fine\n") && log.ends_with("panic: boom\n"));
+    let (status, _, _) = get(&format!("{base}/runs/nope")).await;
+    assert_eq!(status, 404);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let runs: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/runs?state=failure")).await.expect("answered").json().await.expect("JSON");
+    assert_eq!(runs["schema"], "slipway.api.runs/v1");
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1));
+    assert_eq!(runs["runs"][0]["description"], format!("exit 1 {HOSTILE}"), "JSON carries the text as it is");
+    let run: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/runs/e2e-1")).await.expect("answered").json().await.expect("JSON");
+    assert_eq!((run["schema"].as_str(), run["run"]["state"].as_str()), (Some("slipway.api.run/v1"), Some("running")));
+    let missing = reqwest::get(format!("{base}/api/v1/runs/nope")).await.expect("answered");
+    assert_eq!(missing.status().as_u16(), 404);
+    let missing: serde_json::Value = missing.json().await.expect("JSON");
+    assert_eq!(missing["error"], "no run `nope`");
+    let bad = reqwest::get(format!("{base}/api/v1/runs?state=nope")).await.expect("answered");
+    assert_eq!(bad.status().as_u16(), 400);
+
+    let served: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/openapi.json")).await.expect("answered").json().await.expect("JSON");
+    let document: serde_json::Value = serde_json::from_str(OPENAPI).expect("the document is JSON");
+    assert_eq!(served, document);
+    let mut documented: Vec<&str> = document["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
+    documented.sort_unstable();
+    let mut routed: Vec<&str> = ROUTES.iter().map(|(path, _)| *path).filter(|path| path.starts_with("/api/")).collect();
+    routed.sort_unstable();
+    assert_eq!(documented, routed, "the OpenAPI document and the router agree");
+    // Every route answers (with an id that exists where there is one).
+    for (path, _) in ROUTES {
+        let url = format!("{base}{}", path.replace("{id}", "unit-59"));
+        let status = reqwest::get(&url).await.expect("answered").status().as_u16();
+        assert_eq!(status, 200, "{url}");
+    }
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    assert_eq!(get(&format!("{base}/healthz")).await.1, "OK");
+    assert_eq!(get(&format!("{base}/healthz/ready")).await.1, "OK");
+    let _ = get(&format!("{base}/runs")).await;
+    let (status, metrics, headers) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(headers["content-type"].to_str().expect("ASCII").starts_with("text/plain; version=0.0.4"));
+    assert!(metrics.contains("slipway_runs{job=\"unit\",state=\"failure\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("slipway_runs{job=\"unit\",state=\"success\"} 59\n"), "{metrics}");
+    assert!(metrics.contains("slipway_runs{job=\"e2e\",state=\"running\"} 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("slipway_http_request_duration_seconds_count{route=\"/runs\",code=\"2xx\"} 1\n"),
+        "{metrics}"
+    );
+    stop.cancel();
+}

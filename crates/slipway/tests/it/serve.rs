@@ -1,0 +1,80 @@
+//! `slipway serve` as a process: the runs of the project it is started in, its refusals, and
+//! SIGTERM.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::slipway;
+
+/// `GET path` on `address`: the status and the body.
+fn get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_shows_the_projects_runs_and_stops_on_sigterm() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        "jobs:\n- name: hello\n  command: \"echo 'hello <b>world</b>' && echo 'Error: on purpose' && false\"\n",
+    )
+    .expect("write");
+    let run = slipway(project.path(), &["job", "run", "hello"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["serve", "--listen", &address])
+        .current_dir(project.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&address).is_err() {
+        assert!(Instant::now() < deadline && child.try_wait().ok().flatten().is_none(), "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, runs) = get(&address, "/runs");
+    assert_eq!(status, 200, "{runs}");
+    assert!(runs.contains("<td class=\"state state-failure\">failure</td><td>hello</td>"), "{runs}");
+    let link = regex::Regex::new(r#"href="(/runs/[^"]+)""#).expect("regex");
+    let page =
+        link.captures_iter(&runs).map(|found| found[1].to_owned()).find(|href| href != "/runs").expect("a run link");
+    let (status, html) = get(&address, &page);
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("hello &lt;b&gt;world&lt;/b&gt;"), "the job's output, escaped: {html}");
+    assert!(html.contains("<span class=\"bad\">Error: on purpose</span>"), "{html}");
+    assert_eq!(get(&address, "/healthz/ready"), (200, "OK".to_owned()));
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("terminate");
+    let output = child.wait_with_output().expect("the server stops");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("serving http://{address}/runs")), "{stderr}");
+    assert!(stderr.contains("server stopped"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_an_open_address_without_a_token_and_bad_input() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    let open = slipway(project.path(), &["serve", "--listen", "0.0.0.0:0"]);
+    assert_eq!(open.code, 2, "{}", open.stderr);
+    assert!(open.stderr.contains("refusing to serve on 0.0.0.0:0 without a token"), "{}", open.stderr);
+    let bad = slipway(project.path(), &["serve", "--listen", "localhost"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--listen `localhost` is not an address"), "{}", bad.stderr);
+    fs_err::write(project.path().join("token"), "\n").expect("write");
+    let empty = slipway(project.path(), &["serve", "--listen", "0.0.0.0:0", "--token-file", "token"]);
+    assert_eq!(empty.code, 2, "{}", empty.stderr);
+    assert!(empty.stderr.contains("is empty"), "{}", empty.stderr);
+}
