@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::cli_jobs::DatabaseArgs;
+use crate::cli_jobs::{ProwConfigArgs, StateArgs};
 
 /// `slipway serve`.
 #[derive(Debug, Args)]
@@ -19,5 +19,11 @@ pub(crate) struct ServeArgs {
     pub(crate) token_file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub(crate) database: DatabaseArgs,
+    pub(crate) prow: ProwConfigArgs,
+
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+
+    #[command(flatten)]
+    pub(crate) registries: crate::cli::RegistryArgs,
 }

@@ -31,37 +31,19 @@ pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
         .into());
     }
     super::runtime()?.block_on(async {
-        let setup = Arc::new(settings.setup().await?);
-        let store = setup.context.store.clone();
-        let runs_stop = CancellationToken::new();
-        let launcher = Arc::new(RunLauncher { setup, cancel: runs_stop.clone(), tasks: TaskTracker::new() });
-        let pruner = slipway_jobs::retention::Pruner {
-            store: store.clone(),
-            storage: launcher.setup.context.storage.clone(),
-            runs_dir: launcher.setup.runs_dir.clone(),
-        };
-        let mut service =
-            Service::new(store.clone(), jobs, launcher.clone()).with_retention(pruner, settings.retention);
-        let report = |event: &Event| {
-            let _ = writeln!(crate::output::stderr(), "{}", describe(event));
-        };
-        let now = jiff::Timestamp::now();
-        for lost in launcher.setup.reap_lost().await? {
-            let _ = writeln!(crate::output::stderr(), "note: {}", lost.sentence());
-        }
+        let mut scheduler = Scheduler::start(&settings, jobs).await?;
         let mut stderr = crate::output::stderr();
-        let names: Vec<&str> = service.jobs().iter().map(|job| job.name.as_str()).collect();
-        let _ = writeln!(stderr, "scheduling {} job(s): {}", names.len(), names.join(", "));
         let mut interrupted = false;
         if once {
-            let (events, _) = service.tick(now).await?;
+            let now = jiff::Timestamp::now();
+            let (events, _) = scheduler.service.tick(now).await?;
             events.iter().for_each(report);
-            service.prune_if_due(now).await?.iter().for_each(report);
+            scheduler.service.prune_if_due(now).await?.iter().for_each(report);
             tokio::select! {
-                () = launcher.wait() => {}
+                () = scheduler.launcher.wait() => {}
                 _ = tokio::signal::ctrl_c() => {
                     let _ = writeln!(stderr, "interrupted: stopping running jobs (they are recorded as aborted)");
-                    runs_stop.cancel();
+                    scheduler.runs_stop.cancel();
                     interrupted = true;
                 }
             }
@@ -75,18 +57,65 @@ pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
                     }
                 })
             };
-            service.run(&SystemClock, stop.clone(), &report).await;
+            scheduler.run(stop.clone()).await;
             on_signal.abort();
             interrupted = stop.is_cancelled();
             if interrupted {
                 let _ = writeln!(stderr, "interrupted: stopping running jobs (they are recorded as aborted)");
-                runs_stop.cancel();
+                scheduler.runs_stop.cancel();
             }
         }
-        launcher.wait().await;
-        store.close().await;
+        scheduler.launcher.wait().await;
+        scheduler.store.close().await;
         anyhow::Ok(if interrupted { exit::INTERRUPTED } else { exit::SUCCESS })
     })
+}
+
+/// The scheduler of `schedule` and `serve`: the service that decides, and the launcher that
+/// starts runs as background tasks.
+pub(super) struct Scheduler {
+    service: Service,
+    launcher: Arc<RunLauncher>,
+    /// Cancelled: running runs stop (each gets its grace period) and are recorded as aborted.
+    pub(super) runs_stop: CancellationToken,
+    store: slipway_store::Store,
+}
+
+impl Scheduler {
+    /// Sets up runs as `job run` does, marks runs a dead scheduler left as lost, and says
+    /// which jobs it schedules.
+    pub(super) async fn start(settings: &settings_jobs::RunSettings, jobs: Vec<Job>) -> anyhow::Result<Scheduler> {
+        let setup = Arc::new(settings.setup().await?);
+        let store = setup.context.store.clone();
+        let runs_stop = CancellationToken::new();
+        let launcher = Arc::new(RunLauncher { setup, cancel: runs_stop.clone(), tasks: TaskTracker::new() });
+        let pruner = slipway_jobs::retention::Pruner {
+            store: store.clone(),
+            storage: launcher.setup.context.storage.clone(),
+            runs_dir: launcher.setup.runs_dir.clone(),
+        };
+        let service = Service::new(store.clone(), jobs, launcher.clone()).with_retention(pruner, settings.retention);
+        for lost in launcher.setup.reap_lost().await? {
+            let _ = writeln!(crate::output::stderr(), "note: {}", lost.sentence());
+        }
+        let names: Vec<&str> = service.jobs().iter().map(|job| job.name.as_str()).collect();
+        let _ = writeln!(crate::output::stderr(), "scheduling {} job(s): {}", names.len(), names.join(", "));
+        Ok(Scheduler { service, launcher, runs_stop, store })
+    }
+
+    /// Schedules until `stop` is cancelled; runs started keep running.
+    pub(super) async fn run(&mut self, stop: CancellationToken) {
+        self.service.run(&SystemClock, stop, &report).await;
+    }
+
+    /// Waits for every run started so far.
+    pub(super) async fn wait(&self) {
+        self.launcher.wait().await;
+    }
+}
+
+fn report(event: &Event) {
+    let _ = writeln!(crate::output::stderr(), "{}", describe(event));
 }
 
 fn describe(event: &Event) -> String {

@@ -5,7 +5,34 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::slipway;
+use crate::support::{json, slipway};
+
+/// `slipway serve` on a free loopback port in `project`, once it answers.
+fn start(project: &std::path::Path) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["serve", "--listen", &address])
+        .current_dir(project)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&address).is_err() {
+        assert!(Instant::now() < deadline && child.try_wait().ok().flatten().is_none(), "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, address)
+}
+
+/// Sends SIGTERM and returns the exit code and stderr.
+fn terminate(child: std::process::Child) -> (Option<i32>, String) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("terminate");
+    let output = child.wait_with_output().expect("the server stops");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
 
 /// `GET path` on `address`: the status and the body.
 fn get(address: &str, path: &str) -> (u16, String) {
@@ -29,20 +56,7 @@ fn serve_shows_the_projects_runs_and_stops_on_sigterm() {
     let run = slipway(project.path(), &["job", "run", "hello"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port();
-    let address = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .args(["serve", "--listen", &address])
-        .current_dir(project.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(&address).is_err() {
-        assert!(Instant::now() < deadline && child.try_wait().ok().flatten().is_none(), "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (child, address) = start(project.path());
     let (status, runs) = get(&address, "/runs");
     assert_eq!(status, 200, "{runs}");
     assert!(runs.contains("<td class=\"state state-failure\">failure</td><td>hello</td>"), "{runs}");
@@ -55,13 +69,47 @@ fn serve_shows_the_projects_runs_and_stops_on_sigterm() {
     assert!(html.contains("<span class=\"bad\">Error: on purpose</span>"), "{html}");
     assert_eq!(get(&address, "/healthz/ready"), (200, "OK".to_owned()));
 
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("terminate");
-    let output = child.wait_with_output().expect("the server stops");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains(&format!("serving http://{address}/runs")), "{stderr}");
+    assert!(stderr.contains("note: no job has a schedule"), "{stderr}");
     assert!(stderr.contains("server stopped"), "{stderr}");
+}
+
+#[test]
+fn serve_schedules_and_sigterm_aborts_running_runs_then_exits_zero() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        "jobs:\n- name: slow\n  command: [sleep, '60']\n  interval: 1h\n",
+    )
+    .expect("write");
+    let (child, address) = start(project.path());
+    // A job that never ran starts at once; the API shows it running.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let run = loop {
+        let (status, body) = get(&address, "/api/v1/runs?job=slow&state=running");
+        assert_eq!(status, 200, "{body}");
+        let runs = json(&body);
+        if let Some(run) = runs["runs"].as_array().and_then(|runs| runs.first()).cloned() {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "no scheduled run appeared: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(run["trigger"], "schedule");
+    let id = run["id"].as_str().expect("an id").to_owned();
+    let (status, page) = get(&address, &format!("/runs/{id}"));
+    assert_eq!(status, 200);
+    assert!(page.contains("state-running") && page.contains("http-equiv=\"refresh\""), "{page}");
+
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("scheduling 1 job(s): slow"), "{stderr}");
+    assert!(stderr.contains("stopping: running jobs are stopped and recorded as aborted"), "{stderr}");
+    let list = json(&slipway(project.path(), &["runs", "list", "--format", "json"]).stdout);
+    assert_eq!(list["runs"][0]["id"], id.as_str());
+    assert_eq!(list["runs"][0]["state"], "aborted", "{list}");
 }
 
 #[test]
