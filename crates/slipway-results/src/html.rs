@@ -42,8 +42,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The page's only script: the filter.
-const SCRIPT: &str = r##"
+/// The page's only script: the filter (served as a file by `slipway serve`).
+pub const SCRIPT: &str = r##"
 "use strict";
 (() => {
   const input = document.getElementById("filter");
@@ -66,7 +66,8 @@ const SCRIPT: &str = r##"
 })();
 "##;
 
-const STYLE: &str = r##"
+/// The grid's style sheet (served as a file by `slipway serve`).
+pub const STYLE: &str = r##"
 :root {
   --bg: #ffffff; --fg: #1f2328; --muted: #656d76; --line: #d0d7de;
   --pass: #2da44e; --fail: #cf222e; --flaky: #8250df; --skip: #b4dcbf; --none: transparent;
@@ -122,6 +123,16 @@ pub fn page(grid: &Grid) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; \
          script-src 'sha256-{hash}'\">\n<title>{job}: test results</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
     );
+    out.push_str(&body(grid));
+    let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out
+}
+
+/// The grid's header (title, summary, the filter, the legend) and its table, for a page that
+/// brings [`STYLE`] and [`SCRIPT`] its own way.
+pub fn body(grid: &Grid) -> String {
+    let job = escape(&grid.job);
+    let mut out = String::with_capacity(4096 + grid.rows.len() * grid.columns.len() * 48);
     let builds = grid.columns.len();
     let tests = grid.rows.len();
     let _ = writeln!(out, "<header>\n<h1>{job}</h1>");
@@ -145,7 +156,7 @@ pub fn page(grid: &Grid) -> String {
     );
     out.push_str("<main class=\"scroll\">\n");
     table(&mut out, grid, "grid");
-    let _ = write!(out, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out.push_str("</main>\n");
     out
 }
 

@@ -55,13 +55,19 @@ pub(crate) fn duration(seconds: i64) -> String {
 /// A whole page: `title` (escaped here) and `body` (already HTML). `refresh`: reload after so
 /// many seconds (a running run's page, without a script).
 pub(crate) fn page(title: &str, body: &str, refresh: Option<u32>) -> Response {
+    page_with(title, body, refresh, "")
+}
+
+/// [`page`] with more in its head (`head` is HTML: style sheets and scripts of this server).
+pub(crate) fn page_with(title: &str, body: &str, refresh: Option<u32>, head: &str) -> Response {
     let refresh =
         refresh.map(|seconds| format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">")).unwrap_or_default();
     Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{refresh}\
-         <title>{} · slipway</title><link rel=\"stylesheet\" href=\"/style.css\"></head>\n\
-         <body><header><a class=\"home\" href=\"/runs\">slipway</a> <nav><a href=\"/runs\">Runs</a></nav></header>\n\
+         <title>{} · slipway</title><link rel=\"stylesheet\" href=\"/style.css\">{head}</head>\n\
+         <body><header><a class=\"home\" href=\"/runs\">slipway</a> <nav><a href=\"/runs\">Runs</a> \
+         <a href=\"/grid\">Test results</a></nav></header>\n\
          <main>\n{body}</main></body></html>\n",
         escape(title)
     ))

@@ -9,6 +9,7 @@
 //! Routes: [`ROUTES`].
 
 mod api;
+mod grid;
 mod html;
 mod log;
 mod metrics;
@@ -31,12 +32,16 @@ use tokio_util::sync::CancellationToken;
 
 /// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
 /// under `/api/v1/` (a test keeps the two in step).
-pub const ROUTES: [(&str, &str); 11] = [
+pub const ROUTES: [(&str, &str); 15] = [
     ("/", "redirects to /runs"),
     ("/runs", "every run, newest first: ?job=, ?state=, ?page="),
     ("/runs/{id}", "one run: its metadata and the tail of its log"),
     ("/runs/{id}/log", "a run's whole log, as text"),
+    ("/grid", "the jobs with test results"),
+    ("/grid/{job}", "a job's tests × builds: ?builds="),
     ("/style.css", "the pages' style sheet"),
+    ("/grid.css", "the grid's style sheet"),
+    ("/grid.js", "the grid's filter"),
     ("/api/v1/runs", "runs as JSON"),
     ("/api/v1/runs/{id}", "one run as JSON"),
     ("/api/v1/openapi.json", "this API's OpenAPI document"),
@@ -45,9 +50,10 @@ pub const ROUTES: [(&str, &str); 11] = [
     ("/metrics", "Prometheus metrics"),
 ];
 
-/// The Content Security Policy of every answer: nothing but this server's style sheet.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The Content Security Policy of every answer: nothing but this server's own files (no
+/// inline script or style anywhere).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Whether serving on `address` needs a token: anything but loopback.
 pub fn needs_token(address: &SocketAddr) -> bool {
@@ -78,7 +84,11 @@ impl Server {
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
             .route("/runs/{id}/log", get(log::whole))
+            .route("/grid", get(grid::jobs))
+            .route("/grid/{job}", get(grid::job))
             .route("/style.css", get(html::style))
+            .route("/grid.css", get(grid::style))
+            .route("/grid.js", get(grid::script))
             .route("/api/v1/runs", get(api::runs))
             .route("/api/v1/runs/{id}", get(api::run))
             .route("/api/v1/openapi.json", get(api::openapi))

@@ -215,7 +215,7 @@ fn artifacts(location: &str) -> String {
     }
 }
 
-fn not_found_of(message: &str) -> Response {
+pub(crate) fn not_found_of(message: &str) -> Response {
     let body = format!("<h1>Not found</h1>\n<p>{}</p>\n", escape(message));
     let mut response = html::page("Not found", &body, None);
     *response.status_mut() = StatusCode::NOT_FOUND;

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use slipway_core::results::{Build, Status, TestResult};
 use slipway_server::{CONTENT_SECURITY_POLICY, OPENAPI, ROUTES, Server};
 use slipway_store::{Run, RunState, Store, Trigger};
 use tokio_util::sync::CancellationToken;
@@ -59,6 +60,33 @@ async fn serve(directory: &Path) -> (String, CancellationToken) {
         .insert_run(&run("e2e-1", "e2e", 1_764_000_100, RunState::Running, &directory.join("none")))
         .await
         .expect("insert");
+    // Test results of a Prow job: three builds, a failing test, and a hostile name.
+    for (number, fails) in [(101, false), (102, true), (103, true)] {
+        let build = Build {
+            job: "ci-node-e2e".to_owned(),
+            build_id: number.to_string(),
+            started: Some(1_764_000_000 + number * 3600),
+            finished: Some(1_764_000_000 + number * 3600 + 600),
+            passed: Some(!fails),
+            version: Some(format!("v1.36.0-{number}")),
+            source: format!("gs://kubernetes-ci-logs/logs/ci-node-e2e/{number}"),
+        };
+        let test = |name: &str, status: Status, message: Option<&str>| TestResult {
+            name: name.to_owned(),
+            status,
+            duration_ms: Some(1500),
+            runs: 1,
+            passes: u32::from(status == Status::Pass),
+            message: message.map(str::to_owned),
+        };
+        let probe = if fails { Status::Fail } else { Status::Pass };
+        let tests = vec![
+            test("Pods should run", Status::Pass, None),
+            test("Probes should restart", probe, fails.then_some("timed out <script>x</script>")),
+            test(HOSTILE, Status::Pass, None),
+        ];
+        store.replace_build(&build, &tests, 1_764_500_000).await.expect("results");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let stop = CancellationToken::new();
@@ -165,7 +193,7 @@ async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes()
     assert_eq!(documented, routed, "the OpenAPI document and the router agree");
     // Every route answers (with an id that exists where there is one).
     for (path, _) in ROUTES {
-        let url = format!("{base}{}", path.replace("{id}", "unit-59"));
+        let url = format!("{base}{}", path.replace("{id}", "unit-59").replace("{job}", "ci-node-e2e"));
         let status = reqwest::get(&url).await.expect("answered").status().as_u16();
         assert_eq!(status, 200, "{url}");
     }
@@ -189,5 +217,44 @@ async fn health_and_metrics() {
         metrics.contains("slipway_http_request_duration_seconds_count{route=\"/runs\",code=\"2xx\"} 1\n"),
         "{metrics}"
     );
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn the_grid_shows_a_jobs_tests_by_build_and_its_filter_runs_in_chromium_under_the_policy() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let (status, jobs, _) = get(&format!("{base}/grid")).await;
+    assert_eq!(status, 200);
+    assert!(jobs.contains("<a href=\"/grid/ci-node-e2e\">ci-node-e2e</a>"), "{jobs}");
+    let (status, html, _) = get(&format!("{base}/grid/ci-node-e2e")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<script src=\"/grid.js\" defer></script>"), "the filter, as a file");
+    assert_eq!(html.matches("<script").count(), 1, "no other script: {html}");
+    assert!(!html.contains("<style"), "no inline style");
+    assert!(
+        html.contains("&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;") || html.contains("&lt;script&gt;alert("),
+        "{html}"
+    );
+    assert_eq!(get(&format!("{base}/grid/nope")).await.0, 404);
+    let (_, script, headers) = get(&format!("{base}/grid.js")).await;
+    assert!(headers["content-type"].to_str().expect("ASCII").starts_with("text/javascript"));
+    assert!(script.contains("getElementById(\"filter\")"));
+
+    // In a browser, under the server's Content Security Policy, the filter script runs (it
+    // counts the rows it shows) and the hostile name stays text.
+    let url = format!("{base}/grid/ci-node-e2e?filter=probes");
+    let dom = tokio::task::spawn_blocking(move || slipway_test::browser::dump_dom(&url)).await.expect("chromium");
+    assert!(dom.contains("<span id=\"shown\">1 of 3 tests</span>"), "the script ran: {dom}");
+    assert_eq!(dom.matches("<script").count(), 1, "{dom}");
+    // Screenshots, kept as test artifacts in target/tmp/screenshots.
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    fs_err::create_dir_all(&shots).expect("mkdir");
+    for (name, path) in [("runs", "/runs"), ("run", "/runs/unit-59"), ("grid", "/grid/ci-node-e2e")] {
+        let (url, shot) = (format!("{base}{path}"), shots.join(format!("{name}.png")));
+        tokio::task::spawn_blocking(move || slipway_test::browser::screenshot(&url, &shot, 1200, 800))
+            .await
+            .expect("screenshot");
+    }
     stop.cancel();
 }

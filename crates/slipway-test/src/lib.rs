@@ -6,6 +6,7 @@
 //! none is running: `scripts/test-services.sh start` starts one, as `.ci/run` does.
 
 pub mod azure;
+pub mod browser;
 pub mod docker;
 pub mod elf;
 pub mod gcs;

@@ -5,9 +5,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use slipway_core::results::{Build, Status, TestResult};
 use slipway_store::Store;
@@ -344,56 +343,9 @@ fn no_webhook_call_without_an_open_alert() {
     assert!(requests.recv_timeout(Duration::from_millis(500)).is_err(), "nothing to tell");
 }
 
-/// The DOM of `url` after its scripts ran, from headless Chromium, with name resolution
-/// disabled so that nothing could be fetched from elsewhere.
+/// The DOM of `url` after its scripts ran, from headless Chromium.
 fn chromium_dom(url: &str) -> String {
-    let profile = tempfile::tempdir().expect("temporary directory");
-    let mut child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-extensions",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(["--dump-dom", url])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium runs (`scripts/test-services.sh start` installs Debian's chromium package)");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within 90 s: {}", err.join().unwrap_or_default());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let dom = out.join().expect("stdout reader");
-    let log = err.join().expect("stderr reader");
-    assert!(status.success() && dom.contains("</html>"), "chromium failed ({status}): {log}");
-    dom
+    slipway_test::browser::dump_dom(url)
 }
 
 /// The `<tr>` start tags of the test rows, by row name.
