@@ -11,11 +11,13 @@
 mod api;
 mod grid;
 mod html;
+mod leases;
 mod log;
 mod metrics;
 mod pages;
 
 pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA};
+pub use leases::LEASES_SCHEMA;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,13 +34,15 @@ use tokio_util::sync::CancellationToken;
 
 /// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
 /// under `/api/v1/` (a test keeps the two in step).
-pub const ROUTES: [(&str, &str); 15] = [
+pub const ROUTES: [(&str, &str); 17] = [
     ("/", "redirects to /runs"),
     ("/runs", "every run, newest first: ?job=, ?state=, ?page="),
     ("/runs/{id}", "one run: its metadata and the tail of its log"),
     ("/runs/{id}/log", "a run's whole log, as text"),
     ("/grid", "the jobs with test results"),
     ("/grid/{job}", "a job's tests × builds: ?builds="),
+    ("/leases", "the lease server's resources: type, state, owner, for how long"),
+    ("/api/v1/leases", "the resources as JSON (never their userdata)"),
     ("/style.css", "the pages' style sheet"),
     ("/grid.css", "the grid's style sheet"),
     ("/grid.js", "the grid's filter"),
@@ -86,6 +90,8 @@ impl Server {
             .route("/runs/{id}/log", get(log::whole))
             .route("/grid", get(grid::jobs))
             .route("/grid/{job}", get(grid::job))
+            .route("/leases", get(leases::page))
+            .route("/api/v1/leases", get(leases::api))
             .route("/style.css", get(html::style))
             .route("/grid.css", get(grid::style))
             .route("/grid.js", get(grid::script))

@@ -1,6 +1,6 @@
-//! `GET /metrics`: Prometheus's text format. Runs by job and state (from the store, so every
-//! replica reports the same), and this server's HTTP requests by route and status class with
-//! their latencies.
+//! `GET /metrics`: Prometheus's text format. Runs by job and state and lease resources by type
+//! and state (from the store, so every replica reports the same), and this server's HTTP
+//! requests by route and status class with their latencies.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -45,6 +45,19 @@ pub(crate) async fn render(State(shared): State<Shared>) -> Response {
     counts.sort_unstable();
     for (job, state, runs) in counts {
         let _ = writeln!(out, "slipway_runs{{job=\"{}\",state=\"{state}\"}} {runs}", escape(job));
+    }
+    let leases = match shared.store.leases(None).await {
+        Ok(leases) => leases,
+        Err(error) => return store_error(&error),
+    };
+    let mut held: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for lease in &leases {
+        *held.entry((lease.kind.as_str(), lease.state.as_str())).or_default() += 1;
+    }
+    out.push_str("# HELP slipway_leases Lease resources by type and state.\n");
+    out.push_str("# TYPE slipway_leases gauge\n");
+    for ((kind, state), count) in held {
+        let _ = writeln!(out, "slipway_leases{{type=\"{}\",state=\"{}\"}} {count}", escape(kind), escape(state));
     }
     out.push_str("# HELP slipway_http_request_duration_seconds HTTP requests by route and status class.\n");
     out.push_str("# TYPE slipway_http_request_duration_seconds histogram\n");

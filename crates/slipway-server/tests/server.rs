@@ -87,11 +87,39 @@ async fn serve(directory: &Path) -> (String, CancellationToken) {
         ];
         store.replace_build(&build, &tests, 1_764_500_000).await.expect("results");
     }
+    // Two leasable projects; one held by a job, its userdata holding a secret.
+    let create = |name: &str| slipway_store::leases::Change::Create {
+        name: name.to_owned(),
+        kind: "gce-project".to_owned(),
+        state: "free".to_owned(),
+        dynamic: false,
+    };
+    store.lease_apply(&[create("proj-1"), create("proj-2")], 1).await.expect("resources");
+    let now = jiff_now();
+    let acquire = slipway_store::leases::Acquire {
+        kind: "gce-project",
+        state: "free",
+        dest: "busy",
+        owner: "<b>e2e</b>",
+        request_id: "",
+        now,
+        ttl: 60_000_000_000,
+        on_demand: None,
+    };
+    store.lease_acquire(&acquire).await.expect("acquired");
+    let secret = std::collections::BTreeMap::from([("token".to_owned(), "s3cr3t".to_owned())]);
+    store.lease_update("proj-1", "<b>e2e</b>", "busy", &secret, now).await.expect("update").expect("held");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let stop = CancellationToken::new();
     tokio::spawn(Server::new(store).serve(listener, stop.clone()));
     (format!("http://{address}"), stop)
+}
+
+/// Now, in nanoseconds (the lease tables' unit).
+fn jiff_now() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_nanos())
+        .expect("fits")
 }
 
 async fn get(url: &str) -> (u16, String, reqwest::header::HeaderMap) {
@@ -213,6 +241,8 @@ async fn health_and_metrics() {
     assert!(metrics.contains("slipway_runs{job=\"unit\",state=\"failure\"} 1\n"), "{metrics}");
     assert!(metrics.contains("slipway_runs{job=\"unit\",state=\"success\"} 59\n"), "{metrics}");
     assert!(metrics.contains("slipway_runs{job=\"e2e\",state=\"running\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("slipway_leases{type=\"gce-project\",state=\"busy\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("slipway_leases{type=\"gce-project\",state=\"free\"} 1\n"), "{metrics}");
     assert!(
         metrics.contains("slipway_http_request_duration_seconds_count{route=\"/runs\",code=\"2xx\"} 1\n"),
         "{metrics}"
@@ -256,5 +286,28 @@ async fn the_grid_shows_a_jobs_tests_by_build_and_its_filter_runs_in_chromium_un
             .await
             .expect("screenshot");
     }
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn leases_show_type_state_owner_and_never_userdata() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let (status, html, _) = get(&format!("{base}/leases")).await;
+    assert_eq!(status, 200);
+    assert_no_script(&html);
+    assert!(
+        html.contains(
+            "<td>gce-project</td><td>proj-1</td><td class=\"state\">busy</td><td>&lt;b&gt;e2e&lt;/b&gt;</td>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<td>proj-2</td><td class=\"state\">free</td><td>–</td>"), "{html}");
+    let (_, json, _) = get(&format!("{base}/api/v1/leases")).await;
+    assert!(!html.contains("s3cr3t") && !json.contains("s3cr3t"), "userdata never shown");
+    let leases: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(leases["schema"], "slipway.api.leases/v1");
+    assert_eq!(leases["resources"][0]["owner"], "<b>e2e</b>");
+    assert_eq!(leases["resources"][0]["type"], "gce-project");
     stop.cancel();
 }
