@@ -14,7 +14,7 @@ pub const RUNS_SCHEMA: &str = "slipway.api.runs/v1";
 /// The schema of `/api/v1/runs/{id}`.
 pub const RUN_SCHEMA: &str = "slipway.api.run/v1";
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 

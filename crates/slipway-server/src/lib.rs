@@ -18,6 +18,7 @@ mod pages;
 
 pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA};
 pub use leases::LEASES_SCHEMA;
+pub use log::LOG_SCHEMA;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
 /// under `/api/v1/` (a test keeps the two in step).
-pub const ROUTES: [(&str, &str); 17] = [
+pub const ROUTES: [(&str, &str); 19] = [
     ("/", "redirects to /runs"),
     ("/runs", "every run, newest first: ?job=, ?state=, ?page="),
     ("/runs/{id}", "one run: its metadata and the tail of its log"),
@@ -48,6 +49,8 @@ pub const ROUTES: [(&str, &str); 17] = [
     ("/grid.js", "the grid's filter"),
     ("/api/v1/runs", "runs as JSON"),
     ("/api/v1/runs/{id}", "one run as JSON"),
+    ("/api/v1/runs/{id}/log", "what a run's log holds from a byte on: ?from="),
+    ("/live.js", "the run page's live tail"),
     ("/api/v1/openapi.json", "this API's OpenAPI document"),
     ("/healthz", "alive"),
     ("/healthz/ready", "ready: the store answers"),
@@ -97,6 +100,8 @@ impl Server {
             .route("/grid.js", get(grid::script))
             .route("/api/v1/runs", get(api::runs))
             .route("/api/v1/runs/{id}", get(api::run))
+            .route("/api/v1/runs/{id}/log", get(log::more))
+            .route("/live.js", get(log::script))
             .route("/api/v1/openapi.json", get(api::openapi))
             .route("/healthz", get(|| async { "OK" }))
             .route("/healthz/ready", get(ready))

@@ -147,7 +147,7 @@ pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) ->
         Err(error) => return store_error(&error),
     };
     let mut body = format!(
-        "<h1><span class=\"state state-{state}\">{state}</span> {} <span class=\"note\">#{}</span></h1>\n<dl>",
+        "<h1><span id=\"state\" class=\"state state-{state}\">{state}</span> {} <span class=\"note\">#{}</span></h1>\n<dl>",
         escape(&run.job),
         escape(&run.build_id),
         state = run.state.as_str()
@@ -177,8 +177,10 @@ pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) ->
     }
     item("Artifacts", artifacts(&run.artifacts));
     body.push_str("</dl>\n<h2>Build log</h2>\n");
-    match log::tail(&run).await {
-        Some(tail) => {
+    let running = !run.state.is_finished();
+    let id = escape(&run.id);
+    match log::tail_and_end(&run).await {
+        Some((tail, end)) => {
             if tail.cut > 0 {
                 let _ = writeln!(
                     body,
@@ -187,7 +189,7 @@ pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) ->
                     escape(&url_component(&run.id))
                 );
             }
-            body.push_str("<pre class=\"log\">");
+            let _ = write!(body, "<pre class=\"log\" id=\"log\" data-run=\"{id}\" data-next=\"{end}\">");
             for line in tail.text.lines() {
                 if log::is_failing_line(line) {
                     let _ = writeln!(body, "<span class=\"bad\">{}</span>", escape(line));
@@ -197,11 +199,14 @@ pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) ->
             }
             body.push_str("</pre>\n");
         }
+        None if running => {
+            let _ = writeln!(body, "<pre class=\"log\" id=\"log\" data-run=\"{id}\" data-next=\"0\"></pre>");
+        }
         None => body.push_str("<p class=\"note\">No log was found for this run.</p>\n"),
     }
-    // A running run's page reloads itself, without a script.
-    let refresh = (run.state == RunState::Running).then_some(2);
-    html::page(&format!("{} #{}", run.job, run.build_id), &body, refresh)
+    // A running run's log grows on the page (a small script polls for what it gained).
+    let head = if running { "<script src=\"/live.js\" defer></script>" } else { "" };
+    html::page_with(&format!("{} #{}", run.job, run.build_id), &body, None, head)
 }
 
 /// The artifacts location: a link when it is a web address, else as text.

@@ -171,17 +171,17 @@ async fn a_run_page_shows_its_metadata_and_the_tail_of_its_log_escaped_with_fail
     let (status, html, _) = get(&format!("{base}/runs/unit-59")).await;
     assert_eq!(status, 200);
     assert_no_script(&html);
-    assert!(html.contains("<span class=\"state state-failure\">failure</span> unit"), "{html}");
+    assert!(html.contains("<span id=\"state\" class=\"state state-failure\">failure</span> unit"), "{html}");
     assert!(html.contains("<dt>Exit code</dt><dd>1</dd>"));
     assert!(html.contains("<dt>Took</dt><dd>1m 15s</dd>"));
     assert!(html.contains("<span class=\"bad\">--- FAIL: TestThing &lt;script&gt;"), "{html}");
     assert!(html.contains("<span class=\"bad\">panic: boom</span>"));
     assert!(html.contains("the whole log</a>"), "a log over 64 KiB is cut");
     assert!(!html.contains("step 0 fine"), "only the tail");
-    assert!(!html.contains("http-equiv=\"refresh\""), "a finished run does not reload");
+    assert!(!html.contains("<script"), "a finished run's page has no script");
     let (_, running, _) = get(&format!("{base}/runs/e2e-1")).await;
-    assert!(running.contains("http-equiv=\"refresh\" content=\"2\""), "a running run reloads");
-    assert!(running.contains("No log was found"));
+    assert!(running.contains("<script src=\"/live.js\" defer></script>"), "a running run's log is live: {running}");
+    assert!(running.contains("<pre class=\"log\" id=\"log\" data-run=\"e2e-1\" data-next=\"0\"></pre>"), "{running}");
     let (status, log, headers) = get(&format!("{base}/runs/unit-59/log")).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
@@ -309,5 +309,66 @@ async fn leases_show_type_state_owner_and_never_userdata() {
     assert_eq!(leases["schema"], "slipway.api.leases/v1");
     assert_eq!(leases["resources"][0]["owner"], "<b>e2e</b>");
     assert_eq!(leases["resources"][0]["type"], "gce-project");
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_running_runs_log_grows_on_its_page_in_chromium() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    // The running e2e run's live log: lines keep coming while the page is open.
+    let store = Store::open(&format!("sqlite:{}", directory.path().join("state.db").display())).await.expect("store");
+    let log = directory.path().join("e2e-live.log");
+    fs_err::write(&log, "line 0 <b>started</b>\n").expect("write");
+    let mut running = store.find_run("e2e-1").await.expect("find").expect("the run");
+    running.id = "e2e-2".to_owned();
+    running.build_id = "1764000200".to_owned();
+    running.created_at += 100;
+    running.log_path = log.display().to_string();
+    store.insert_run(&running).await.expect("insert");
+
+    // The API gives what the log gained since an offset, to a line end.
+    let more: serde_json::Value = reqwest::get(format!("{base}/api/v1/runs/e2e-2/log?from=0"))
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        (more["text"].as_str(), more["next"].as_u64(), more["running"].as_bool()),
+        (Some("line 0 <b>started</b>\n"), Some(22), Some(true))
+    );
+    fs_err::write(&log, "line 0 <b>started</b>\nline 1 and a half").expect("write");
+    let more: serde_json::Value = reqwest::get(format!("{base}/api/v1/runs/e2e-2/log?from=22"))
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        (more["text"].as_str(), more["next"].as_u64()),
+        (Some(""), Some(22)),
+        "a partial line waits for its end"
+    );
+
+    let writer = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().append(true).open(&log).expect("open");
+            writeln!(file).expect("write");
+            for line in 2..120 {
+                writeln!(file, "line {line} Error: <i>appended</i>").expect("write");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        })
+    };
+    let url = format!("{base}/runs/e2e-2");
+    let dom = tokio::task::spawn_blocking(move || slipway_test::browser::dump_dom(&url)).await.expect("chromium");
+    writer.join().expect("the writer");
+    let appended: Vec<&str> = dom.matches("<span class=\"appended bad\">line ").collect();
+    assert!(!appended.is_empty(), "lines were appended by the live tail: {dom}");
+    assert!(dom.contains("Error: &lt;i&gt;appended&lt;/i&gt;"), "appended as text, never as markup: {dom}");
+    assert!(!dom.contains("<i>appended</i>"));
     stop.cancel();
 }
