@@ -114,6 +114,42 @@ impl Scheduler {
     }
 }
 
+/// Ingests the JUnit files a finished run left in its build directory, so the grid, flakes,
+/// alerts and clusters stay current without `results ingest`. What cannot be read is said and
+/// left: the run's own record is already written.
+async fn ingest_results(store: &slipway_store::Store, run: &slipway_store::Run) {
+    if run.artifacts.is_empty() {
+        return;
+    }
+    let now = jiff::Timestamp::now().as_second();
+    let options = slipway_junit::Options { now, ..slipway_junit::Options::default() };
+    let mut stderr = crate::output::stderr();
+    match slipway_junit::ingest(store, std::slice::from_ref(&run.artifacts), &options).await {
+        Ok(report) => {
+            for build in &report.ingested {
+                if build.tests > 0 {
+                    let _ = writeln!(
+                        stderr,
+                        "ingested {} test results of {}/{} ({} failed)",
+                        build.tests, build.job, build.build_id, build.fail
+                    );
+                }
+            }
+            for problem in &report.problems {
+                let _ = writeln!(stderr, "warning: results of {}: {problem}", run.id);
+            }
+        }
+        Err(error) => {
+            let _ = writeln!(
+                stderr,
+                "warning: could not ingest the results of {}: {}",
+                run.id,
+                crate::errors::render(&error.into())
+            );
+        }
+    }
+}
+
 fn report(event: &Event) {
     let _ = writeln!(crate::output::stderr(), "{}", describe(event));
 }
@@ -176,6 +212,12 @@ impl Launcher for RunLauncher {
                 match setup.launch(order, cancel).await {
                     Ok(report) => {
                         let _ = writeln!(crate::output::stderr(), "finished {}", super::runs::line(&report.run));
+                        // Ingesting is not `Send` (its file stream), so it runs on a blocking
+                        // thread of the same runtime.
+                        let (store, run) = (setup.context.store.clone(), report.run.clone());
+                        let handle = tokio::runtime::Handle::current();
+                        let _ =
+                            tokio::task::spawn_blocking(move || handle.block_on(ingest_results(&store, &run))).await;
                     }
                     Err(error) => {
                         let _ = writeln!(

@@ -101,7 +101,7 @@ fn serve_schedules_and_sigterm_aborts_running_runs_then_exits_zero() {
     let id = run["id"].as_str().expect("an id").to_owned();
     let (status, page) = get(&address, &format!("/runs/{id}"));
     assert_eq!(status, 200);
-    assert!(page.contains("state-running") && page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(page.contains("state-running") && page.contains("<script src=\"/live.js\" defer>"), "{page}");
 
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
@@ -125,4 +125,30 @@ fn serve_refuses_an_open_address_without_a_token_and_bad_input() {
     let empty = slipway(project.path(), &["serve", "--listen", "0.0.0.0:0", "--token-file", "token"]);
     assert_eq!(empty.code, 2, "{}", empty.stderr);
     assert!(empty.stderr.contains("is empty"), "{}", empty.stderr);
+}
+
+#[test]
+fn serve_ingests_the_results_of_the_runs_it_starts() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    let junit = r#"<testsuite name=\"unit\"><testcase name=\"adds\"/><testcase name=\"divides\"><failure message=\"by zero\"/></testcase></testsuite>"#;
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        format!("jobs:\n- name: unit\n  command: [sh, -c, 'mkdir -p \"$ARTIFACTS\" && echo \"{junit}\" > \"$ARTIFACTS/junit_unit.xml\"']\n  interval: 1h\n"),
+    )
+    .expect("write");
+    let (child, address) = start(project.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let grid = loop {
+        let (status, body) = get(&address, "/grid/unit");
+        if status == 200 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no results for the run: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(grid.contains("divides") && grid.contains("adds"), "{grid}");
+    assert!(grid.contains("by zero"), "the failure's message: {grid}");
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("ingested 2 test results of unit/"), "{stderr}");
 }
