@@ -9,6 +9,7 @@
 //! Routes: [`ROUTES`].
 
 mod api;
+mod clusters;
 mod grid;
 mod html;
 mod leases;
@@ -17,6 +18,7 @@ mod metrics;
 mod pages;
 
 pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA};
+pub use clusters::CLUSTERS_SCHEMA;
 pub use leases::LEASES_SCHEMA;
 pub use log::LOG_SCHEMA;
 
@@ -35,13 +37,16 @@ use tokio_util::sync::CancellationToken;
 
 /// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
 /// under `/api/v1/` (a test keeps the two in step).
-pub const ROUTES: [(&str, &str); 19] = [
+pub const ROUTES: [(&str, &str); 22] = [
     ("/", "redirects to /runs"),
     ("/runs", "every run, newest first: ?job=, ?state=, ?page="),
     ("/runs/{id}", "one run: its metadata and the tail of its log"),
     ("/runs/{id}/log", "a run's whole log, as text"),
     ("/grid", "the jobs with test results"),
     ("/grid/{job}", "a job's tests × builds: ?builds="),
+    ("/builds/{job}/{build}", "the run of a job's build, when slipway ran it"),
+    ("/clusters", "failures clustered by their text: ?days=, ?job="),
+    ("/api/v1/clusters", "the clusters as JSON"),
     ("/leases", "the lease server's resources: type, state, owner, for how long"),
     ("/api/v1/leases", "the resources as JSON (never their userdata)"),
     ("/style.css", "the pages' style sheet"),
@@ -93,6 +98,9 @@ impl Server {
             .route("/runs/{id}/log", get(log::whole))
             .route("/grid", get(grid::jobs))
             .route("/grid/{job}", get(grid::job))
+            .route("/builds/{job}/{build}", get(pages::build))
+            .route("/clusters", get(clusters::page))
+            .route("/api/v1/clusters", get(clusters::api))
             .route("/leases", get(leases::page))
             .route("/api/v1/leases", get(leases::api))
             .route("/style.css", get(html::style))

@@ -209,6 +209,15 @@ pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) ->
     html::page_with(&format!("{} #{}", run.job, run.build_id), &body, None, head)
 }
 
+/// `GET /builds/{job}/{build}`: the page of the run of that build.
+pub(crate) async fn build(State(shared): State<Shared>, Path((job, build)): Path<(String, String)>) -> Response {
+    match shared.store.find_run(&format!("{job}/{build}")).await {
+        Ok(Some(run)) => axum::response::Redirect::to(&format!("/runs/{}", url_component(&run.id))).into_response(),
+        Ok(None) => not_found_of(&format!("no run of {job} #{build}: its results came from elsewhere")),
+        Err(error) => store_error(&error),
+    }
+}
+
 /// The artifacts location: a link when it is a web address, else as text.
 fn artifacts(location: &str) -> String {
     if location.starts_with("https://") || location.starts_with("http://") {

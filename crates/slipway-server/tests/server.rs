@@ -221,6 +221,7 @@ async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes()
     assert_eq!(documented, routed, "the OpenAPI document and the router agree");
     // Every route answers (with an id that exists where there is one).
     for (path, _) in ROUTES {
+        let path = path.replace("/builds/{job}/{build}", "/builds/unit/1764000059");
         let url = format!("{base}{}", path.replace("{id}", "unit-59").replace("{job}", "ci-node-e2e"));
         let status = reqwest::get(&url).await.expect("answered").status().as_u16();
         assert_eq!(status, 200, "{url}");
@@ -370,5 +371,38 @@ async fn a_running_runs_log_grows_on_its_page_in_chromium() {
     assert!(!appended.is_empty(), "lines were appended by the live tail: {dom}");
     assert!(dom.contains("Error: &lt;i&gt;appended&lt;/i&gt;"), "appended as text, never as markup: {dom}");
     assert!(!dom.contains("<i>appended</i>"));
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn clusters_group_the_stored_failures_and_link_their_builds() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let (status, html, _) = get(&format!("{base}/clusters?days=0")).await;
+    assert_eq!(status, 200);
+    assert_no_script(&html);
+    assert!(html.contains("2 failures of 1 tests in 1 clusters"), "{html}");
+    assert!(html.contains("timed out &lt;script&gt;x&lt;/script&gt;"), "{html}");
+    assert!(html.contains("<a href=\"/builds/ci-node-e2e/103\">103</a>"), "{html}");
+    assert!(html.contains("Probes should restart (2)"), "{html}");
+    let (_, recent, _) = get(&format!("{base}/clusters")).await;
+    assert!(recent.contains("0 failures"), "the default window is a week: {recent}");
+    // A build slipway did not run has no page; one it ran leads to its run.
+    let (status, missing, _) = get(&format!("{base}/builds/ci-node-e2e/103")).await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("its results came from elsewhere"));
+    let (status, run, _) = get(&format!("{base}/builds/unit/1764000059")).await;
+    assert_eq!(status, 200);
+    assert!(run.contains("state-failure"), "{run}");
+    let clusters: serde_json::Value = reqwest::get(format!("{base}/api/v1/clusters?days=0&job=ci-node-e2e"))
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(clusters["schema"], "slipway.api.clusters/v1");
+    assert_eq!(clusters["clusters"]["clusters"][0]["failures"], 2);
+    // Both builds started on 2025-11-28 (UTC).
+    assert_eq!(clusters["clusters"]["clusters"][0]["days_hit"], serde_json::json!({ "2025-11-28": 2 }));
     stop.cancel();
 }

@@ -9,6 +9,7 @@
 pub mod cluster;
 pub mod distance;
 mod error;
+pub mod history;
 mod index;
 pub mod input;
 pub mod ngram;

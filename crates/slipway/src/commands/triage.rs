@@ -1,14 +1,14 @@
 //! `slipway triage` (Triage's files in, Triage's `failure_data.json` out) and `slipway results
 //! clusters` (the same clustering over the ingested history).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
 use slipway_core::exit;
+use slipway_triage::history::{self, HistoryFailure, Report};
 use slipway_triage::output::{self, RenderOptions};
-use slipway_triage::{Clustering, Failure, Normalizer, Options, input};
+use slipway_triage::{Clustering, Normalizer, Options, input};
 
 use crate::cli::Format;
 use crate::cli_results::{ClustersArgs, TriageArgs};
@@ -95,49 +95,6 @@ fn singletons_note(clustering: &Clustering) -> String {
     }
 }
 
-/// One cluster of `results clusters --format json`.
-#[derive(Debug, Serialize)]
-struct ClusterReport<'a> {
-    id: &'a str,
-    /// The normalized text.
-    key: &'a str,
-    failures: usize,
-    singleton: bool,
-    /// The raw text of the first failure of the biggest test.
-    text: &'a str,
-    /// Job → the distinct build ids the cluster hit, newest first (the union over its tests).
-    jobs: BTreeMap<&'a str, Vec<&'a str>>,
-    /// Distinct (job, build) pairs the cluster hit.
-    builds: usize,
-    tests: Vec<TestReport<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct TestReport<'a> {
-    name: &'a str,
-    failures: usize,
-    /// Job → build ids, newest build ids first.
-    jobs: BTreeMap<&'a str, Vec<&'a str>>,
-}
-
-#[derive(Debug, Serialize)]
-struct Report<'a> {
-    normalizer: &'static str,
-    days: u32,
-    job: Option<&'a str>,
-    failures: usize,
-    tests: usize,
-    total_clusters: usize,
-    singletons: usize,
-    clusters: Vec<ClusterReport<'a>>,
-}
-
-/// A failure from the store, and where it came from.
-struct Stored {
-    job: String,
-    build_id: String,
-}
-
 pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<u8> {
     let ClustersArgs { job, days, limit, normalizer: rules, database, format } = args;
     let options = Options::for_normalizer(normalizer(&rules)?);
@@ -162,33 +119,17 @@ pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<
         }
         anyhow::Ok(store.failures(since, job.as_deref()).await?)
     })?;
-    let (failures, origins): (Vec<Failure>, Vec<Stored>) = stored
+    let history = stored
         .into_iter()
-        .map(|failure| {
-            let origin = Stored { job: failure.job, build_id: failure.build_id };
-            let clustered = Failure {
-                test: failure.test,
-                build: format!("{}/{}", origin.job, origin.build_id),
-                started: failure.started,
-                text: failure.message,
-            };
-            (clustered, origin)
+        .map(|failure| HistoryFailure {
+            job: failure.job,
+            build_id: failure.build_id,
+            test: failure.test,
+            started: failure.started,
+            message: failure.message,
         })
-        .unzip();
-    let clustering = slipway_triage::cluster(&failures, &[], &options);
-    let shown = if limit == 0 { clustering.clusters.len() } else { limit.min(clustering.clusters.len()) };
-    let clusters: Vec<ClusterReport<'_>> =
-        clustering.clusters[..shown].iter().map(|cluster| cluster_report(cluster, &failures, &origins)).collect();
-    let report = Report {
-        normalizer: options.normalizer.name(),
-        days,
-        job: job.as_deref(),
-        failures: failures.len(),
-        tests: failures.iter().map(|failure| failure.test.as_str()).collect::<BTreeSet<_>>().len(),
-        total_clusters: clustering.clusters.len(),
-        singletons: clustering.clusters.iter().filter(|cluster| cluster.is_singleton()).count(),
-        clusters,
-    };
+        .collect();
+    let report = history::report(history, &options, limit, days, job.as_deref());
     let mut stdout = crate::output::stdout();
     match format {
         Format::Json => crate::output::json_with_schema(&mut stdout, SCHEMA, &report)?,
@@ -197,51 +138,8 @@ pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<
     Ok(exit::SUCCESS)
 }
 
-fn cluster_report<'a>(
-    cluster: &'a slipway_triage::Cluster,
-    failures: &'a [Failure],
-    origins: &'a [Stored],
-) -> ClusterReport<'a> {
-    let tests: Vec<TestReport<'a>> = cluster
-        .tests
-        .iter()
-        .map(|test| {
-            let mut jobs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for &failure in &test.failures {
-                let origin = &origins[failure];
-                jobs.entry(origin.job.as_str()).or_default().push(origin.build_id.as_str());
-            }
-            for builds in jobs.values_mut() {
-                builds.sort_unstable_by(|a, b| b.cmp(a));
-                builds.dedup();
-            }
-            TestReport { name: &test.name, failures: test.failures.len(), jobs }
-        })
-        .collect();
-    let mut jobs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for test in &tests {
-        for (job, builds) in &test.jobs {
-            jobs.entry(*job).or_default().extend(builds.iter().copied());
-        }
-    }
-    for builds in jobs.values_mut() {
-        builds.sort_unstable_by(|a, b| b.cmp(a));
-        builds.dedup();
-    }
-    ClusterReport {
-        id: &cluster.id,
-        key: &cluster.key,
-        failures: cluster.size(),
-        singleton: cluster.is_singleton(),
-        text: &failures[cluster.tests[0].failures[0]].text,
-        builds: jobs.values().map(Vec::len).sum(),
-        jobs,
-        tests,
-    }
-}
-
 /// Biggest clusters first: counts, tests, jobs, and the normalized text.
-fn text(out: &mut dyn Write, report: &Report<'_>) -> std::io::Result<()> {
+fn text(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     const LINES: usize = 6;
     const WIDTH: usize = 160;
     let window = if report.days == 0 { "every build".to_owned() } else { format!("the last {} days", report.days) };
