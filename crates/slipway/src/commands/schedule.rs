@@ -71,6 +71,9 @@ pub(super) fn run(args: ScheduleArgs, globals: &Globals) -> anyhow::Result<u8> {
     })
 }
 
+/// How often a running scheduler looks for runs left by a slipway that died.
+const REAP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The scheduler of `schedule` and `serve`: the service that decides, and the launcher that
 /// starts runs as background tasks.
 pub(super) struct Scheduler {
@@ -103,9 +106,37 @@ impl Scheduler {
         Ok(Scheduler { service, launcher, runs_stop, store })
     }
 
-    /// Schedules until `stop` is cancelled; runs started keep running.
+    /// Schedules until `stop` is cancelled; runs started keep running. Every
+    /// [`REAP_EVERY`], runs whose slipway died (another scheduler beside this one, killed) are
+    /// recorded as lost, so their jobs are scheduled again.
     pub(super) async fn run(&mut self, stop: CancellationToken) {
+        let reaper = {
+            let (setup, stop) = (self.launcher.setup.clone(), stop.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(REAP_EVERY) => {}
+                        () = stop.cancelled() => break,
+                    }
+                    match setup.reap_lost().await {
+                        Ok(lost) => {
+                            for lost in lost {
+                                let _ = writeln!(crate::output::stderr(), "note: {}", lost.sentence());
+                            }
+                        }
+                        Err(error) => {
+                            let _ = writeln!(
+                                crate::output::stderr(),
+                                "warning: could not look for lost runs: {}",
+                                crate::errors::render(&error.into())
+                            );
+                        }
+                    }
+                }
+            })
+        };
         self.service.run(&SystemClock, stop, &report).await;
+        reaper.abort();
     }
 
     /// Waits for every run started so far.

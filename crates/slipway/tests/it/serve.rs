@@ -9,10 +9,16 @@ use crate::support::{json, slipway};
 
 /// `slipway serve` on a free loopback port in `project`, once it answers.
 fn start(project: &std::path::Path) -> (std::process::Child, String) {
+    start_with(project, &[])
+}
+
+/// [`start`] with more arguments.
+fn start_with(project: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port();
     let address = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(["serve", "--listen", &address])
+        .args(args)
         .current_dir(project)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -151,4 +157,58 @@ fn serve_ingests_the_results_of_the_runs_it_starts() {
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("ingested 2 test results of unit/"), "{stderr}");
+}
+
+/// The runs the API of `address` lists for `job`.
+fn runs_of(address: &str, job: &str) -> Vec<serde_json::Value> {
+    let (status, body) = get(address, &format!("/api/v1/runs?job={job}"));
+    assert_eq!(status, 200, "{body}");
+    json(&body)["runs"].as_array().cloned().unwrap_or_default()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_replicas_on_one_postgresql_act_as_one_and_a_killed_ones_runs_are_reaped() {
+    let database = slipway_test::postgres::database();
+    let project = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        "jobs:\n- name: tick\n  command: [echo, tick]\n  interval: 1h\n- name: long\n  command: [sleep, '120']\n  interval: 1h\n",
+    )
+    .expect("write");
+    let (first, a) = start_with(project.path(), &["--database-url", &database]);
+    wait_for("the first replica's runs", || {
+        runs_of(&a, "tick").first().is_some_and(|run| run["state"] == "success")
+            && runs_of(&a, "long").first().is_some_and(|run| run["state"] == "running")
+    });
+    let (second, b) = start_with(project.path(), &["--database-url", &database]);
+    // The second replica sees the first one's runs, live, and starts no tick of its own.
+    let long = runs_of(&b, "long");
+    assert_eq!((long.len(), long[0]["state"].as_str()), (1, Some("running")), "{long:?}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(runs_of(&b, "tick").len(), 1, "each tick starts once across replicas");
+    assert_eq!(runs_of(&a, "long").len(), 1);
+
+    // kill -9 the first: the second records its run as lost (what its owner left is stopped).
+    let mut first = first;
+    first.kill().expect("kill -9");
+    let _ = first.wait();
+    wait_for("the killed replica's run to be reaped", || {
+        runs_of(&b, "long").first().is_some_and(|run| run["state"] == "error")
+    });
+    let reaped = &runs_of(&b, "long")[0];
+    assert!(
+        reaped["description"].as_str().is_some_and(|text| text.contains("stopped before the run finished")),
+        "{reaped}"
+    );
+    let (code, stderr) = terminate(second);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("was left running by a slipway that is gone"), "{stderr}");
 }
