@@ -9,9 +9,11 @@
 //! Routes: [`ROUTES`].
 
 mod api;
+mod auth;
 mod clusters;
 mod grid;
 mod html;
+mod jobs;
 mod leases;
 mod log;
 mod metrics;
@@ -19,6 +21,7 @@ mod pages;
 
 pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA};
 pub use clusters::CLUSTERS_SCHEMA;
+pub use jobs::{Actions, JOBS_SCHEMA, JobInfo};
 pub use leases::LEASES_SCHEMA;
 pub use log::LOG_SCHEMA;
 
@@ -31,13 +34,13 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use slipway_store::Store;
 use tokio_util::sync::CancellationToken;
 
 /// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
 /// under `/api/v1/` (a test keeps the two in step).
-pub const ROUTES: [(&str, &str); 22] = [
+pub const ROUTES: [(&str, &str); 25] = [
     ("/", "redirects to /runs"),
     ("/runs", "every run, newest first: ?job=, ?state=, ?page="),
     ("/runs/{id}", "one run: its metadata and the tail of its log"),
@@ -47,6 +50,9 @@ pub const ROUTES: [(&str, &str); 22] = [
     ("/builds/{job}/{build}", "the run of a job's build, when slipway ran it"),
     ("/clusters", "failures clustered by their text: ?days=, ?job="),
     ("/api/v1/clusters", "the clusters as JSON"),
+    ("/jobs", "the jobs: schedule, next run, matrix, newest run, and run now"),
+    ("/api/v1/jobs", "the jobs as JSON"),
+    ("/login", "sign in with the token, for changes from the UI"),
     ("/leases", "the lease server's resources: type, state, owner, for how long"),
     ("/api/v1/leases", "the resources as JSON (never their userdata)"),
     ("/style.css", "the pages' style sheet"),
@@ -60,6 +66,13 @@ pub const ROUTES: [(&str, &str); 22] = [
     ("/healthz", "alive"),
     ("/healthz/ready", "ready: the store answers"),
     ("/metrics", "Prometheus metrics"),
+];
+
+/// The routes that change something (POST), each needing the sign-in or the token.
+pub const CHANGES: [(&str, &str); 3] = [
+    ("/jobs/{name}/run", "run a job now (a form: the session and its CSRF field)"),
+    ("/api/v1/jobs/{name}/run", "run a job now (the bearer token)"),
+    ("/login", "the token for a session cookie"),
 ];
 
 /// The Content Security Policy of every answer: nothing but this server's own files (no
@@ -76,6 +89,8 @@ pub fn needs_token(address: &SocketAddr) -> bool {
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) metrics: Arc<metrics::Metrics>,
+    pub(crate) auth: auth::Auth,
+    pub(crate) actions: jobs::SharedActions,
     ready: Arc<AtomicBool>,
 }
 
@@ -85,8 +100,17 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(store: Store) -> Server {
-        Server { shared: Shared { store, metrics: Arc::default(), ready: Arc::default() } }
+    /// A server of `store`'s runs and results; changes need `token` when there is one.
+    pub fn new(store: Store, token: Option<String>) -> Server {
+        let auth = auth::Auth::new(token);
+        Server { shared: Shared { store, metrics: Arc::default(), auth, actions: None, ready: Arc::default() } }
+    }
+
+    /// With the jobs and "run now".
+    #[must_use]
+    pub fn with_actions(mut self, actions: Arc<dyn Actions>) -> Server {
+        self.shared.actions = Some(actions);
+        self
     }
 
     /// Every route of [`ROUTES`].
@@ -101,6 +125,11 @@ impl Server {
             .route("/builds/{job}/{build}", get(pages::build))
             .route("/clusters", get(clusters::page))
             .route("/api/v1/clusters", get(clusters::api))
+            .route("/jobs", get(jobs::page))
+            .route("/jobs/{name}/run", post(jobs::run_form))
+            .route("/api/v1/jobs", get(jobs::api))
+            .route("/api/v1/jobs/{name}/run", post(jobs::run_api))
+            .route("/login", get(jobs::login_page).post(jobs::login))
             .route("/leases", get(leases::page))
             .route("/api/v1/leases", get(leases::api))
             .route("/style.css", get(html::style))

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use slipway_core::results::{Build, Status, TestResult};
-use slipway_server::{CONTENT_SECURITY_POLICY, OPENAPI, ROUTES, Server};
+use slipway_server::{CHANGES, CONTENT_SECURITY_POLICY, OPENAPI, ROUTES, Server};
 use slipway_store::{Run, RunState, Store, Trigger};
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +38,51 @@ fn run(id: &str, job: &str, created: i64, state: RunState, artifacts: &Path) -> 
 /// A store of 60 runs of `unit` (the newest failed, with a log) and one running `e2e` run,
 /// served on a loopback port; returns the base URL.
 async fn serve(directory: &Path) -> (String, CancellationToken) {
+    serve_with(directory, None, None).await
+}
+
+/// The jobs `unit` (hourly) and `e2e` (by hand, a matrix); records what was started.
+#[derive(Default)]
+struct FakeActions {
+    started: std::sync::Mutex<Vec<String>>,
+}
+
+impl slipway_server::Actions for FakeActions {
+    fn jobs(&self) -> Vec<slipway_server::JobInfo> {
+        vec![
+            slipway_server::JobInfo {
+                name: "unit".to_owned(),
+                schedule: Some("every 1h".to_owned()),
+                next: None,
+                matrix: Vec::new(),
+                runs: "make test".to_owned(),
+            },
+            slipway_server::JobInfo {
+                name: "e2e".to_owned(),
+                schedule: None,
+                next: None,
+                matrix: vec!["stable-1.35".to_owned(), "<b>ci</b>".to_owned()],
+                runs: "in registry.k8s.io/e2e".to_owned(),
+            },
+        ]
+    }
+
+    fn run_now(&self, job: &str) -> Result<(), String> {
+        if self.jobs().iter().any(|known| known.name == job) {
+            self.started.lock().expect("lock").push(job.to_owned());
+            Ok(())
+        } else {
+            Err(format!("no job named `{job}`"))
+        }
+    }
+}
+
+/// [`serve`] with a token and jobs.
+async fn serve_with(
+    directory: &Path,
+    token: Option<&str>,
+    actions: Option<std::sync::Arc<FakeActions>>,
+) -> (String, CancellationToken) {
     let store = Store::open(&format!("sqlite:{}", directory.join("state.db").display())).await.expect("store");
     let artifacts = directory.join("artifacts/unit/1060");
     fs_err::create_dir_all(&artifacts).expect("mkdir");
@@ -112,7 +157,11 @@ async fn serve(directory: &Path) -> (String, CancellationToken) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let stop = CancellationToken::new();
-    tokio::spawn(Server::new(store).serve(listener, stop.clone()));
+    let mut server = Server::new(store, token.map(str::to_owned));
+    if let Some(actions) = actions {
+        server = server.with_actions(actions);
+    }
+    tokio::spawn(server.serve(listener, stop.clone()));
     (format!("http://{address}"), stop)
 }
 
@@ -216,7 +265,9 @@ async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes()
     assert_eq!(served, document);
     let mut documented: Vec<&str> = document["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
     documented.sort_unstable();
-    let mut routed: Vec<&str> = ROUTES.iter().map(|(path, _)| *path).filter(|path| path.starts_with("/api/")).collect();
+    let mut routed: Vec<&str> =
+        ROUTES.iter().chain(&CHANGES).map(|(path, _)| *path).filter(|path| path.starts_with("/api/")).collect();
+    routed.dedup();
     routed.sort_unstable();
     assert_eq!(documented, routed, "the OpenAPI document and the router agree");
     // Every route answers (with an id that exists where there is one).
@@ -404,5 +455,98 @@ async fn clusters_group_the_stored_failures_and_link_their_builds() {
     assert_eq!(clusters["clusters"]["clusters"][0]["failures"], 2);
     // Both builds started on 2025-11-28 (UTC).
     assert_eq!(clusters["clusters"]["clusters"][0]["days_hit"], serde_json::json!({ "2025-11-28": 2 }));
+    stop.cancel();
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client")
+}
+
+/// The CSRF field of the first "run now" form of a page.
+fn csrf_of(html: &str) -> String {
+    let pattern = regex::Regex::new(r#"name="csrf" value="([0-9a-f]+)""#).expect("regex");
+    pattern.captures(html).map(|found| found[1].to_owned()).unwrap_or_else(|| panic!("no form: {html}"))
+}
+
+#[tokio::test]
+async fn run_now_on_loopback_needs_no_token_but_a_form_from_this_server() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let actions = std::sync::Arc::new(FakeActions::default());
+    let (base, stop) = serve_with(directory.path(), None, Some(actions.clone())).await;
+    let (status, html, _) = get(&format!("{base}/jobs")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("every 1h") && html.contains("by hand"), "{html}");
+    assert!(html.contains("stable-1.35, &lt;b&gt;ci&lt;/b&gt;"), "{html}");
+    assert!(html.contains("state-failure"), "the newest run of unit: {html}");
+    let csrf = csrf_of(&html);
+    let client = no_redirects();
+    let post = |path: &str, form: Vec<(&'static str, String)>| client.post(format!("{base}{path}")).form(&form);
+    let answer = post("/jobs/unit/run", vec![("csrf", csrf.clone())]).send().await.expect("answered");
+    assert_eq!(answer.status().as_u16(), 303);
+    assert_eq!(answer.headers()["location"], "/runs?job=unit");
+    let refused = post("/jobs/unit/run", vec![("csrf", "0".repeat(64))]).send().await.expect("answered");
+    assert_eq!(refused.status().as_u16(), 403, "a forged form");
+    let cross = post("/jobs/unit/run", vec![("csrf", csrf.clone())])
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(cross.status().as_u16(), 403, "another site's page");
+    let origin = post("/jobs/unit/run", vec![("csrf", csrf)])
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(origin.status().as_u16(), 403);
+    let api = client.post(format!("{base}/api/v1/jobs/e2e/run")).send().await.expect("answered");
+    assert_eq!(api.status().as_u16(), 202);
+    let unknown = client.post(format!("{base}/api/v1/jobs/nope/run")).send().await.expect("answered");
+    assert_eq!(unknown.status().as_u16(), 404);
+    assert_eq!(*actions.started.lock().expect("lock"), ["unit", "e2e"]);
+    let jobs: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/jobs")).await.expect("answered").json().await.expect("JSON");
+    assert_eq!(jobs["jobs"][1]["matrix"][1], "<b>ci</b>");
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn with_a_token_changes_need_it_or_a_signed_in_session_and_its_form() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let actions = std::sync::Arc::new(FakeActions::default());
+    let (base, stop) = serve_with(directory.path(), Some("s3cret"), Some(actions.clone())).await;
+    let (_, html, _) = get(&format!("{base}/jobs")).await;
+    assert!(html.contains("<a href=\"/login\">Sign in</a>") && !html.contains("name=\"csrf\""), "{html}");
+    let client = no_redirects();
+    let api = |token: Option<&str>| {
+        let request = client.post(format!("{base}/api/v1/jobs/unit/run"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    };
+    assert_eq!(api(None).send().await.expect("answered").status().as_u16(), 403);
+    assert_eq!(api(Some("wrong")).send().await.expect("answered").status().as_u16(), 403);
+    assert_eq!(api(Some("s3cret")).send().await.expect("answered").status().as_u16(), 202);
+    // A form without a session is refused, whatever its field.
+    let anonymous = client.post(format!("{base}/jobs/unit/run")).form(&[("csrf", "x")]).send().await.expect("answered");
+    assert_eq!(anonymous.status().as_u16(), 403);
+    let wrong = client.post(format!("{base}/login")).form(&[("token", "nope")]).send().await.expect("answered");
+    assert_eq!(wrong.status().as_u16(), 403);
+    let login = client.post(format!("{base}/login")).form(&[("token", "s3cret")]).send().await.expect("answered");
+    assert_eq!(login.status().as_u16(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().expect("ASCII").to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().expect("name=value").to_owned();
+    let page = client.get(format!("{base}/jobs")).header("cookie", &session).send().await.expect("answered");
+    let csrf = csrf_of(&page.text().await.expect("a page"));
+    let run = client
+        .post(format!("{base}/jobs/e2e/run"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(run.status().as_u16(), 303);
+    assert_eq!(*actions.started.lock().expect("lock"), ["unit", "e2e"]);
     stop.cancel();
 }

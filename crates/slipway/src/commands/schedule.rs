@@ -102,7 +102,11 @@ impl Scheduler {
             let _ = writeln!(crate::output::stderr(), "note: {}", lost.sentence());
         }
         let names: Vec<&str> = service.jobs().iter().map(|job| job.name.as_str()).collect();
-        let _ = writeln!(crate::output::stderr(), "scheduling {} job(s): {}", names.len(), names.join(", "));
+        if names.is_empty() {
+            let _ = writeln!(crate::output::stderr(), "note: no job has a schedule: nothing is scheduled");
+        } else {
+            let _ = writeln!(crate::output::stderr(), "scheduling {} job(s): {}", names.len(), names.join(", "));
+        }
         Ok(Scheduler { service, launcher, runs_stop, store })
     }
 
@@ -142,6 +146,25 @@ impl Scheduler {
     /// Waits for every run started so far.
     pub(super) async fn wait(&self) {
         self.launcher.wait().await;
+    }
+
+    /// What starts runs by hand beside the scheduling (`serve`'s "run now").
+    pub(super) fn starter(&self) -> Starter {
+        Starter { launcher: self.launcher.clone() }
+    }
+}
+
+/// Starts runs by hand, through the scheduler's launcher (so they are waited for and stopped
+/// with its runs).
+#[derive(Clone)]
+pub(super) struct Starter {
+    launcher: Arc<RunLauncher>,
+}
+
+impl Starter {
+    /// Starts every run of `job` now (each matrix entry), as `job run` would.
+    pub(super) fn run_now(&self, job: &Job) {
+        self.launcher.start(job, usize::MAX, Trigger::Manual, None);
     }
 }
 
@@ -221,6 +244,13 @@ impl RunLauncher {
 
 impl Launcher for RunLauncher {
     fn launch(&self, job: &Job, runs: usize, due: jiff::Timestamp) {
+        self.start(job, runs, Trigger::Schedule, Some(due.as_second()));
+    }
+}
+
+impl RunLauncher {
+    /// Starts `runs` runs of `job` (one per matrix entry, up to `runs`) as background tasks.
+    fn start(&self, job: &Job, runs: usize, trigger: Trigger, due_at: Option<i64>) {
         let entries: Vec<Option<String>> = if job.kubernetes.is_empty() {
             vec![None]
         } else {
@@ -234,8 +264,8 @@ impl Launcher for RunLauncher {
                 let order = Order {
                     job: &job,
                     entry,
-                    trigger: Trigger::Schedule,
-                    due_at: Some(due.as_second()),
+                    trigger,
+                    due_at,
                     overrides: Overrides::default(),
                     follow: false,
                     observer: None,

@@ -2,13 +2,14 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use slipway_core::exit;
 use tokio_util::sync::CancellationToken;
 
 use super::lease::{Signals, Termination};
-use super::schedule::Scheduler;
+use super::schedule::{Scheduler, Starter};
 use crate::cli_serve::ServeArgs;
 use crate::config_file::Globals;
 use crate::errors::UsageError;
@@ -25,11 +26,11 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
             if text.trim().is_empty() {
                 return Err(UsageError(format!("the token file `{}` is empty", path.display())).into());
             }
-            true
+            Some(text.trim().to_owned())
         }
-        None => false,
+        None => None,
     };
-    if !token && slipway_server::needs_token(&listen) {
+    if token.is_none() && slipway_server::needs_token(&listen) {
         return Err(UsageError(format!(
             "refusing to serve on {listen} without a token: anyone who reaches it could change what runs; give --token-file FILE, or listen on 127.0.0.1"
         ))
@@ -46,36 +47,71 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let mut signals = Signals::new()?;
         let mut stderr = crate::output::stderr();
-        // The scheduler, when a job has a schedule.
+        // The scheduler (which also starts runs by hand, and reaps lost runs).
         let scheduling = CancellationToken::new();
-        let scheduler = if jobs.is_empty() {
-            let _ = writeln!(stderr, "note: no job has a schedule: nothing is scheduled");
-            None
-        } else {
-            let mut scheduler = Scheduler::start(&settings, jobs).await?;
+        let mut scheduler = Scheduler::start(&settings, jobs).await?;
+        let actions = Arc::new(ServeActions {
+            jobs: settings.catalog.jobs.iter().map(|entry| entry.job.clone()).collect(),
+            starter: scheduler.starter(),
+        });
+        let scheduler = {
             let stop = scheduling.clone();
-            Some(tokio::spawn(async move {
+            tokio::spawn(async move {
                 scheduler.run(stop).await;
                 scheduler
-            }))
+            })
         };
         let address = listener.local_addr().unwrap_or(listen);
         let _ = writeln!(stderr, "serving http://{address}/runs (store {})", slipway_core::redact::urls(&database_url));
         let serving = CancellationToken::new();
-        let server = tokio::spawn(slipway_server::Server::new(store).serve(listener, serving.clone()));
+        let server = slipway_server::Server::new(store, token).with_actions(actions);
+        let server = tokio::spawn(server.serve(listener, serving.clone()));
         let signal = signals.next().await;
         // Stop scheduling; running runs get their grace period, and are recorded as aborted;
         // the pages stay up until they are.
         scheduling.cancel();
-        if let Some(scheduler) = scheduler {
-            let scheduler = scheduler.await.context("the scheduler stopped")?;
-            let _ = writeln!(stderr, "stopping: running jobs are stopped and recorded as aborted");
-            scheduler.runs_stop.cancel();
-            scheduler.wait().await;
-        }
+        let scheduler = scheduler.await.context("the scheduler stopped")?;
+        let _ = writeln!(stderr, "stopping: running jobs are stopped and recorded as aborted");
+        scheduler.runs_stop.cancel();
+        scheduler.wait().await;
         serving.cancel();
         server.await.context("the server stopped")?.context("the server stopped")?;
         let _ = writeln!(stderr, "server stopped");
         anyhow::Ok(if signal == Termination::Interrupt { exit::INTERRUPTED } else { exit::SUCCESS })
     })
+}
+
+/// The jobs of the project and "run now", for the server.
+struct ServeActions {
+    jobs: Vec<slipway_jobs::Job>,
+    starter: Starter,
+}
+
+impl slipway_server::Actions for ServeActions {
+    fn jobs(&self) -> Vec<slipway_server::JobInfo> {
+        let now = jiff::Timestamp::now();
+        self.jobs
+            .iter()
+            .map(|job| slipway_server::JobInfo {
+                name: job.name.clone(),
+                schedule: job.schedule.as_ref().map(slipway_job_model::schedule::Schedule::describe),
+                next: job
+                    .schedule
+                    .as_ref()
+                    .and_then(|schedule| schedule.next_cron_after(now))
+                    .map(|next| next.as_second()),
+                matrix: job.kubernetes.clone(),
+                runs: match &job.run {
+                    slipway_job_model::job::Run::Host { argv } => argv.join(" "),
+                    slipway_job_model::job::Run::Container { image, .. } => format!("in {image}"),
+                },
+            })
+            .collect()
+    }
+
+    fn run_now(&self, name: &str) -> Result<(), String> {
+        let job = self.jobs.iter().find(|job| job.name == name).ok_or_else(|| format!("no job named `{name}`"))?;
+        self.starter.run_now(job);
+        Ok(())
+    }
 }

@@ -212,3 +212,27 @@ fn two_replicas_on_one_postgresql_act_as_one_and_a_killed_ones_runs_are_reaped()
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("was left running by a slipway that is gone"), "{stderr}");
 }
+
+#[test]
+fn run_now_through_the_api_starts_a_real_run() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(project.path().join("slipway.yaml"), "jobs:\n- name: hello\n  command: [echo, hello]\n")
+        .expect("write");
+    let (child, address) = start(project.path());
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    write!(
+        stream,
+        "POST /api/v1/jobs/hello/run HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    wait_for("the run to finish", || runs_of(&address, "hello").first().is_some_and(|run| run["state"] == "success"));
+    assert_eq!(runs_of(&address, "hello")[0]["trigger"], "manual");
+    let (status, jobs) = get(&address, "/jobs");
+    assert_eq!(status, 200);
+    assert!(jobs.contains("state-success") && jobs.contains("Run now"), "{jobs}");
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+}
