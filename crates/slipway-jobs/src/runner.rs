@@ -237,6 +237,9 @@ pub async fn execute(
         }
     }
     let started_at = record.started_at.unwrap_or(started_at);
+    // From here the run can be aborted from anywhere (the UI, `runs abort`): the store says so.
+    let cancel = cancel.child_token();
+    let watcher = AbortWatcher::start(context.store.clone(), id.clone(), cancel.clone());
     let unstarted = Unstarted { context, build: &build, record: &record, log: &log };
 
     // Everything before the command starts can fail; such a run is finished and recorded
@@ -368,10 +371,13 @@ pub async fn execute(
     }
 
     let finished_at = jiff::Timestamp::now().as_second();
-    let (state, exit_code, description) = match &result {
+    let (state, exit_code, mut description) = match &result {
         Ok(outcome) => describe(outcome),
         Err(error) => (RunState::Error, None, error.to_string()),
     };
+    if state == RunState::Aborted && watcher.asked() {
+        description = "aborted on request".to_owned();
+    }
     if let Err(error) = &result
         && !log.exists()
     {
@@ -731,6 +737,45 @@ fn mask(value: &mut serde_json::Value, masker: &slipway_core::redact::Masker) {
         serde_json::Value::Array(items) => items.iter_mut().for_each(|item| mask(item, masker)),
         serde_json::Value::Object(entries) => entries.values_mut().for_each(|entry| mask(entry, masker)),
         _ => {}
+    }
+}
+
+/// Watches the store for a request to abort a run (every second) and cancels it; stops when
+/// dropped.
+struct AbortWatcher {
+    task: tokio::task::JoinHandle<()>,
+    asked: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AbortWatcher {
+    fn start(store: Store, id: String, cancel: CancellationToken) -> AbortWatcher {
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = asked.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                if store.abort_requested(&id).await.unwrap_or(false) {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    cancel.cancel();
+                    return;
+                }
+            }
+        });
+        AbortWatcher { task, asked }
+    }
+
+    /// Whether the run was stopped because someone asked.
+    fn asked(&self) -> bool {
+        self.asked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for AbortWatcher {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

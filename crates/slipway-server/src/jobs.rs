@@ -41,7 +41,7 @@ pub trait Actions: Send + Sync {
 
 pub(crate) type SharedActions = Option<Arc<dyn Actions>>;
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 

@@ -8,6 +8,7 @@
 //!
 //! Routes: [`ROUTES`].
 
+mod abort;
 mod api;
 mod auth;
 mod clusters;
@@ -19,6 +20,7 @@ mod log;
 mod metrics;
 mod pages;
 
+pub use abort::ABORTING_SCHEMA;
 pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA};
 pub use clusters::CLUSTERS_SCHEMA;
 pub use jobs::{Actions, JOBS_SCHEMA, JobInfo};
@@ -69,9 +71,11 @@ pub const ROUTES: [(&str, &str); 25] = [
 ];
 
 /// The routes that change something (POST), each needing the sign-in or the token.
-pub const CHANGES: [(&str, &str); 3] = [
+pub const CHANGES: [(&str, &str); 5] = [
     ("/jobs/{name}/run", "run a job now (a form: the session and its CSRF field)"),
     ("/api/v1/jobs/{name}/run", "run a job now (the bearer token)"),
+    ("/runs/{id}/abort", "abort a running run (a form)"),
+    ("/api/v1/runs/{id}/abort", "abort a running run (the bearer token)"),
     ("/login", "the token for a session cookie"),
 ];
 
@@ -97,19 +101,30 @@ pub(crate) struct Shared {
 /// The server: the store it shows.
 pub struct Server {
     shared: Shared,
+    /// Routes served beside the UI's (the lease server's Boskos API).
+    more: Option<Router>,
 }
 
 impl Server {
     /// A server of `store`'s runs and results; changes need `token` when there is one.
     pub fn new(store: Store, token: Option<String>) -> Server {
         let auth = auth::Auth::new(token);
-        Server { shared: Shared { store, metrics: Arc::default(), auth, actions: None, ready: Arc::default() } }
+        let shared = Shared { store, metrics: Arc::default(), auth, actions: None, ready: Arc::default() };
+        Server { shared, more: None }
     }
 
     /// With the jobs and "run now".
     #[must_use]
     pub fn with_actions(mut self, actions: Arc<dyn Actions>) -> Server {
         self.shared.actions = Some(actions);
+        self
+    }
+
+    /// Also serving `routes` (paths none of [`ROUTES`] has: the lease server's Boskos API),
+    /// under the same headers and request metrics.
+    #[must_use]
+    pub fn with_routes(mut self, routes: Router) -> Server {
+        self.more = Some(routes);
         self
     }
 
@@ -129,6 +144,8 @@ impl Server {
             .route("/jobs/{name}/run", post(jobs::run_form))
             .route("/api/v1/jobs", get(jobs::api))
             .route("/api/v1/jobs/{name}/run", post(jobs::run_api))
+            .route("/runs/{id}/abort", post(abort::form))
+            .route("/api/v1/runs/{id}/abort", post(abort::api))
             .route("/login", get(jobs::login_page).post(jobs::login))
             .route("/leases", get(leases::page))
             .route("/api/v1/leases", get(leases::api))
@@ -144,8 +161,9 @@ impl Server {
             .route("/healthz/ready", get(ready))
             .route("/metrics", get(metrics::render))
             .fallback(pages::not_found)
-            .layer(middleware::from_fn_with_state(self.shared.clone(), headers_and_metrics))
             .with_state(self.shared.clone())
+            .merge(self.more.clone().unwrap_or_default())
+            .layer(middleware::from_fn_with_state(self.shared.clone(), headers_and_metrics))
     }
 
     /// Serves on `listener` until `stop` is cancelled; running requests finish first.

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use slipway_store::runs::Filter;
@@ -140,7 +140,7 @@ fn took(run: &Run) -> String {
 }
 
 /// `GET /runs/{id}`.
-pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
+pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let run = match shared.store.find_run(&id).await {
         Ok(Some(run)) => run,
         Ok(None) => return not_found_of(&format!("no run `{id}`")),
@@ -176,8 +176,23 @@ pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) ->
         item("Revision", escape(&run.revision));
     }
     item("Artifacts", artifacts(&run.artifacts));
-    body.push_str("</dl>\n<h2>Build log</h2>\n");
+    body.push_str("</dl>\n");
     let running = !run.state.is_finished();
+    if running {
+        match shared.auth.csrf_for(&headers, crate::jobs::now()) {
+            Some(csrf) => {
+                let _ = writeln!(
+                    body,
+                    "<form method=\"post\" action=\"/runs/{}/abort\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                     <button>Abort</button></form>",
+                    escape(&url_component(&run.id)),
+                    escape(&csrf)
+                );
+            }
+            None => body.push_str("<p class=\"note\"><a href=\"/login\">Sign in</a> to abort this run.</p>\n"),
+        }
+    }
+    body.push_str("<h2>Build log</h2>\n");
     let id = escape(&run.id);
     match log::tail_and_end(&run).await {
         Some((tail, end)) => {

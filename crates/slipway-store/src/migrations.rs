@@ -99,6 +99,7 @@ const STEPS: &[(i64, &str, &str)] = &[
     );
     CREATE INDEX IF NOT EXISTS lease_requests_in_order ON lease_requests (kind, state, seq)",
     ),
+    (5, "aborting a run from anywhere", "ALTER TABLE runs ADD COLUMN abort_requested BIGINT NOT NULL DEFAULT 0"),
 ];
 
 /// Applies the steps not applied yet. Readers of an up-to-date database only read: the

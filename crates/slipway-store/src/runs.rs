@@ -271,6 +271,27 @@ impl Store {
         Ok(())
     }
 
+    /// Asks the process running a run to stop it (it looks every second, wherever it runs).
+    /// False when the run is not running.
+    pub async fn request_abort(&self, id: &str) -> Result<bool, Error> {
+        let done = sqlx::query("UPDATE runs SET abort_requested = 1 WHERE id = $1 AND state = 'running'")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Whether someone asked for a run to be stopped.
+    pub async fn abort_requested(&self, id: &str) -> Result<bool, Error> {
+        let found: Option<i64> = sqlx::query("SELECT abort_requested FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|row| row.try_get(0))
+            .transpose()?;
+        Ok(found.is_some_and(|flag| flag != 0))
+    }
+
     /// Records what a run tests, once its code is checked out.
     pub async fn set_revision(&self, id: &str, revision: &str) -> Result<(), Error> {
         sqlx::query("UPDATE runs SET revision = $1 WHERE id = $2").bind(revision).bind(id).execute(self.pool()).await?;

@@ -178,6 +178,20 @@ pub(crate) enum RunsCommand {
     #[command(after_help = "Examples:\n  slipway runs logs node-e2e\n  slipway runs logs node-e2e --follow")]
     Logs(RunsLogsArgs),
 
+    /// Abort a running run, wherever it runs: RUN is a run id, JOB/BUILD_ID, or a job name for
+    /// its newest run.
+    ///
+    /// The request is recorded in the store; the slipway running the run (`job run`,
+    /// `schedule` or `serve`, on this machine or another on the same database) sees it within
+    /// a second, stops the job with its grace period and records the run as aborted.
+    ///
+    /// Exit status: 0 when the request is recorded; 1 when the run is not running; 2 for an
+    /// unknown run; 3 when the store cannot be reached.
+    #[command(
+        after_help = "Examples:\n  slipway runs abort nightly-e2e\n  slipway runs abort nightly-e2e/1795317710123"
+    )]
+    Abort(RunsShowArgs),
+
     /// Remove old runs: their records, workspaces, local logs and local artifacts together.
     ///
     /// A run goes when it is not among the newest --keep finished runs of its job (each matrix

@@ -59,6 +59,42 @@ pub(crate) fn serve(args: LeaseServeArgs, globals: &Globals) -> anyhow::Result<S
     })
 }
 
+/// The lease server `slipway serve` runs beside its UI: when `leases.config` names a
+/// resources file, or the project has `resources.yaml`.
+pub(crate) struct InServe {
+    pub(crate) config_path: PathBuf,
+    pub(crate) config: slipway_lease::config::Config,
+    /// `leases.token_file`, for when `serve` has no `--token-file`.
+    pub(crate) token_file: Option<PathBuf>,
+    pub(crate) janitor_logs: PathBuf,
+}
+
+pub(crate) fn in_serve(globals: &Globals) -> anyhow::Result<Option<InServe>> {
+    let loaded = crate::config_file::load(globals)?;
+    let section = &loaded.file.leases;
+    let config_path = match &section.config {
+        Some(path) => loaded.root.join(path),
+        None => {
+            let default = loaded.root.join("resources.yaml");
+            if !default.is_file() {
+                return Ok(None);
+            }
+            default
+        }
+    };
+    let config = slipway_lease::config::load(&config_path)?;
+    Ok(Some(InServe {
+        config_path,
+        config,
+        token_file: section.token_file.as_ref().map(|path| loaded.root.join(path)),
+        janitor_logs: loaded.root.join(".slipway/lease-janitor"),
+    }))
+}
+
+pub(crate) fn read_token_file(path: &Path) -> anyhow::Result<String> {
+    read_token(path)
+}
+
 fn address(text: &str, flag: &str) -> anyhow::Result<SocketAddr> {
     text.parse().map_err(|_| {
         UsageError(format!("{flag} `{text}` is not an address: give IP:PORT, such as 127.0.0.1:8080")).into()

@@ -30,6 +30,9 @@ use crate::config::Config;
 pub const REQUEST_TTL: Duration = Duration::from_secs(30);
 /// The largest request body taken (userdata of `/update`).
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// The paths of the Boskos API (and slipway's listing), as [`Server::boskos_router`] serves them.
+pub const BOSKOS_PATHS: [&str; 7] =
+    ["/acquire", "/acquirebystate", "/release", "/update", "/reset", "/metric", crate::LIST_PATH];
 
 /// How a server runs.
 #[derive(Debug, Clone)]
@@ -126,6 +129,19 @@ impl Server {
     pub fn router(&self) -> Router {
         let shared = self.shared.clone();
         Router::new()
+            .route("/healthz", get(|| async { "OK" }))
+            .route("/healthz/ready", get(ready))
+            .route("/metrics", get(metrics::render))
+            .fallback(api::default)
+            .with_state(shared)
+            .merge(self.boskos_router())
+    }
+
+    /// Only the Boskos API's paths ([`BOSKOS_PATHS`]), with their token check: for a server
+    /// that answers other paths too (`slipway serve`).
+    pub fn boskos_router(&self) -> Router {
+        let shared = self.shared.clone();
+        Router::new()
             .route("/acquire", any(api::acquire))
             .route("/acquirebystate", any(api::acquire_by_state))
             .route("/release", any(api::release))
@@ -133,13 +149,17 @@ impl Server {
             .route("/reset", any(api::reset))
             .route("/metric", any(api::metric))
             .route(crate::LIST_PATH, get(api::list))
-            .route("/healthz", get(|| async { "OK" }))
-            .route("/healthz/ready", get(ready))
-            .route("/metrics", get(metrics::render))
-            .fallback(api::default)
-            .layer(middleware::from_fn_with_state(shared.clone(), authorize))
+            .route_layer(middleware::from_fn_with_state(shared.clone(), authorize))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .with_state(shared)
+    }
+
+    /// Starts the reaper, janitor and configuration reload, until `stop` is cancelled; the
+    /// server then answers as ready. For a server that serves [`Server::boskos_router`] itself.
+    pub fn start_background(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let background = tokio::spawn(background::run(self.shared.clone(), self.options.clone(), stop));
+        self.shared.ready.store(true, std::sync::atomic::Ordering::SeqCst);
+        background
     }
 
     /// Only `/metrics` and the health checks, for a separate metrics address.
@@ -155,8 +175,7 @@ impl Server {
     /// configuration reload running beside.
     pub async fn serve(self, listener: tokio::net::TcpListener, stop: CancellationToken) -> std::io::Result<()> {
         let router = self.router();
-        let background = tokio::spawn(background::run(self.shared.clone(), self.options.clone(), stop.clone()));
-        self.shared.ready.store(true, std::sync::atomic::Ordering::SeqCst);
+        let background = self.start_background(stop.clone());
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(stop.clone().cancelled_owned())
             .await;

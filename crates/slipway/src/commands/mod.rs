@@ -100,6 +100,7 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Runs(RunsCommand::List(args)) => runs::list(args, &globals),
         Command::Runs(RunsCommand::Show(args)) => runs::show(args, &globals),
         Command::Runs(RunsCommand::Logs(args)) => runs::logs(args, &globals),
+        Command::Runs(RunsCommand::Abort(args)) => runs::abort(args, &globals),
         Command::Runs(RunsCommand::Prune(args)) => runs::prune(args, &globals),
         Command::Results(ResultsCommand::Ingest(args)) => results_ingest::run(args, &globals),
         Command::Results(ResultsCommand::Grid(args)) => results_views::grid(args, &globals),

@@ -171,6 +171,46 @@ pub(super) fn show(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> 
     Ok(exit::SUCCESS)
 }
 
+/// The JSON schema of `runs abort`.
+const ABORT_SCHEMA: &str = "slipway.runs.abort/v1";
+
+pub(super) fn abort(args: RunsShowArgs, globals: &Globals) -> anyhow::Result<u8> {
+    let RunsShowArgs { run, database, format } = args;
+    let (run, recorded) = super::runtime()?.block_on(async {
+        let store = super::open_store_for_reading(globals, database).await?;
+        let run = find(&store, &run).await?;
+        let recorded = store.request_abort(&run.id).await?;
+        anyhow::Ok((run, recorded))
+    })?;
+    let mut stdout = crate::output::stdout();
+    match format {
+        Format::Json => output::json_with_schema(
+            &mut stdout,
+            ABORT_SCHEMA,
+            &serde_json::json!({ "run": run.id, "state": run.state.as_str(), "abort_requested": recorded }),
+        )?,
+        Format::Text if recorded => writeln!(
+            stdout,
+            "asked to abort {} ({}/{}): the slipway running it on {} stops it within a second",
+            run.id, run.job, run.build_id, run.owner_host
+        )?,
+        Format::Text => {}
+    }
+    if recorded {
+        Ok(exit::SUCCESS)
+    } else {
+        let _ = writeln!(
+            crate::output::stderr(),
+            "error: run {} ({}/{}) is not running: it is {}",
+            run.id,
+            run.job,
+            run.build_id,
+            run.state.as_str()
+        );
+        Ok(exit::CHECK_FAILED)
+    }
+}
+
 pub(super) fn logs(args: RunsLogsArgs, globals: &Globals) -> anyhow::Result<u8> {
     let RunsLogsArgs { run, follow, database } = args;
     super::runtime()?.block_on(async {

@@ -19,17 +19,9 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
     let listen: SocketAddr = listen.parse().map_err(|_| {
         UsageError(format!("--listen `{listen}` is not an address: give IP:PORT, such as 127.0.0.1:8080"))
     })?;
-    let token = match &token_file {
-        Some(path) => {
-            let text =
-                fs_err::read_to_string(path).map_err(|error| UsageError(format!("cannot read the token: {error}")))?;
-            if text.trim().is_empty() {
-                return Err(UsageError(format!("the token file `{}` is empty", path.display())).into());
-            }
-            Some(text.trim().to_owned())
-        }
-        None => None,
-    };
+    let leases = crate::settings_lease::in_serve(globals)?;
+    let token_file = token_file.or_else(|| leases.as_ref().and_then(|leases| leases.token_file.clone()));
+    let token = token_file.as_deref().map(crate::settings_lease::read_token_file).transpose()?;
     if token.is_none() && slipway_server::needs_token(&listen) {
         return Err(UsageError(format!(
             "refusing to serve on {listen} without a token: anyone who reaches it could change what runs; give --token-file FILE, or listen on 127.0.0.1"
@@ -62,9 +54,31 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
             })
         };
         let address = listener.local_addr().unwrap_or(listen);
-        let _ = writeln!(stderr, "serving http://{address}/runs (store {})", slipway_core::redact::urls(&database_url));
         let serving = CancellationToken::new();
-        let server = slipway_server::Server::new(store, token).with_actions(actions);
+        let mut server = slipway_server::Server::new(store.clone(), token.clone()).with_actions(actions);
+        // The lease server, when the project has resources: its Boskos paths beside the UI's.
+        let mut lease_background = None;
+        if let Some(leases) = leases {
+            let types = leases.config.entries.len();
+            let options = slipway_lease::server::Options {
+                config_path: leases.config_path.clone(),
+                token: token.clone(),
+                request_ttl: slipway_lease::server::REQUEST_TTL,
+                janitor_logs: leases.janitor_logs,
+                log: slipway_lease::server::Log::new(|line| {
+                    let _ = writeln!(crate::output::stderr(), "lease: {}", slipway_core::redact::urls(line));
+                }),
+            };
+            let lease_server = slipway_lease::server::Server::new(store, leases.config, options).await?;
+            server = server.with_routes(lease_server.boskos_router());
+            lease_background = Some(lease_server.start_background(serving.clone()));
+            let _ = writeln!(
+                stderr,
+                "serving the Boskos API on http://{address} ({types} resource type(s) from {})",
+                leases.config_path.display()
+            );
+        }
+        let _ = writeln!(stderr, "serving http://{address}/runs (store {})", slipway_core::redact::urls(&database_url));
         let server = tokio::spawn(server.serve(listener, serving.clone()));
         let signal = signals.next().await;
         // Stop scheduling; running runs get their grace period, and are recorded as aborted;
@@ -76,6 +90,9 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
         scheduler.wait().await;
         serving.cancel();
         server.await.context("the server stopped")?.context("the server stopped")?;
+        if let Some(background) = lease_background {
+            let _ = background.await;
+        }
         let _ = writeln!(stderr, "server stopped");
         anyhow::Ok(if signal == Termination::Interrupt { exit::INTERRUPTED } else { exit::SUCCESS })
     })

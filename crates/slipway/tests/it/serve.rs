@@ -236,3 +236,108 @@ fn run_now_through_the_api_starts_a_real_run() {
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+#[test]
+fn serve_serves_the_lease_api_when_the_project_has_resources() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(project.path().join("slipway.yaml"), "jobs:\n- name: hello\n  command: [echo, hello]\n")
+        .expect("write");
+    fs_err::write(
+        project.path().join("resources.yaml"),
+        "resources:\n- type: gce-project\n  names: [proj-1, proj-2]\n",
+    )
+    .expect("write");
+    let (child, address) = start(project.path());
+    let lease = |args: &[&str]| {
+        let (verb, rest) = args.split_first().expect("a verb");
+        let mut all = vec!["lease", verb, "--server", &address, "--owner", "job-a"];
+        all.extend_from_slice(rest);
+        slipway(project.path(), &all)
+    };
+    let taken = lease(&["acquire", "--type", "gce-project"]);
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    let name = json(&taken.stdout)["name"].as_str().expect("a name").to_owned();
+    let (status, page) = get(&address, "/leases");
+    assert_eq!(status, 200);
+    assert!(page.contains(&name) && page.contains("job-a"), "the UI shows the lease: {page}");
+    let (status, api) = get(&address, "/api/v1/leases");
+    assert_eq!(status, 200);
+    let busy: Vec<_> = json(&api)["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|resource| resource["state"] == "busy")
+        .map(|resource| resource["name"].clone())
+        .collect();
+    assert_eq!(busy, vec![serde_json::Value::from(name.clone())]);
+    assert_eq!(lease(&["release", &name, "--dest", "free"]).code, 0);
+    // The UI's own pages are still there, and a Boskos path is not a page.
+    assert_eq!(get(&address, "/runs").0, 200);
+
+    // resources.yaml is read again when it changes.
+    fs_err::write(
+        project.path().join("resources.yaml"),
+        "resources:\n- type: gce-project\n  names: [proj-1, proj-2, proj-3]\n",
+    )
+    .expect("write");
+    wait_for("proj-3 to be served", || get(&address, "/api/v1/leases").1.contains("proj-3"));
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("serving the Boskos API on"), "{stderr}");
+}
+
+/// `POST path` with an empty body: the status and the body.
+fn post(address: &str, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(stream, "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn a_running_run_is_aborted_from_the_api_and_from_the_command_line() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        "jobs:\n- name: slow\n  command: \"echo started; sleep 60\"\n  grace_period: 2s\n",
+    )
+    .expect("write");
+    let (child, address) = start(project.path());
+    let running = |address: &str| {
+        runs_of(address, "slow").into_iter().find(|run| run["state"] == "running").map(|run| run["id"].clone())
+    };
+    assert_eq!(post(&address, "/api/v1/jobs/slow/run").0, 202);
+    wait_for("the run to start", || running(&address).is_some());
+    let id = running(&address).expect("running").as_str().expect("an id").to_owned();
+    let (status, page) = get(&address, &format!("/runs/{id}"));
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("action=\"/runs/{id}/abort\"")), "the page offers Abort: {page}");
+    let (status, body) = post(&address, &format!("/api/v1/runs/{id}/abort"));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(json(&body)["run"], id.as_str());
+    wait_for("the run to be aborted", || runs_of(&address, "slow").iter().any(|run| run["state"] == "aborted"));
+    let aborted = runs_of(&address, "slow").into_iter().find(|run| run["id"] == id.as_str()).expect("the run");
+    assert_eq!(aborted["description"], "aborted on request");
+    // It has ended: another abort is a conflict, not a success.
+    assert_eq!(post(&address, &format!("/api/v1/runs/{id}/abort")).0, 409);
+    assert_eq!(post(&address, "/api/v1/runs/no-such-run/abort").0, 404);
+
+    // The command line asks the same way: the serving process stops its run.
+    assert_eq!(post(&address, "/api/v1/jobs/slow/run").0, 202);
+    wait_for("the second run to start", || running(&address).is_some());
+    let aborted = slipway(project.path(), &["runs", "abort", "slow"]);
+    assert_eq!(aborted.code, 0, "{}", aborted.stderr);
+    assert!(aborted.stdout.contains("asked to abort"), "{}", aborted.stdout);
+    wait_for("the second run to be aborted", || {
+        runs_of(&address, "slow").iter().filter(|run| run["state"] == "aborted").count() == 2
+    });
+    let again = slipway(project.path(), &["runs", "abort", "slow"]);
+    assert_eq!(again.code, 1, "not running any more: {}", again.stderr);
+    assert!(again.stderr.contains("is not running: it is aborted"), "{}", again.stderr);
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+}
