@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs and starts the services the tests use
-# (scripts/test-services.sh), then checks formatting and lints and runs every test.
+# (scripts/test-services.sh), then checks formatting and lints, runs every test and fuzzes the
+# API of `slipway serve` (scripts/api-fuzz.sh).
 # `.ci/run` runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +20,4 @@ else
   echo "cargo-nextest is not installed; running cargo test" >&2
   cargo test --workspace --locked
 fi
+scripts/api-fuzz.sh

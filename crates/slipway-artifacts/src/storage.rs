@@ -383,6 +383,68 @@ impl Storage {
         Ok(listing.common_prefixes.iter().filter_map(|prefix| prefix.filename().map(str::to_owned)).collect())
     }
 
+    /// The objects under `key` (recursively) with their sizes in bytes, as keys relative to
+    /// the storage, sorted by key.
+    pub async fn list_sized(&self, key: &str) -> Result<Vec<(String, u64)>> {
+        use futures_util::TryStreamExt;
+        let path = self.path(key);
+        let objects: Vec<_> = match self.inner.store.list(Some(&path)).try_collect().await {
+            Ok(objects) => objects,
+            Err(object_store::Error::NotFound { .. }) if self.inner.local_root.is_some() => return Ok(Vec::new()),
+            Err(source) => return Err(self.failed("list", key, source)),
+        };
+        let mut listed: Vec<(String, u64)> = objects
+            .iter()
+            .filter_map(|object| {
+                let relative: Vec<_> = object.location.prefix_match(&self.inner.prefix)?.collect();
+                let key = relative.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join("/");
+                Some((key, object.size))
+            })
+            .collect();
+        listed.sort();
+        Ok(listed)
+    }
+
+    /// The objects directly under `key` (not in its sub-directories) with their sizes, as keys
+    /// relative to the storage, sorted.
+    pub async fn list_level(&self, key: &str) -> Result<Vec<(String, u64)>> {
+        let path = self.path(key);
+        let listing = match self.inner.store.list_with_delimiter(Some(&path)).await {
+            Ok(listing) => listing,
+            Err(object_store::Error::NotFound { .. }) if self.inner.local_root.is_some() => return Ok(Vec::new()),
+            Err(source) => return Err(self.failed("list", key, source)),
+        };
+        let mut listed: Vec<(String, u64)> = listing
+            .objects
+            .iter()
+            .filter_map(|object| {
+                let relative: Vec<_> = object.location.prefix_match(&self.inner.prefix)?.collect();
+                let key = relative.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join("/");
+                Some((key, object.size))
+            })
+            .collect();
+        listed.sort();
+        Ok(listed)
+    }
+
+    /// `key`'s size and its content as a stream of chunks, never held whole; `None` when there
+    /// is no such object.
+    pub async fn stream(
+        &self,
+        key: &str,
+    ) -> Result<Option<(u64, futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>)>> {
+        use futures_util::StreamExt;
+        match self.inner.store.get(&self.path(key)).await {
+            Ok(result) => {
+                let size = result.meta.size;
+                let stream = result.into_stream().map(|chunk| chunk.map_err(std::io::Error::other)).boxed();
+                Ok(Some((size, stream)))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(self.failed("read", key, source)),
+        }
+    }
+
     /// The objects under `key` (recursively), as keys relative to the storage, in no order.
     pub async fn list(&self, key: &str) -> Result<Vec<String>> {
         use futures_util::TryStreamExt;

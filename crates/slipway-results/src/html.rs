@@ -175,7 +175,6 @@ fn table(out: &mut String, grid: &Grid, id: &str) {
 /// A dashboard as one page: a summary of every tab (its status, recent builds, open alerts and
 /// where they are mailed), then each tab's grid, with one filter over all of them.
 pub fn dashboard_page(name: &str, tabs: &[crate::dashboard::TabView]) -> String {
-    use crate::dashboard::Status as TabStatus;
     let title = escape(name);
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
     let mut out = String::with_capacity(8192);
@@ -188,6 +187,17 @@ pub fn dashboard_page(name: &str, tabs: &[crate::dashboard::TabView]) -> String 
          section {{ margin: 1.5rem 0; }} .status {{ font-weight: 600; }} .FAILING {{ color: var(--fail); }} \
          .FLAKY {{ color: var(--flaky); }} .PASSING {{ color: var(--pass); }}</style>\n</head>\n<body>\n"
     );
+    out.push_str(&dashboard_body(name, tabs));
+    let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
+    out
+}
+
+/// A dashboard's summary and grids, for a page that brings [`STYLE`] and [`SCRIPT`] its own
+/// way (and styles `.status` and the `FAILING`, `FLAKY`, `PASSING` classes).
+pub fn dashboard_body(name: &str, tabs: &[crate::dashboard::TabView]) -> String {
+    use crate::dashboard::Status as TabStatus;
+    let title = escape(name);
+    let mut out = String::with_capacity(8192);
     let tests: usize = tabs.iter().map(|tab| tab.tests).sum();
     let _ = writeln!(out, "<header>\n<h1>{title}</h1>\n<table class=\"tabs\"><tbody>");
     for (index, tab) in tabs.iter().enumerate() {
@@ -239,7 +249,6 @@ pub fn dashboard_page(name: &str, tabs: &[crate::dashboard::TabView]) -> String 
         table(&mut out, &tab.grid, &format!("grid-{index}"));
         out.push_str("</div>\n</section>\n");
     }
-    let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out
 }
 

@@ -65,7 +65,7 @@ pub(crate) async fn form(
 /// `POST /api/v1/runs/{id}/abort`.
 pub(crate) async fn api(State(shared): State<Shared>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     if let Err(message) = shared.auth.check_api(&headers) {
-        return crate::api::error(StatusCode::FORBIDDEN, message);
+        return crate::auth::api_refusal(message);
     }
     match ask(&shared, &id).await {
         Asked::Recorded(id) => {

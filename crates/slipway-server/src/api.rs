@@ -18,6 +18,29 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// The largest error text kept when an error answer is turned into JSON.
+const MAX_ERROR_TEXT: usize = 64 * 1024;
+
+/// An error answer of the API that is not JSON (a rejected query string, a failed store) as
+/// `{"error": "..."}` with the same status: every error of the API has one shape.
+pub(crate) async fn json_error(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), MAX_ERROR_TEXT).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let text = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    error(status, &text)
+}
+
 /// `GET /api/v1/runs?job=&state=&page=`.
 pub(crate) async fn runs(State(shared): State<Shared>, Query(query): Query<RunsQuery>) -> Response {
     let filter = match query.filter() {
@@ -41,6 +64,22 @@ pub(crate) async fn run(State(shared): State<Shared>, Path(id): Path<String>) ->
     match shared.store.find_run(&id).await {
         Ok(Some(run)) => Json(json!({ "schema": RUN_SCHEMA, "run": run })).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, &format!("no run `{id}`")),
+        Err(error) => store_error(&error),
+    }
+}
+
+/// The schema of `/api/v1/runs/{id}/tests`.
+pub const TESTS_SCHEMA: &str = "slipway.api.tests/v1";
+
+/// `GET /api/v1/runs/{id}/tests`: the run's JUnit results, as ingested.
+pub(crate) async fn tests(State(shared): State<Shared>, Path(id): Path<String>) -> Response {
+    let run = match shared.store.find_run(&id).await {
+        Ok(Some(run)) => run,
+        Ok(None) => return error(StatusCode::NOT_FOUND, &format!("no run `{id}`")),
+        Err(error) => return store_error(&error),
+    };
+    match shared.store.build_tests(&run.job, &run.build_id).await {
+        Ok(tests) => Json(json!({ "schema": TESTS_SCHEMA, "run": run.id, "tests": tests })).into_response(),
         Err(error) => store_error(&error),
     }
 }

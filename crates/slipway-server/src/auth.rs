@@ -111,8 +111,23 @@ impl Auth {
         if presented.is_some_and(|presented| self.is_token(presented)) {
             Ok(())
         } else {
-            Err("changes need the token: send `Authorization: Bearer TOKEN`")
+            Err(NEEDS_TOKEN)
         }
+    }
+}
+
+/// Why an API change without the token is refused.
+pub(crate) const NEEDS_TOKEN: &str = "changes need the token: send `Authorization: Bearer TOKEN`";
+
+/// The API's answer to a refused change: 401 with `WWW-Authenticate: Bearer` without the token,
+/// 403 for a change from another site.
+pub(crate) fn api_refusal(message: &str) -> axum::response::Response {
+    if message == NEEDS_TOKEN {
+        let mut response = crate::api::error(axum::http::StatusCode::UNAUTHORIZED, message);
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+        response
+    } else {
+        crate::api::error(axum::http::StatusCode::FORBIDDEN, message)
     }
 }
 

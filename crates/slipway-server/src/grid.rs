@@ -44,30 +44,107 @@ pub(crate) async fn jobs(State(shared): State<Shared>) -> Response {
     html::page("Test results", &body, None)
 }
 
-/// `GET /grid/{job}?builds=N`.
+/// The head of a page with grids: their style sheet and filter.
+pub(crate) const HEAD: &str = "<link rel=\"stylesheet\" href=\"/grid.css\"><script src=\"/grid.js\" defer></script>";
+
+impl GridQuery {
+    pub(crate) fn limit(&self) -> u32 {
+        self.builds.unwrap_or(DEFAULT_BUILDS).clamp(1, MAX_BUILDS)
+    }
+}
+
+/// `job`'s grid of its newest `limit` builds, each column linking to its run's page (or to
+/// its evidence, for results slipway did not run); `None` when the job has no results.
+pub(crate) async fn grid_of(
+    store: &slipway_store::Store,
+    job: &str,
+    limit: u32,
+) -> Result<Option<grid::Grid>, slipway_store::Error> {
+    let builds = store.builds(job, limit).await?;
+    if builds.is_empty() {
+        return Ok(None);
+    }
+    let mut history = Vec::with_capacity(builds.len());
+    for build in builds {
+        let tests = store.build_tests(job, &build.build_id).await?;
+        history.push(BuildResults { build, tests });
+    }
+    let mut view = grid::build(job, &history);
+    for column in &mut view.columns {
+        column.link = Some(format!("/builds/{}/{}", url_component(job), url_component(&column.build_id)));
+    }
+    Ok(Some(view))
+}
+
+/// `GET /grid/{job}?builds=N`: the grid, with the job's status and open alerts (by TestGrid's
+/// default thresholds) above it.
 pub(crate) async fn job(
     State(shared): State<Shared>,
     Path(job): Path<String>,
     Query(query): Query<GridQuery>,
 ) -> Response {
-    let limit = query.builds.unwrap_or(DEFAULT_BUILDS).clamp(1, MAX_BUILDS);
-    let builds = match shared.store.builds(&job, limit).await {
-        Ok(builds) => builds,
+    let view = match grid_of(&shared.store, &job, query.limit()).await {
+        Ok(Some(view)) => view,
+        Ok(None) => return crate::pages::not_found_of(&format!("no results for job `{job}`")),
         Err(error) => return store_error(&error),
     };
-    if builds.is_empty() {
-        return crate::pages::not_found_of(&format!("no results for job `{job}`"));
-    }
-    let mut history = Vec::with_capacity(builds.len());
-    for build in builds {
-        match shared.store.build_tests(&job, &build.build_id).await {
-            Ok(tests) => history.push(BuildResults { build, tests }),
-            Err(error) => return store_error(&error),
+    let tab = slipway_results::dashboard::Tab {
+        name: job.clone(),
+        job: job.clone(),
+        thresholds: slipway_results::alerts::Thresholds::default(),
+        include: None,
+        exclude: None,
+        alert_email: None,
+        description: None,
+        source: String::new(),
+    };
+    let summary = slipway_results::dashboard::view(&tab, view.clone());
+    let mut body = summary_of(&summary);
+    body.push_str(&slipway_results::html::body(&view));
+    html::page_with(&format!("{job}: test results"), &body, None, HEAD)
+}
+
+/// A tab's status and open alerts, as a line and a list.
+pub(crate) fn summary_of(view: &slipway_results::dashboard::TabView) -> String {
+    let status =
+        serde_json::to_value(view.status).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default();
+    let mut out = format!(
+        "<p class=\"tab-summary\"><span class=\"status {status}\">{status}</span> {} of the {} most recent builds passed; {} open {}</p>\n",
+        view.recent_passed,
+        view.recent_columns,
+        view.alerts.len(),
+        if view.alerts.len() == 1 { "alert" } else { "alerts" }
+    );
+    if !view.alerts.is_empty() {
+        out.push_str("<ul class=\"alerts\">\n");
+        for alert in &view.alerts {
+            let _ = writeln!(
+                out,
+                "<li><strong>{}</strong> failed {} builds in a row, since <a href=\"/builds/{}/{}\">{}</a>{}</li>",
+                escape(alert.test.as_deref().unwrap_or("the job")),
+                alert.fail_count,
+                escape(&url_component(&alert.job)),
+                escape(&url_component(&alert.first_failure.build_id)),
+                escape(&alert.first_failure.build_id),
+                alert
+                    .message
+                    .as_deref()
+                    .map(|message| format!(": <code>{}</code>", escape(&first_line(message))))
+                    .unwrap_or_default(),
+            );
         }
+        out.push_str("</ul>\n");
     }
-    let view = grid::build(&job, &history);
-    let head = "<link rel=\"stylesheet\" href=\"/grid.css\"><script src=\"/grid.js\" defer></script>";
-    html::page_with(&format!("{job}: test results"), &slipway_results::html::body(&view), None, head)
+    out
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 200 {
+        format!("{}…", line.chars().take(200).collect::<String>())
+    } else {
+        line.to_owned()
+    }
 }
 
 /// `GET /grid.js`: the grid's filter.

@@ -67,7 +67,7 @@ pub(crate) fn page_with(title: &str, body: &str, refresh: Option<u32>, head: &st
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{refresh}\
          <title>{} · slipway</title><link rel=\"stylesheet\" href=\"/style.css\">{head}</head>\n\
          <body><header><a class=\"home\" href=\"/runs\">slipway</a> <nav><a href=\"/runs\">Runs</a> <a href=\"/jobs\">Jobs</a> \
-         <a href=\"/grid\">Test results</a> <a href=\"/clusters\">Clusters</a> \
+         <a href=\"/grid\">Test results</a> <a href=\"/dashboards\">Dashboards</a> <a href=\"/clusters\">Clusters</a> <a href=\"/releases\">Releases</a> \
          <a href=\"/leases\">Leases</a></nav></header>\n\
          <main>\n{body}</main></body></html>\n",
         escape(title)

@@ -131,7 +131,7 @@ pub(crate) async fn run_form(
 /// `POST /api/v1/jobs/{name}/run`.
 pub(crate) async fn run_api(State(shared): State<Shared>, Path(name): Path<String>, headers: HeaderMap) -> Response {
     if let Err(message) = shared.auth.check_api(&headers) {
-        return crate::api::error(StatusCode::FORBIDDEN, message);
+        return crate::auth::api_refusal(message);
     }
     match start(&shared, &name) {
         Ok(()) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "schema": "slipway.api.started/v1", "job": name })))

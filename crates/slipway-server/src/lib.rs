@@ -10,8 +10,10 @@
 
 mod abort;
 mod api;
+mod artifacts;
 mod auth;
 mod clusters;
+mod dashboards;
 mod grid;
 mod html;
 mod jobs;
@@ -19,13 +21,17 @@ mod leases;
 mod log;
 mod metrics;
 mod pages;
+mod releases;
 
 pub use abort::ABORTING_SCHEMA;
-pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA};
+pub use api::{OPENAPI, RUN_SCHEMA, RUNS_SCHEMA, TESTS_SCHEMA};
+pub use artifacts::ARTIFACTS_SCHEMA;
 pub use clusters::CLUSTERS_SCHEMA;
+pub use dashboards::DASHBOARDS_SCHEMA;
 pub use jobs::{Actions, JOBS_SCHEMA, JobInfo};
 pub use leases::LEASES_SCHEMA;
 pub use log::LOG_SCHEMA;
+pub use releases::{Answer, MarkerInfo, RELEASES_SCHEMA, Releases};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,19 +48,26 @@ use tokio_util::sync::CancellationToken;
 
 /// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
 /// under `/api/v1/` (a test keeps the two in step).
-pub const ROUTES: [(&str, &str); 25] = [
+pub const ROUTES: [(&str, &str); 34] = [
     ("/", "redirects to /runs"),
-    ("/runs", "every run, newest first: ?job=, ?state=, ?page="),
+    ("/runs", "every run, newest first: ?job=, ?state=, ?trigger=, ?matrix=, ?page="),
     ("/runs/{id}", "one run: its metadata and the tail of its log"),
     ("/runs/{id}/log", "a run's whole log, as text"),
+    ("/runs/{id}/artifacts/{*path}", "one of a run's files, streamed: ?download=1 for an attachment"),
     ("/grid", "the jobs with test results"),
     ("/grid/{job}", "a job's tests × builds: ?builds="),
     ("/builds/{job}/{build}", "the run of a job's build, when slipway ran it"),
+    ("/dashboards", "the dashboards: tabs of jobs"),
+    ("/dashboards/{name}", "a dashboard: each tab's status, open alerts and grid: ?builds="),
+    ("/api/v1/dashboards", "the dashboards as JSON"),
+    ("/api/v1/dashboards/{name}", "a dashboard's tabs with status and alerts as JSON: ?builds="),
     ("/clusters", "failures clustered by their text: ?days=, ?job="),
     ("/api/v1/clusters", "the clusters as JSON"),
     ("/jobs", "the jobs: schedule, next run, matrix, newest run, and run now"),
     ("/api/v1/jobs", "the jobs as JSON"),
     ("/login", "sign in with the token, for changes from the UI"),
+    ("/releases", "the release ledger audited, and the version markers: ?registries=1"),
+    ("/api/v1/releases", "the audit and the markers as JSON: ?registries=1"),
     ("/leases", "the lease server's resources: type, state, owner, for how long"),
     ("/api/v1/leases", "the resources as JSON (never their userdata)"),
     ("/style.css", "the pages' style sheet"),
@@ -63,6 +76,8 @@ pub const ROUTES: [(&str, &str); 25] = [
     ("/api/v1/runs", "runs as JSON"),
     ("/api/v1/runs/{id}", "one run as JSON"),
     ("/api/v1/runs/{id}/log", "what a run's log holds from a byte on: ?from="),
+    ("/api/v1/runs/{id}/tests", "a run's JUnit results"),
+    ("/api/v1/runs/{id}/artifacts", "a run's files, with sizes and links"),
     ("/live.js", "the run page's live tail"),
     ("/api/v1/openapi.json", "this API's OpenAPI document"),
     ("/healthz", "alive"),
@@ -95,6 +110,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) auth: auth::Auth,
     pub(crate) actions: jobs::SharedActions,
+    pub(crate) dashboards: dashboards::SharedDashboards,
+    pub(crate) releases: Option<Arc<dyn Releases>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -109,7 +126,15 @@ impl Server {
     /// A server of `store`'s runs and results; changes need `token` when there is one.
     pub fn new(store: Store, token: Option<String>) -> Server {
         let auth = auth::Auth::new(token);
-        let shared = Shared { store, metrics: Arc::default(), auth, actions: None, ready: Arc::default() };
+        let shared = Shared {
+            store,
+            metrics: Arc::default(),
+            auth,
+            actions: None,
+            dashboards: Arc::default(),
+            releases: None,
+            ready: Arc::default(),
+        };
         Server { shared, more: None }
     }
 
@@ -118,6 +143,26 @@ impl Server {
     pub fn with_actions(mut self, actions: Arc<dyn Actions>) -> Server {
         self.shared.actions = Some(actions);
         self
+    }
+
+    /// With the release ledger and the markers.
+    #[must_use]
+    pub fn with_releases(mut self, releases: Arc<dyn Releases>) -> Server {
+        self.shared.releases = Some(releases);
+        self
+    }
+
+    /// With these dashboards (`results.dashboards` and jobs' TestGrid annotations).
+    #[must_use]
+    pub fn with_dashboards(self, dashboards: Vec<slipway_results::dashboard::Dashboard>) -> Server {
+        self.dashboards().replace(dashboards);
+        self
+    }
+
+    /// The handle that replaces the dashboards while the server runs (when slipway.yaml
+    /// changes).
+    pub fn dashboards(&self) -> DashboardsHandle {
+        DashboardsHandle(self.shared.dashboards.clone())
     }
 
     /// Also serving `routes` (paths none of [`ROUTES`] has: the lease server's Boskos API),
@@ -135,9 +180,16 @@ impl Server {
             .route("/runs", get(pages::runs))
             .route("/runs/{id}", get(pages::run))
             .route("/runs/{id}/log", get(log::whole))
+            .route("/runs/{id}/artifacts/{*path}", get(artifacts::download))
+            .route("/api/v1/runs/{id}/tests", get(api::tests))
+            .route("/api/v1/runs/{id}/artifacts", get(artifacts::api))
             .route("/grid", get(grid::jobs))
             .route("/grid/{job}", get(grid::job))
             .route("/builds/{job}/{build}", get(pages::build))
+            .route("/dashboards", get(dashboards::list))
+            .route("/dashboards/{name}", get(dashboards::page))
+            .route("/api/v1/dashboards", get(dashboards::api_list))
+            .route("/api/v1/dashboards/{name}", get(dashboards::api))
             .route("/clusters", get(clusters::page))
             .route("/api/v1/clusters", get(clusters::api))
             .route("/jobs", get(jobs::page))
@@ -147,6 +199,8 @@ impl Server {
             .route("/runs/{id}/abort", post(abort::form))
             .route("/api/v1/runs/{id}/abort", post(abort::api))
             .route("/login", get(jobs::login_page).post(jobs::login))
+            .route("/releases", get(releases::page))
+            .route("/api/v1/releases", get(releases::api))
             .route("/leases", get(leases::page))
             .route("/api/v1/leases", get(leases::api))
             .route("/style.css", get(html::style))
@@ -174,6 +228,20 @@ impl Server {
     }
 }
 
+/// Replaces the dashboards a running server shows.
+#[derive(Clone)]
+pub struct DashboardsHandle(dashboards::SharedDashboards);
+
+impl DashboardsHandle {
+    pub fn replace(&self, dashboards: Vec<slipway_results::dashboard::Dashboard>) {
+        let dashboards = Arc::new(dashboards);
+        match self.0.write() {
+            Ok(mut current) => *current = dashboards,
+            Err(poisoned) => *poisoned.into_inner() = dashboards,
+        }
+    }
+}
+
 async fn ready(State(shared): State<Shared>) -> (StatusCode, &'static str) {
     if !shared.ready.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "starting");
@@ -184,11 +252,16 @@ async fn ready(State(shared): State<Shared>) -> (StatusCode, &'static str) {
     }
 }
 
-/// Every answer gets the security headers; every request is timed by its route.
+/// Every answer gets the security headers; every request is timed by its route; every error
+/// of the API is JSON.
 async fn headers_and_metrics(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
+    if is_api {
+        response = api::json_error(response).await;
+    }
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

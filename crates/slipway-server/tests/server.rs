@@ -83,6 +83,21 @@ async fn serve_with(
     token: Option<&str>,
     actions: Option<std::sync::Arc<FakeActions>>,
 ) -> (String, CancellationToken) {
+    let ci = slipway_results::dashboard::DashboardSection {
+        name: "ci".to_owned(),
+        tabs: vec![slipway_results::dashboard::TabSection { job: "ci-node-e2e".to_owned(), ..Default::default() }],
+    };
+    let dashboards = slipway_results::dashboard::assemble(&[ci], &[]).expect("valid");
+    serve_full(directory, token, actions, dashboards).await
+}
+
+/// [`serve_with`] and dashboards.
+async fn serve_full(
+    directory: &Path,
+    token: Option<&str>,
+    actions: Option<std::sync::Arc<FakeActions>>,
+    dashboards: Vec<slipway_results::dashboard::Dashboard>,
+) -> (String, CancellationToken) {
     let store = Store::open(&format!("sqlite:{}", directory.join("state.db").display())).await.expect("store");
     let artifacts = directory.join("artifacts/unit/1060");
     fs_err::create_dir_all(&artifacts).expect("mkdir");
@@ -92,12 +107,18 @@ async fn serve_with(
     }
     log.push_str(&format!("--- FAIL: TestThing {HOSTILE}\npanic: boom\n"));
     fs_err::write(artifacts.join("build-log.txt"), &log).expect("write");
+    fs_err::create_dir_all(artifacts.join("artifacts")).expect("mkdir");
+    fs_err::write(artifacts.join("artifacts/report.html"), format!("<html>{HOSTILE}</html>")).expect("write");
+    fs_err::write(artifacts.join("artifacts/dump.tar.gz"), [0x1f, 0x8b, 0, 1, 2]).expect("write");
+    fs_err::write(artifacts.join("finished.json"), "{\"passed\": false}").expect("write");
     for index in 0..60 {
         let state = if index == 59 { RunState::Failure } else { RunState::Success };
         let created = 1_764_000_000 + index;
         let mut unit = run(&format!("unit-{index}"), "unit", created, state, &directory.join("none"));
         if index == 59 {
             unit.artifacts = artifacts.display().to_string();
+            unit.variant = "stable-1.35".to_owned();
+            unit.trigger = Trigger::Manual;
         }
         store.insert_run(&unit).await.expect("insert");
     }
@@ -132,6 +153,30 @@ async fn serve_with(
         ];
         store.replace_build(&build, &tests, 1_764_500_000).await.expect("results");
     }
+    // unit-59's JUnit results: one failure with hostile text, one flaky test, one pass.
+    let unit_build = Build {
+        job: "unit".to_owned(),
+        build_id: "1764000059".to_owned(),
+        started: Some(1_764_000_059),
+        finished: Some(1_764_000_134),
+        passed: Some(false),
+        version: None,
+        source: artifacts.display().to_string(),
+    };
+    let result = |name: &str, status: Status, message: Option<&str>| TestResult {
+        name: name.to_owned(),
+        status,
+        duration_ms: Some(20),
+        runs: if status == Status::Flaky { 2 } else { 1 },
+        passes: u32::from(status != Status::Fail),
+        message: message.map(str::to_owned),
+    };
+    let unit_tests = vec![
+        result("TestParse", Status::Pass, None),
+        result("TestRetry", Status::Flaky, Some("first try: connection refused")),
+        result(&format!("TestRender {HOSTILE}"), Status::Fail, Some(&format!("want 1, got 2 {HOSTILE}"))),
+    ];
+    store.replace_build(&unit_build, &unit_tests, 1_764_500_000).await.expect("results");
     // Two leasable projects; one held by a job, its userdata holding a secret.
     let create = |name: &str| slipway_store::leases::Change::Create {
         name: name.to_owned(),
@@ -157,7 +202,7 @@ async fn serve_with(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let stop = CancellationToken::new();
-    let mut server = Server::new(store, token.map(str::to_owned));
+    let mut server = Server::new(store, token.map(str::to_owned)).with_dashboards(dashboards);
     if let Some(actions) = actions {
         server = server.with_actions(actions);
     }
@@ -241,6 +286,63 @@ async fn a_run_page_shows_its_metadata_and_the_tail_of_its_log_escaped_with_fail
 }
 
 #[tokio::test]
+async fn a_run_page_shows_its_test_results_and_its_files_which_download_safely() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let (status, html, _) = get(&format!("{base}/runs/unit-59")).await;
+    assert_eq!(status, 200);
+    assert_no_script(&html);
+    assert!(html.contains("3 tests: <span class=\"state state-failure\">1 failed</span>"), "{html}");
+    // Failures first, their text escaped and folded; then the flaky one.
+    let failed = html.find("TestRender &lt;script&gt;").expect("the failure");
+    assert!(failed < html.find("TestRetry").expect("the flaky test"));
+    assert!(html.contains("<pre>want 1, got 2 &lt;script&gt;"), "{html}");
+    assert!(!html.contains("TestParse"), "passing tests are only counted");
+    assert!(html.contains("<a href=\"/grid/unit\">its tests</a>"), "a link to the job's grid");
+    for file in ["artifacts/dump.tar.gz", "artifacts/report.html", "build-log.txt", "finished.json"] {
+        assert!(html.contains(&format!("<a href=\"/runs/unit-59/artifacts/{file}\">{file}</a>")), "{file}: {html}");
+    }
+    // An HTML artifact is text here, never a page of this site; an archive is an attachment.
+    let (status, report, headers) = get(&format!("{base}/runs/unit-59/artifacts/artifacts/report.html")).await;
+    assert_eq!((status, report.as_str()), (200, format!("<html>{HOSTILE}</html>").as_str()));
+    assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(headers["content-security-policy"], CONTENT_SECURITY_POLICY);
+    let (status, _, headers) = get(&format!("{base}/runs/unit-59/artifacts/artifacts/dump.tar.gz")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-disposition"], "attachment; filename=\"dump.tar.gz\"");
+    assert_eq!(headers["content-length"], "5");
+    let (status, _, headers) = get(&format!("{base}/runs/unit-59/artifacts/finished.json?download=1")).await;
+    assert_eq!((status, &headers["content-type"]), (200, &"application/json".parse().expect("a value")));
+    assert!(headers.contains_key("content-disposition"));
+    // Nothing outside the build directory.
+    let (status, _, _) = get(&format!("{base}/runs/unit-59/artifacts/..%2F..%2Fstate.db")).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = get(&format!("{base}/runs/unit-59/artifacts/nope.txt")).await;
+    assert_eq!(status, 404);
+    // The API has both.
+    let tests: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/runs/unit-59/tests")).await.expect("answered").json().await.expect("JSON");
+    assert_eq!(tests["schema"], "slipway.api.tests/v1");
+    assert_eq!(tests["tests"].as_array().map(Vec::len), Some(3));
+    let files: serde_json::Value = reqwest::get(format!("{base}/api/v1/runs/unit-59/artifacts"))
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(files["files"][0]["path"], "artifacts/dump.tar.gz");
+    assert_eq!(files["files"][0]["size"], 5);
+    assert_eq!(files["files"][0]["url"], "/runs/unit-59/artifacts/artifacts/dump.tar.gz");
+    // Runs filter by trigger and matrix entry too.
+    let (_, manual, _) = get(&format!("{base}/runs?trigger=manual")).await;
+    assert_eq!(manual.matches("<tr><td class=\"state").count(), 1, "{manual}");
+    let (_, entry, _) = get(&format!("{base}/runs?matrix=stable-1.35")).await;
+    assert!(entry.contains("unit-59") && entry.matches("<tr><td class=\"state").count() == 1, "{entry}");
+    assert_eq!(get(&format!("{base}/runs?trigger=cron")).await.0, 400);
+    stop.cancel();
+}
+
+#[tokio::test]
 async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let (base, stop) = serve(directory.path()).await;
@@ -258,6 +360,16 @@ async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes()
     assert_eq!(missing["error"], "no run `nope`");
     let bad = reqwest::get(format!("{base}/api/v1/runs?state=nope")).await.expect("answered");
     assert_eq!(bad.status().as_u16(), 400);
+    // Every error of the API is JSON, even one the query string's parser makes.
+    for query in ["state=failure&state=success", "page=99999999999", "page=-1"] {
+        let bad = reqwest::get(format!("{base}/api/v1/runs?{query}")).await.expect("answered");
+        assert_eq!(bad.status().as_u16(), 400, "{query}");
+        let body: serde_json::Value = bad.json().await.unwrap_or_else(|error| panic!("{query}: not JSON: {error}"));
+        assert!(body["error"].as_str().is_some_and(|text| !text.is_empty()), "{query}: {body}");
+    }
+    let html = reqwest::get(format!("{base}/runs?page=-1")).await.expect("answered");
+    assert_eq!(html.status().as_u16(), 400);
+    assert!(html.headers()["content-type"].to_str().is_ok_and(|kind| kind.starts_with("text/plain")), "pages keep text");
 
     let served: serde_json::Value =
         reqwest::get(format!("{base}/api/v1/openapi.json")).await.expect("answered").json().await.expect("JSON");
@@ -273,6 +385,7 @@ async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes()
     // Every route answers (with an id that exists where there is one).
     for (path, _) in ROUTES {
         let path = path.replace("/builds/{job}/{build}", "/builds/unit/1764000059");
+        let path = path.replace("{*path}", "build-log.txt").replace("{name}", "ci");
         let url = format!("{base}{}", path.replace("{id}", "unit-59").replace("{job}", "ci-node-e2e"));
         let status = reqwest::get(&url).await.expect("answered").status().as_u16();
         assert_eq!(status, 200, "{url}");
@@ -319,6 +432,12 @@ async fn the_grid_shows_a_jobs_tests_by_build_and_its_filter_runs_in_chromium_un
         "{html}"
     );
     assert_eq!(get(&format!("{base}/grid/nope")).await.0, 404);
+    // Every build's cells link to its run (or its evidence); the job's status is above.
+    assert!(html.contains("<a href=\"/builds/ci-node-e2e/103\">"), "{html}");
+    assert!(
+        html.contains("<span class=\"status FLAKY\">FLAKY</span> 1 of the 3 most recent builds passed; 0 open alerts"),
+        "{html}"
+    );
     let (_, script, headers) = get(&format!("{base}/grid.js")).await;
     assert!(headers["content-type"].to_str().expect("ASCII").starts_with("text/javascript"));
     assert!(script.contains("getElementById(\"filter\")"));
@@ -339,6 +458,61 @@ async fn the_grid_shows_a_jobs_tests_by_build_and_its_filter_runs_in_chromium_un
             .expect("screenshot");
     }
     stop.cancel();
+}
+
+#[tokio::test]
+async fn dashboards_show_each_tabs_status_alerts_and_grid() {
+    use slipway_results::dashboard::{DashboardSection, TabSection, assemble};
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let section = DashboardSection {
+        name: "sig-node <b>".to_owned(),
+        tabs: vec![
+            TabSection {
+                name: Some("node e2e".to_owned()),
+                job: "ci-node-e2e".to_owned(),
+                num_failures_to_alert: Some(2),
+                alert_email: Some("sig-node@example.com".to_owned()),
+                ..TabSection::default()
+            },
+            TabSection { job: "unit".to_owned(), ..TabSection::default() },
+            TabSection { job: "not-run-yet".to_owned(), ..TabSection::default() },
+        ],
+    };
+    let annotations = vec![(
+        "ci-kind".to_owned(),
+        std::collections::BTreeMap::from([("testgrid-dashboards".to_owned(), "kind-ci".to_owned())]),
+    )];
+    let dashboards = assemble(&[section], &annotations).expect("valid");
+    let (base, stop) = serve_full(directory.path(), None, None, dashboards).await;
+    let (status, list, _) = get(&format!("{base}/dashboards")).await;
+    assert_eq!(status, 200);
+    assert!(list.contains("<a href=\"/dashboards/sig-node%20%3Cb%3E\">sig-node &lt;b&gt;</a>"), "{list}");
+    assert!(list.contains("<a href=\"/dashboards/kind-ci\">kind-ci</a>"), "annotations make dashboards: {list}");
+    let (status, html, _) = get(&format!("{base}/dashboards/sig-node%20%3Cb%3E")).await;
+    assert_eq!(status, 200);
+    assert_no_script_but_the_grids(&html);
+    // Two failures in a row alert at this tab's threshold of 2: FAILING, and where it is mailed.
+    assert!(html.contains("<td class=\"status FAILING\">FAILING</td>"), "{html}");
+    assert!(html.contains("Alerts mailed to sig-node@example.com"), "{html}");
+    assert!(html.contains("alert: Probes should restart failed 2 builds in a row"), "{html}");
+    assert!(html.contains("<td class=\"status UNKNOWN\">UNKNOWN</td>"), "a job without results: {html}");
+    assert!(html.contains("<a href=\"/builds/ci-node-e2e/103\">"), "cells lead to runs: {html}");
+    assert_eq!(get(&format!("{base}/dashboards/nope")).await.0, 404);
+    let api: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/dashboards/kind-ci")).await.expect("answered").json().await.expect("JSON");
+    assert_eq!(api["schema"], "slipway.results.dashboard/v1");
+    assert_eq!(api["tabs"][0]["job"], "ci-kind");
+    assert_eq!(api["tabs"][0]["status"], "UNKNOWN");
+    let listed: serde_json::Value =
+        reqwest::get(format!("{base}/api/v1/dashboards")).await.expect("answered").json().await.expect("JSON");
+    assert_eq!(listed["dashboards"].as_array().map(Vec::len), Some(2));
+    stop.cancel();
+}
+
+fn assert_no_script_but_the_grids(html: &str) {
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    assert!(html.contains("<script src=\"/grid.js\" defer></script>"), "{html}");
+    assert!(!html.contains("<style"), "no inline style: {html}");
 }
 
 #[tokio::test]
@@ -429,7 +603,7 @@ async fn a_running_runs_log_grows_on_its_page_in_chromium() {
 async fn clusters_group_the_stored_failures_and_link_their_builds() {
     let directory = tempfile::tempdir().expect("temporary directory");
     let (base, stop) = serve(directory.path()).await;
-    let (status, html, _) = get(&format!("{base}/clusters?days=0")).await;
+    let (status, html, _) = get(&format!("{base}/clusters?days=0&job=ci-node-e2e")).await;
     assert_eq!(status, 200);
     assert_no_script(&html);
     assert!(html.contains("2 failures of 1 tests in 1 clusters"), "{html}");
@@ -438,8 +612,14 @@ async fn clusters_group_the_stored_failures_and_link_their_builds() {
     assert!(html.contains("Probes should restart (2)"), "{html}");
     let (_, recent, _) = get(&format!("{base}/clusters")).await;
     assert!(recent.contains("0 failures"), "the default window is a week: {recent}");
-    // A build slipway did not run has no page; one it ran leads to its run.
-    let (status, missing, _) = get(&format!("{base}/builds/ci-node-e2e/103")).await;
+    // A build slipway did not run leads to its evidence on the web; one it ran to its run.
+    let elsewhere = no_redirects().get(format!("{base}/builds/ci-node-e2e/103")).send().await.expect("answered");
+    assert_eq!(elsewhere.status().as_u16(), 303);
+    assert_eq!(
+        elsewhere.headers()["location"],
+        "https://storage.googleapis.com/kubernetes-ci-logs/logs/ci-node-e2e/103/build-log.txt"
+    );
+    let (status, missing, _) = get(&format!("{base}/builds/ci-node-e2e/999")).await;
     assert_eq!(status, 404);
     assert!(missing.contains("its results came from elsewhere"));
     let (status, run, _) = get(&format!("{base}/builds/unit/1764000059")).await;
@@ -524,8 +704,12 @@ async fn with_a_token_changes_need_it_or_a_signed_in_session_and_its_form() {
             None => request,
         }
     };
-    assert_eq!(api(None).send().await.expect("answered").status().as_u16(), 403);
-    assert_eq!(api(Some("wrong")).send().await.expect("answered").status().as_u16(), 403);
+    let without = api(None).send().await.expect("answered");
+    assert_eq!(without.status().as_u16(), 401);
+    assert_eq!(without.headers()["www-authenticate"], "Bearer");
+    assert_eq!(api(Some("wrong")).send().await.expect("answered").status().as_u16(), 401);
+    let cross = api(Some("s3cret")).header("sec-fetch-site", "cross-site").send().await.expect("answered");
+    assert_eq!(cross.status().as_u16(), 403, "another site, even with the token");
     assert_eq!(api(Some("s3cret")).send().await.expect("answered").status().as_u16(), 202);
     // A form without a session is refused, whatever its field.
     let anonymous = client.post(format!("{base}/jobs/unit/run")).form(&[("csrf", "x")]).send().await.expect("answered");

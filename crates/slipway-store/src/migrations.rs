@@ -100,6 +100,12 @@ const STEPS: &[(i64, &str, &str)] = &[
     CREATE INDEX IF NOT EXISTS lease_requests_in_order ON lease_requests (kind, state, seq)",
     ),
     (5, "aborting a run from anywhere", "ALTER TABLE runs ADD COLUMN abort_requested BIGINT NOT NULL DEFAULT 0"),
+    (
+        6,
+        "runs listed newest first, by job or base job, at any size",
+        "CREATE INDEX IF NOT EXISTS runs_newest ON runs (created_at);
+    CREATE INDEX IF NOT EXISTS runs_by_base_job ON runs (base_job, created_at)",
+    ),
 ];
 
 /// Applies the steps not applied yet. Readers of an up-to-date database only read: the

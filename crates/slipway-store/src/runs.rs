@@ -70,6 +70,14 @@ impl Trigger {
             Trigger::Schedule => "schedule",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Trigger> {
+        match text {
+            "manual" => Some(Trigger::Manual),
+            "schedule" => Some(Trigger::Schedule),
+            _ => None,
+        }
+    }
 }
 
 /// One run of a job (one matrix entry of it).
@@ -146,6 +154,9 @@ pub struct Filter {
     /// all its matrix runs.
     pub job: Option<String>,
     pub state: Option<RunState>,
+    pub trigger: Option<Trigger>,
+    /// Only runs of this matrix entry (`stable-1.30`).
+    pub variant: Option<String>,
     /// At most this many, newest first (0 = all).
     pub limit: u32,
     /// Skip this many of the newest first (pages).
@@ -341,6 +352,14 @@ impl Store {
         if let Some(state) = filter.state {
             binds.push(state.as_str().to_owned());
             sql.push_str(&format!(" AND state = ${}", binds.len()));
+        }
+        if let Some(trigger) = filter.trigger {
+            binds.push(trigger.as_str().to_owned());
+            sql.push_str(&format!(" AND trigger_kind = ${}", binds.len()));
+        }
+        if let Some(variant) = &filter.variant {
+            binds.push(variant.clone());
+            sql.push_str(&format!(" AND variant = ${}", binds.len()));
         }
         sql.push_str(" ORDER BY created_at DESC, build_id DESC");
         if filter.limit > 0 {

@@ -186,21 +186,30 @@ fn now() -> i64 {
         .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// The dashboards of `results.dashboards` and of the catalog's jobs' TestGrid annotations.
+pub(super) fn dashboards_of(
+    globals: &Globals,
+    catalog: &crate::settings_jobs::Catalog,
+) -> anyhow::Result<Vec<slipway_results::dashboard::Dashboard>> {
+    let loaded = crate::config_file::load(globals)?;
+    let annotations: Vec<(String, std::collections::BTreeMap<String, String>)> =
+        catalog.jobs.iter().map(|job| (job.job.name.clone(), job.job.annotations.clone())).collect();
+    slipway_results::dashboard::assemble(&loaded.file.results.dashboards, &annotations).map_err(
+        |error| -> anyhow::Error {
+            match loaded.invalid_key(&error.key, &error.message) {
+                Some(located) => located.into(),
+                None => UsageError(error.to_string()).into(),
+            }
+        },
+    )
+}
+
 pub(super) fn dashboard(args: crate::cli_results::DashboardArgs, globals: &Globals) -> anyhow::Result<u8> {
     use slipway_results::dashboard;
     let crate::cli_results::DashboardArgs { name, html: html_file, builds, prow, database, format } = args;
     let listing = crate::settings_jobs::list(globals, prow.paths)?;
     super::warn(&listing.warnings);
-    let loaded = crate::config_file::load(globals)?;
-    let annotations: Vec<(String, std::collections::BTreeMap<String, String>)> =
-        listing.catalog.jobs.iter().map(|job| (job.job.name.clone(), job.job.annotations.clone())).collect();
-    let dashboards =
-        dashboard::assemble(&loaded.file.results.dashboards, &annotations).map_err(|error| -> anyhow::Error {
-            match loaded.invalid_key(&error.key, &error.message) {
-                Some(located) => located.into(),
-                None => UsageError(error.to_string()).into(),
-            }
-        })?;
+    let dashboards = dashboards_of(globals, &listing.catalog)?;
     let mut stdout = crate::output::stdout();
     let Some(name) = name else {
         if dashboards.is_empty() {

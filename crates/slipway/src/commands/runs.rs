@@ -20,7 +20,7 @@ pub(super) fn list(args: RunsListArgs, globals: &Globals) -> anyhow::Result<u8> 
     let RunsListArgs { job, state, limit, database, format } = args;
     let runs = super::runtime()?.block_on(async {
         let store = super::open_store_for_reading(globals, database).await?;
-        let filter = Filter { job, state: state.as_deref().and_then(RunState::parse), limit, offset: 0 };
+        let filter = Filter { job, state: state.as_deref().and_then(RunState::parse), limit, ..Filter::default() };
         anyhow::Ok(store.list_runs(&filter).await?)
     })?;
     let mut stdout = crate::output::stdout();

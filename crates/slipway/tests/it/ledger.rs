@@ -11,7 +11,7 @@ use crate::support::{Run, edit, example, slipway, slipway_with_env};
 const EXAMPLE_IMAGE: &str = "ghcr.io/example-org/hello-operator";
 
 /// The example with its image in the test registry, at v0.4.0 (not tagged).
-fn project(name: &str) -> (TempRepo, String) {
+pub(crate) fn project(name: &str) -> (TempRepo, String) {
     let repository = format!("{}/{}/hello-operator", registry::address(), registry::unique_repository(name));
     let repo = TempRepo::new();
     repo.copy_tree(&example(), ".");
@@ -232,4 +232,32 @@ fn the_promoter_manifest_must_promote_the_digest_that_was_built() {
     repo.write("promoter/images.yaml", &format!("- name: hello-operator\n  dmap:\n    \"{digest}\": [\"v0.4.0\"]\n"));
     let verify = slipway(repo.path(), &["release", "verify", "--version", "0.4.0"]);
     assert_eq!(verify.code, 0, "{}", render(&verify, &repo, &repository));
+}
+
+#[test]
+fn serve_shows_the_ledger_audited_and_the_version_markers() {
+    let (repo, _) = project("ledger-serve");
+    let bumped = slipway(repo.path(), &["release", "bump", "0.5.0", "--tag"]);
+    assert_eq!(bumped.code, 0, "{}", bumped.stderr);
+    let published = slipway(repo.path(), &["marker", "publish", "stable", "v0.5.0"]);
+    assert_eq!(published.code, 0, "{}", published.stderr);
+    // The tag is moved after the release, as descheduler's v0.29.0 was.
+    edit(&repo, "config/default/kustomization.yaml", "newTag: v0.5.0", "newTag: v0.4.0");
+    repo.commit("after the release");
+    repo.git(&["tag", "--force", "v0.5.0"]);
+    let (child, address) = crate::serve::start(repo.path());
+    let (status, page) = crate::serve::get(&address, "/releases");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<td>v0.5.0</td>"), "{page}");
+    assert!(page.contains("<td class=\"state state-failure\">changed</td>"), "the moved tag is found: {page}");
+    assert!(page.contains("Registries not read"), "{page}");
+    assert!(page.contains("<td title=\"file://") && page.contains(">stable.txt</td><td><code>v0.5.0</code>"), "{page}");
+    let (status, api) = crate::serve::get(&address, "/api/v1/releases");
+    assert_eq!(status, 200);
+    let api: serde_json::Value = serde_json::from_str(&api).expect("JSON");
+    assert_eq!(api["schema"], "slipway.api.releases/v1");
+    assert_eq!(api["audit"]["releases"][0]["verdict"], "changed");
+    assert_eq!(api["markers"][0]["value"], "v0.5.0");
+    let (code, stderr) = crate::serve::terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
 }

@@ -8,17 +8,27 @@ use std::time::{Duration, Instant};
 use crate::support::{json, slipway};
 
 /// `slipway serve` on a free loopback port in `project`, once it answers.
-fn start(project: &std::path::Path) -> (std::process::Child, String) {
+pub(crate) fn start(project: &std::path::Path) -> (std::process::Child, String) {
     start_with(project, &[])
 }
 
 /// [`start`] with more arguments.
 fn start_with(project: &std::path::Path, args: &[&str]) -> (std::process::Child, String) {
+    start_with_env(project, args, &[])
+}
+
+/// [`start_with`] and more environment variables.
+fn start_with_env(
+    project: &std::path::Path,
+    args: &[&str],
+    environment: &[(String, String)],
+) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port();
     let address = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
         .args(["serve", "--listen", &address])
         .args(args)
+        .envs(environment.iter().map(|(name, value)| (name, value)))
         .current_dir(project)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -33,7 +43,7 @@ fn start_with(project: &std::path::Path, args: &[&str]) -> (std::process::Child,
 }
 
 /// Sends SIGTERM and returns the exit code and stderr.
-fn terminate(child: std::process::Child) -> (Option<i32>, String) {
+pub(crate) fn terminate(child: std::process::Child) -> (Option<i32>, String) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("terminate");
     let output = child.wait_with_output().expect("the server stops");
@@ -41,7 +51,7 @@ fn terminate(child: std::process::Child) -> (Option<i32>, String) {
 }
 
 /// `GET path` on `address`: the status and the body.
-fn get(address: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(address: &str, path: &str) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("send");
     let mut answer = String::new();
@@ -340,4 +350,78 @@ fn a_running_run_is_aborted_from_the_api_and_from_the_command_line() {
     assert!(again.stderr.contains("is not running: it is aborted"), "{}", again.stderr);
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn a_run_page_lists_and_serves_the_files_of_a_run_whose_artifacts_are_in_s3() {
+    let bucket = slipway_test::s3::unique_bucket("serve");
+    let environment = slipway_test::s3::environment();
+    let pairs: Vec<(&str, &str)> = environment.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    let project = tempfile::tempdir().expect("temporary directory");
+    let storage = format!("s3://{bucket}/ci");
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        format!(
+            "artifacts:\n  storage: {storage}\njobs:\n- name: unit\n  command: [sh, -c, \"echo to s3; echo '<testsuite/>' > $ARTIFACTS/junit_s3.xml\"]\n"
+        ),
+    )
+    .expect("write");
+    let run = crate::support::slipway_with_env(project.path(), &["job", "run", "unit", "--format", "json"], &pairs);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let id = json(&run.stdout)["runs"][0]["id"].as_str().expect("an id").to_owned();
+    let (child, address) = start_with_env(project.path(), &[], &environment);
+    let (status, page) = get(&address, &format!("/runs/{id}"));
+    assert_eq!(status, 200, "{page}");
+    for file in ["artifacts/junit_s3.xml", "build-log.txt", "finished.json", "prowjob.json", "started.json"] {
+        assert!(page.contains(&format!(">{file}</a>")), "{file} is listed: {page}");
+    }
+    let (status, log) = get(&address, &format!("/runs/{id}/artifacts/build-log.txt"));
+    assert_eq!(status, 200);
+    assert!(log.contains("to s3"), "{log}");
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn serve_reads_slipway_yaml_again_when_it_changes_and_keeps_the_old_one_when_it_is_broken() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    let config = project.path().join("slipway.yaml");
+    fs_err::write(&config, "jobs:\n- name: first\n  command: [echo, one]\n").expect("write");
+    let (child, address) = start(project.path());
+    let jobs = |address: &str| -> Vec<String> {
+        let (_, body) = get(address, "/api/v1/jobs");
+        json(&body)["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .map(|job| job["name"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(jobs(&address), vec!["first"]);
+    fs_err::write(
+        &config,
+        "jobs:\n- name: first\n  command: [echo, one]\n- name: second\n  command: [echo, two]\nresults:\n  dashboards:\n  - name: main\n    tabs:\n    - job: second\n",
+    )
+    .expect("write");
+    wait_for("the new job", || jobs(&address) == ["first", "second"]);
+    assert!(get(&address, "/dashboards").1.contains("href=\"/dashboards/main\""), "the dashboard came too");
+    // The new job runs from the UI.
+    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+    write!(
+        stream,
+        "POST /api/v1/jobs/second/run HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    wait_for("its run", || runs_of(&address, "second").first().is_some_and(|run| run["state"] == "success"));
+    // A broken file is said and changes nothing.
+    fs_err::write(&config, "jobs: [this is not: valid\n").expect("write");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(jobs(&address), vec!["first", "second"]);
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("read slipway.yaml again: 2 job(s)"), "{stderr}");
+    assert!(stderr.contains("warning: kept the running configuration"), "{stderr}");
 }
