@@ -108,11 +108,7 @@ impl Auth {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim);
-        if presented.is_some_and(|presented| self.is_token(presented)) {
-            Ok(())
-        } else {
-            Err(NEEDS_TOKEN)
-        }
+        if presented.is_some_and(|presented| self.is_token(presented)) { Ok(()) } else { Err(NEEDS_TOKEN) }
     }
 }
 

@@ -31,6 +31,7 @@ pub use dashboards::DASHBOARDS_SCHEMA;
 pub use jobs::{Actions, JOBS_SCHEMA, JobInfo};
 pub use leases::LEASES_SCHEMA;
 pub use log::LOG_SCHEMA;
+pub use metrics::Metrics;
 pub use releases::{Answer, MarkerInfo, RELEASES_SCHEMA, Releases};
 
 use std::net::SocketAddr;
@@ -142,6 +143,13 @@ impl Server {
     #[must_use]
     pub fn with_actions(mut self, actions: Arc<dyn Actions>) -> Server {
         self.shared.actions = Some(actions);
+        self
+    }
+
+    /// Reporting `metrics`, which what runs beside the server also feeds (the runs it ran).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<metrics::Metrics>) -> Server {
+        self.shared.metrics = metrics;
         self
     }
 

@@ -131,7 +131,10 @@ pub(crate) async fn runs(State(shared): State<Shared>, Query(query): Query<RunsQ
         let _ = write!(body, "<a rel=\"next\" href=\"/runs{}\">older</a>", escape(&query.with_page(page + 1)));
     }
     body.push_str("</div>\n");
-    html::page("Runs", &body, None)
+    // The newest runs stay current without a script: the first page reloads itself, faster
+    // while something on it runs.
+    let refresh = (page == 1).then(|| if runs.iter().any(|run| !run.state.is_finished()) { 5 } else { 15 });
+    html::page("Runs", &body, refresh)
 }
 
 fn row(body: &mut String, run: &Run) {

@@ -91,7 +91,12 @@ impl Scheduler {
         let setup = Arc::new(settings.setup().await?);
         let store = setup.context.store.clone();
         let runs_stop = CancellationToken::new();
-        let launcher = Arc::new(RunLauncher { setup, cancel: runs_stop.clone(), tasks: TaskTracker::new() });
+        let launcher = Arc::new(RunLauncher {
+            setup,
+            cancel: runs_stop.clone(),
+            tasks: TaskTracker::new(),
+            on_finish: std::sync::OnceLock::new(),
+        });
         let pruner = slipway_jobs::retention::Pruner {
             store: store.clone(),
             storage: launcher.setup.context.storage.clone(),
@@ -148,6 +153,12 @@ impl Scheduler {
     /// Waits for every run started so far.
     pub(super) async fn wait(&self) {
         self.launcher.wait().await;
+    }
+
+    /// Tells `observer` of every run this scheduler started that ends (once; later calls are
+    /// ignored).
+    pub(super) fn on_finish(&self, observer: FinishObserver) {
+        let _ = self.launcher.on_finish.set(observer);
     }
 
     /// What starts runs by hand beside the scheduling (`serve`'s "run now").
@@ -233,7 +244,12 @@ struct RunLauncher {
     setup: Arc<Setup>,
     cancel: CancellationToken,
     tasks: TaskTracker,
+    /// Hears of every run that ends (`serve`'s metrics).
+    on_finish: std::sync::OnceLock<FinishObserver>,
 }
+
+/// What hears of a run that ended.
+pub(super) type FinishObserver = Arc<dyn Fn(&slipway_store::Run) + Send + Sync>;
 
 impl RunLauncher {
     /// Waits for every run started so far (cancel-safe: it can be waited for again).
@@ -262,6 +278,7 @@ impl RunLauncher {
             let job = job.clone();
             let setup = self.setup.clone();
             let cancel = self.cancel.clone();
+            let on_finish = self.on_finish.get().cloned();
             self.tasks.spawn(async move {
                 let order = Order {
                     job: &job,
@@ -275,6 +292,9 @@ impl RunLauncher {
                 match setup.launch(order, cancel).await {
                     Ok(report) => {
                         let _ = writeln!(crate::output::stderr(), "finished {}", super::runs::line(&report.run));
+                        if let Some(observer) = &on_finish {
+                            observer(&report.run);
+                        }
                         // Ingesting is not `Send` (its file stream), so it runs on a blocking
                         // thread of the same runtime.
                         let (store, run) = (setup.context.store.clone(), report.run.clone());

@@ -51,12 +51,18 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
         let mut signals = Signals::new()?;
         let mut stderr = crate::output::stderr();
         // The scheduler (which also starts runs by hand, and reaps lost runs).
-        let mut generation = Generation::start(&settings).await?;
+        let metrics = Arc::new(slipway_server::Metrics::default());
+        let observer: super::schedule::FinishObserver = {
+            let metrics = metrics.clone();
+            Arc::new(move |run| metrics.observe_run(run))
+        };
+        let mut generation = Generation::start(&settings, &observer).await?;
         let actions = Arc::new(ServeActions { current: RwLock::new(generation.actions.clone()) });
         let mut retired: Vec<JoinHandle<Scheduler>> = Vec::new();
         let address = listener.local_addr().unwrap_or(listen);
         let serving = CancellationToken::new();
         let mut server = slipway_server::Server::new(store.clone(), token.clone())
+            .with_metrics(metrics)
             .with_actions(actions.clone())
             .with_releases(releases)
             .with_dashboards(dashboards);
@@ -99,7 +105,7 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
             seen = now;
             // A configuration that does not load leaves the one running as it is.
             match inputs.resolve() {
-                Ok((settings, new_dashboards)) => match Generation::start(&settings).await {
+                Ok((settings, new_dashboards)) => match Generation::start(&settings, &observer).await {
                     Ok(next) => {
                         super::warn(&settings.warnings);
                         watched = inputs.watched(&settings);
@@ -208,10 +214,11 @@ struct Generation {
 }
 
 impl Generation {
-    async fn start(settings: &RunSettings) -> anyhow::Result<Generation> {
+    async fn start(settings: &RunSettings, observer: &super::schedule::FinishObserver) -> anyhow::Result<Generation> {
         let (jobs, left_out) = settings.catalog.scheduled();
         super::warn(&left_out);
         let mut scheduler = Scheduler::start(settings, jobs).await?;
+        scheduler.on_finish(observer.clone());
         let actions = Arc::new(Current {
             jobs: settings.catalog.jobs.iter().map(|entry| entry.job.clone()).collect(),
             starter: scheduler.starter(),

@@ -164,6 +164,12 @@ fn serve_ingests_the_results_of_the_runs_it_starts() {
     };
     assert!(grid.contains("divides") && grid.contains("adds"), "{grid}");
     assert!(grid.contains("by zero"), "the failure's message: {grid}");
+    // The run's duration and how late its tick started it are in the metrics (a run of a
+    // whole second's precision: in the smallest buckets).
+    let (_, metrics) = get(&address, "/metrics");
+    assert!(metrics.contains("slipway_run_duration_seconds_count{job=\"unit\",state=\"success\"} 1"), "{metrics}");
+    assert!(metrics.contains("slipway_scheduler_lag_seconds_count{} 1"), "{metrics}");
+    assert!(metrics.contains("# TYPE slipway_scheduler_lag_seconds histogram"), "{metrics}");
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("ingested 2 test results of unit/"), "{stderr}");
