@@ -369,7 +369,10 @@ async fn the_api_answers_what_the_pages_show_and_its_document_lists_its_routes()
     }
     let html = reqwest::get(format!("{base}/runs?page=-1")).await.expect("answered");
     assert_eq!(html.status().as_u16(), 400);
-    assert!(html.headers()["content-type"].to_str().is_ok_and(|kind| kind.starts_with("text/plain")), "pages keep text");
+    assert!(
+        html.headers()["content-type"].to_str().is_ok_and(|kind| kind.starts_with("text/plain")),
+        "pages keep text"
+    );
 
     let served: serde_json::Value =
         reqwest::get(format!("{base}/api/v1/openapi.json")).await.expect("answered").json().await.expect("JSON");
