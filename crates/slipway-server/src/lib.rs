@@ -32,7 +32,7 @@ pub use jobs::{Actions, JOBS_SCHEMA, JobInfo};
 pub use leases::LEASES_SCHEMA;
 pub use log::LOG_SCHEMA;
 pub use metrics::Metrics;
-pub use releases::{Answer, MarkerInfo, RELEASES_SCHEMA, Releases};
+pub use releases::{Answer, MarkerInfo, MarkerRefusal, RELEASES_SCHEMA, Releases};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -87,10 +87,12 @@ pub const ROUTES: [(&str, &str); 34] = [
 ];
 
 /// The routes that change something (POST), each needing the sign-in or the token.
-pub const CHANGES: [(&str, &str); 5] = [
+pub const CHANGES: [(&str, &str); 7] = [
     ("/jobs/{name}/run", "run a job now (a form: the session and its CSRF field)"),
     ("/api/v1/jobs/{name}/run", "run a job now (the bearer token)"),
     ("/runs/{id}/abort", "abort a running run (a form)"),
+    ("/leases/{name}/release", "take a held resource back, to dirty or free (a form)"),
+    ("/api/v1/markers/{name}", "publish a version marker (the bearer token)"),
     ("/api/v1/runs/{id}/abort", "abort a running run (the bearer token)"),
     ("/login", "the token for a session cookie"),
 ];
@@ -209,7 +211,9 @@ impl Server {
             .route("/login", get(jobs::login_page).post(jobs::login))
             .route("/releases", get(releases::page))
             .route("/api/v1/releases", get(releases::api))
+            .route("/api/v1/markers/{name}", post(releases::publish))
             .route("/leases", get(leases::page))
+            .route("/leases/{name}/release", post(leases::release))
             .route("/api/v1/leases", get(leases::api))
             .route("/style.css", get(html::style))
             .route("/grid.css", get(grid::style))

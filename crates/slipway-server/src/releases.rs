@@ -36,6 +36,61 @@ pub trait Releases: Send + Sync {
     fn audit(&self, registries: bool) -> Answer<'_, AuditReport>;
     /// The version markers of the artifact storage.
     fn markers(&self) -> Answer<'_, Vec<MarkerInfo>>;
+    /// Publishes marker `name` (only to a greater version with `if_newer`), as `marker publish`
+    /// does; its JSON report.
+    fn publish_marker(
+        &self,
+        name: String,
+        value: String,
+        if_newer: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<serde_json::Value, MarkerRefusal>> + Send + '_>>;
+}
+
+/// Why a marker was not published.
+#[derive(Debug, Clone)]
+pub enum MarkerRefusal {
+    /// The name or value is not acceptable (400).
+    Invalid(String),
+    /// Another publisher moved it meanwhile (409).
+    Conflict(String),
+    /// The storage failed (502).
+    Storage(String),
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PublishBody {
+    value: String,
+    #[serde(default)]
+    if_newer: bool,
+}
+
+/// `POST /api/v1/markers/{name}` (a nested name with its slashes as `%2F`) with `{"value": "...", "if_newer": true}` and the bearer token.
+pub(crate) async fn publish(
+    State(shared): State<Shared>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<PublishBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    use axum::http::StatusCode;
+    if let Err(message) = shared.auth.check_api(&headers) {
+        return crate::auth::api_refusal(message);
+    }
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return crate::api::error(StatusCode::BAD_REQUEST, &rejection.body_text()),
+    };
+    let Some(releases) = &shared.releases else {
+        return crate::api::error(StatusCode::NOT_FOUND, "this server was started without a project");
+    };
+    if body.value.trim().is_empty() || body.value.contains(['\n', '\r']) {
+        return crate::api::error(StatusCode::BAD_REQUEST, "a marker's value is one line, not empty");
+    }
+    match releases.publish_marker(name, body.value, body.if_newer).await {
+        Ok(report) => Json(report).into_response(),
+        Err(MarkerRefusal::Invalid(message)) => crate::api::error(StatusCode::BAD_REQUEST, &message),
+        Err(MarkerRefusal::Conflict(message)) => crate::api::error(StatusCode::CONFLICT, &message),
+        Err(MarkerRefusal::Storage(message)) => crate::api::error(StatusCode::BAD_GATEWAY, &message),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -454,7 +454,15 @@ async fn the_grid_shows_a_jobs_tests_by_build_and_its_filter_runs_in_chromium_un
     // Screenshots, kept as test artifacts in target/tmp/screenshots.
     let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     fs_err::create_dir_all(&shots).expect("mkdir");
-    for (name, path) in [("runs", "/runs"), ("run", "/runs/unit-59"), ("grid", "/grid/ci-node-e2e")] {
+    for (name, path) in [
+        ("runs", "/runs"),
+        ("run", "/runs/unit-59"),
+        ("grid", "/grid/ci-node-e2e"),
+        ("dashboard", "/dashboards/ci"),
+        ("clusters", "/clusters?days=0"),
+        ("leases", "/leases"),
+        ("releases", "/releases"),
+    ] {
         let (url, shot) = (format!("{base}{path}"), shots.join(format!("{name}.png")));
         tokio::task::spawn_blocking(move || slipway_test::browser::screenshot(&url, &shot, 1200, 800))
             .await
@@ -538,6 +546,34 @@ async fn leases_show_type_state_owner_and_never_userdata() {
     assert_eq!(leases["schema"], "slipway.api.leases/v1");
     assert_eq!(leases["resources"][0]["owner"], "<b>e2e</b>");
     assert_eq!(leases["resources"][0]["type"], "gce-project");
+
+    // A held resource is taken back from the page: to dirty, with the owner the page showed.
+    let client = no_redirects();
+    let csrf = csrf_of(&html);
+    let stale = client
+        .post(format!("{base}/leases/proj-1/release"))
+        .form(&[("csrf", csrf.as_str()), ("owner", "someone-else"), ("dest", "dirty")])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(stale.status().as_u16(), 409, "a page that shows another owner releases nothing");
+    assert!(stale.text().await.expect("text").contains("it is held by `<b>e2e</b>` now"));
+    let forged = client
+        .post(format!("{base}/leases/proj-1/release"))
+        .form(&[("csrf", "forged"), ("owner", "<b>e2e</b>"), ("dest", "dirty")])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(forged.status().as_u16(), 403);
+    let released = client
+        .post(format!("{base}/leases/proj-1/release"))
+        .form(&[("csrf", csrf.as_str()), ("owner", "<b>e2e</b>"), ("dest", "dirty")])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(released.status().as_u16(), 303);
+    let (_, html, _) = get(&format!("{base}/leases")).await;
+    assert!(html.contains("<td>proj-1</td><td class=\"state\">dirty</td><td>–</td>"), "{html}");
     stop.cancel();
 }
 

@@ -319,6 +319,49 @@ impl slipway_server::Releases for ServeReleases {
         })
     }
 
+    fn publish_marker(
+        &self,
+        name: String,
+        value: String,
+        if_newer: bool,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<serde_json::Value, slipway_server::MarkerRefusal>> + Send + '_>,
+    > {
+        use slipway_server::MarkerRefusal;
+        Box::pin(async move {
+            let name = slipway_artifacts::Markers::normalize(&name)
+                .map_err(|error| MarkerRefusal::Invalid(crate::errors::render(&error.into())))?;
+            let loaded = crate::config_file::load(&self.globals)
+                .map_err(|error| MarkerRefusal::Storage(crate::errors::render(&error.into())))?;
+            let url = crate::settings_jobs::storage_url(&loaded, self.state.storage.storage.clone());
+            let storage = slipway_artifacts::Storage::open(&url)
+                .map_err(|error| MarkerRefusal::Storage(crate::errors::render(&error.into())))?;
+            let markers = slipway_artifacts::Markers::new(storage);
+            match markers.publish(&name, &value, if_newer).await {
+                Ok(published) => {
+                    let mut report = serde_json::json!({
+                        "schema": slipway_artifacts::MARKER_SCHEMA,
+                        "name": name,
+                        "url": markers.url(&name).unwrap_or_default(),
+                    });
+                    if let (Some(report), serde_json::Value::Object(published)) =
+                        (report.as_object_mut(), serde_json::to_value(&published).unwrap_or_default())
+                    {
+                        report.extend(published);
+                    }
+                    Ok(report)
+                }
+                Err(error @ slipway_artifacts::Error::MarkerMoved { .. }) => {
+                    Err(MarkerRefusal::Conflict(crate::errors::render(&error.into())))
+                }
+                Err(
+                    error @ (slipway_artifacts::Error::Invalid { .. } | slipway_artifacts::Error::NotAVersion { .. }),
+                ) => Err(MarkerRefusal::Invalid(crate::errors::render(&error.into()))),
+                Err(error) => Err(MarkerRefusal::Storage(crate::errors::render(&error.into()))),
+            }
+        })
+    }
+
     fn markers(&self) -> slipway_server::Answer<'_, Vec<slipway_server::MarkerInfo>> {
         Box::pin(async move {
             let loaded =

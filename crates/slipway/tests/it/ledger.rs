@@ -258,6 +258,23 @@ fn serve_shows_the_ledger_audited_and_the_version_markers() {
     assert_eq!(api["schema"], "slipway.api.releases/v1");
     assert_eq!(api["audit"]["releases"][0]["verdict"], "changed");
     assert_eq!(api["markers"][0]["value"], "v0.5.0");
+    // Markers are published through the API as `marker publish` does: never backwards with
+    // if_newer.
+    let publish = |name: &str, body: &str| crate::serve::post_json(&address, &format!("/api/v1/markers/{name}"), body);
+    let (status, moved) = publish("stable", r#"{"value": "v0.6.0", "if_newer": true}"#);
+    assert_eq!(status, 200, "{moved}");
+    let moved: serde_json::Value = serde_json::from_str(&moved).expect("JSON");
+    assert_eq!((moved["outcome"].as_str(), moved["previous"].as_str()), (Some("updated"), Some("v0.5.0")));
+    let (status, kept) = publish("stable", r#"{"value": "v0.4.0", "if_newer": true}"#);
+    assert_eq!(status, 200, "{kept}");
+    assert!(kept.contains("\"outcome\":\"kept\""), "{kept}");
+    let (status, nested) = publish("markers%2Flatest-ci", r#"{"value": "v0.6.0-12-gabc"}"#);
+    assert_eq!(status, 200, "{nested}");
+    assert!(repo.path().join(".slipway/artifacts/markers/latest-ci.txt").is_file());
+    assert_eq!(publish("..%2Fescape", r#"{"value": "v1"}"#).0, 400);
+    assert_eq!(publish("stable", r#"{"value": "not a version", "if_newer": true}"#).0, 400);
+    assert_eq!(publish("stable", "not JSON").0, 400);
+    assert_eq!(slipway(repo.path(), &["marker", "get", "stable"]).stdout.trim(), "v0.6.0");
     let (code, stderr) = crate::serve::terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
 }
