@@ -106,6 +106,17 @@ const STEPS: &[(i64, &str, &str)] = &[
         "CREATE INDEX IF NOT EXISTS runs_newest ON runs (created_at);
     CREATE INDEX IF NOT EXISTS runs_by_base_job ON runs (base_job, created_at)",
     ),
+    (
+        7,
+        "alerts sent, so replicas send each once",
+        "CREATE TABLE IF NOT EXISTS alert_notices (
+        job TEXT NOT NULL,
+        test TEXT NOT NULL,
+        first_failure TEXT NOT NULL,
+        sent_at BIGINT NOT NULL,
+        PRIMARY KEY (job, test, first_failure)
+    )",
+    ),
 ];
 
 /// Applies the steps not applied yet. Readers of an up-to-date database only read: the

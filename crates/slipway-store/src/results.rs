@@ -146,6 +146,39 @@ impl Store {
         Ok(if existing.is_some() { Replaced::Updated } else { Replaced::Inserted })
     }
 
+    /// Claims the notice of an alert (a job's test, or the job itself with `test` empty,
+    /// failing since `first_failure`): true for the one caller, of all replicas, that is to
+    /// send it.
+    pub async fn claim_alert_notice(
+        &self,
+        job: &str,
+        test: &str,
+        first_failure: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "INSERT INTO alert_notices (job, test, first_failure, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(job)
+        .bind(test)
+        .bind(first_failure)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives a claimed notice back (its sending failed), so it is sent at the next look.
+    pub async fn unclaim_alert_notice(&self, job: &str, test: &str, first_failure: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM alert_notices WHERE job = $1 AND test = $2 AND first_failure = $3")
+            .bind(job)
+            .bind(test)
+            .bind(first_failure)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// One build, if stored.
     pub async fn build(&self, job: &str, build_id: &str) -> Result<Option<Build>, Error> {
         let row = sqlx::query(

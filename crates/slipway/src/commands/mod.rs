@@ -21,6 +21,7 @@ mod results_views;
 mod runs;
 mod schedule;
 mod serve;
+mod serve_alerts;
 mod triage;
 
 use std::ffi::OsString;

@@ -20,7 +20,7 @@ use crate::output;
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The jobs to look at: `job` if the store has results for it, else every job with results.
-async fn jobs(store: &Store, job: Option<String>) -> anyhow::Result<Vec<String>> {
+pub(super) async fn jobs(store: &Store, job: Option<String>) -> anyhow::Result<Vec<String>> {
     let known = store.result_jobs().await?;
     match job {
         None => Ok(known),
@@ -39,7 +39,7 @@ fn unknown_job(job: &str, known: &[String]) -> anyhow::Error {
 }
 
 /// The grid of `job` over its newest `limit` builds (0: all) that started at or after `since`.
-async fn grid_of(store: &Store, job: &str, limit: u32, since: Option<i64>) -> anyhow::Result<Grid> {
+pub(super) async fn grid_of(store: &Store, job: &str, limit: u32, since: Option<i64>) -> anyhow::Result<Grid> {
     let builds = store.builds(job, limit).await?;
     let mut history = Vec::with_capacity(builds.len());
     for build in builds.into_iter().filter(|build| flakes::in_window(build.started, since)) {
@@ -147,7 +147,7 @@ fn plural_alerts(count: usize) -> String {
 }
 
 /// The webhook's URL, checked before any work: http or https.
-fn webhook_url(text: &str) -> anyhow::Result<reqwest::Url> {
+pub(super) fn webhook_url(text: &str) -> anyhow::Result<reqwest::Url> {
     let url = reqwest::Url::parse(text).map_err(|error| UsageError(format!("invalid --webhook URL: {error}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(UsageError("invalid --webhook URL: use http://HOST/... or https://HOST/...".to_owned()).into());
@@ -157,12 +157,12 @@ fn webhook_url(text: &str) -> anyhow::Result<reqwest::Url> {
 
 /// The URL as messages show it: scheme, host and port only, since a webhook's path is often
 /// its secret (Slack's is).
-fn shown(url: &reqwest::Url) -> String {
+pub(super) fn shown(url: &reqwest::Url) -> String {
     let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
     format!("{}://{}{port}/…", url.scheme(), url.host_str().unwrap_or_default())
 }
 
-async fn post(url: &reqwest::Url, message: &alerts::WebhookMessage<'_>) -> anyhow::Result<()> {
+pub(super) async fn post(url: &reqwest::Url, message: &alerts::WebhookMessage<'_>) -> anyhow::Result<()> {
     let context = || format!("could not post the alerts to the webhook {}", shown(url));
     let client = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build().with_context(context)?;
     let response = client

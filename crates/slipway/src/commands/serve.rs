@@ -80,7 +80,7 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
                     let _ = writeln!(crate::output::stderr(), "lease: {}", slipway_core::redact::urls(line));
                 }),
             };
-            let lease_server = slipway_lease::server::Server::new(store, leases.config, options).await?;
+            let lease_server = slipway_lease::server::Server::new(store.clone(), leases.config, options).await?;
             server = server.with_routes(lease_server.boskos_router());
             lease_background = Some(lease_server.start_background(serving.clone()));
             let _ = writeln!(
@@ -91,6 +91,8 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
         }
         let _ = writeln!(stderr, "serving http://{address}/runs (store {})", slipway_core::redact::urls(&database_url));
         let server = tokio::spawn(server.serve(listener, serving.clone()));
+        // Alerts of the stored results, each new one posted once to results.alerts.webhook.
+        let alerting = tokio::spawn(super::serve_alerts::run(store.clone(), globals.clone(), serving.clone()));
         let mut watched = inputs.watched(&settings);
         let mut seen = fingerprint(&watched);
         let signal = loop {
@@ -147,6 +149,7 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
         }
         serving.cancel();
         server.await.context("the server stopped")?.context("the server stopped")?;
+        let _ = alerting.await;
         if let Some(background) = lease_background {
             let _ = background.await;
         }

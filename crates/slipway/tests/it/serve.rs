@@ -447,3 +447,69 @@ fn serve_reads_slipway_yaml_again_when_it_changes_and_keeps_the_old_one_when_it_
     assert!(stderr.contains("read slipway.yaml again: 2 job(s)"), "{stderr}");
     assert!(stderr.contains("warning: kept the running configuration"), "{stderr}");
 }
+
+/// An HTTP server on 127.0.0.1 that answers 200 to every request and hands over each body.
+fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone the stream"));
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let mut stream = stream;
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ = sender.send(String::from_utf8_lossy(&body).into_owned());
+        }
+    });
+    (format!("http://{address}/hooks/secret"), receiver)
+}
+
+#[test]
+fn serve_posts_each_new_alert_once_across_restarts() {
+    let (hook, posts) = webhook_receiver();
+    let project = tempfile::tempdir().expect("temporary directory");
+    let junit =
+        r#"<testsuite name=\"unit\"><testcase name=\"divides\"><failure message=\"by zero\"/></testcase></testsuite>"#;
+    fs_err::write(
+        project.path().join("slipway.yaml"),
+        format!(
+            "jobs:\n- name: unit\n  command: [sh, -c, 'mkdir -p \"$ARTIFACTS\" && echo \"{junit}\" > \"$ARTIFACTS/junit_unit.xml\"']\nresults:\n  alerts:\n    failures: 2\n    webhook: {hook}\n"
+        ),
+    )
+    .expect("write");
+    for _ in 0..2 {
+        let run = slipway(project.path(), &["job", "run", "unit"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let ingest = slipway(project.path(), &["results", "ingest", ".slipway/artifacts"]);
+    assert_eq!(ingest.code, 0, "{}", ingest.stderr);
+    let (child, _) = start(project.path());
+    let posted = posts.recv_timeout(Duration::from_secs(30)).expect("the alert was posted");
+    assert!(posted.contains("unit") && posted.contains("divides"), "{posted}");
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("posted 1 new alert(s) to http://127.0.0.1:"), "{stderr}");
+    assert!(!stderr.contains("secret"), "the webhook's path is its secret: {stderr}");
+    // Another server on the same store (a restart, a replica) does not send it again.
+    let (child, _) = start(project.path());
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(posts.try_recv().is_err(), "the alert was sent once");
+}
