@@ -18,6 +18,8 @@ use crate::{Shared, store_error};
 
 /// The schema of `/api/v1/runs/{id}/artifacts`.
 pub const ARTIFACTS_SCHEMA: &str = "slipway.api.artifacts/v1";
+/// How long a listing may take: a page waits for it (an unreachable bucket must not hold it).
+const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The most files a listing shows.
 pub(crate) const MAX_LISTED: usize = 2_000;
 
@@ -35,10 +37,11 @@ pub(crate) async fn listing(run: &Run) -> Result<Vec<(String, u64)>, String> {
         return Ok(Vec::new());
     }
     let storage = storage_of(run)?;
-    let mut files = storage
-        .list_sized("")
+    let listed = tokio::time::timeout(LIST_TIMEOUT, storage.list_sized(""))
         .await
-        .map_err(|error| format!("cannot list `{}`: {}", run.artifacts, slipway_core::errors::chain(&error)))?;
+        .map_err(|_| format!("listing `{}` took over {} s", run.artifacts, LIST_TIMEOUT.as_secs()))?;
+    let mut files =
+        listed.map_err(|error| format!("cannot list `{}`: {}", run.artifacts, slipway_core::errors::chain(&error)))?;
     files.truncate(MAX_LISTED);
     Ok(files)
 }

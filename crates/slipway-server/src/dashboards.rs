@@ -73,17 +73,38 @@ pub(crate) async fn page(
     State(shared): State<Shared>,
     Path(name): Path<String>,
     Query(query): Query<GridQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let Some(dashboard) = find(&shared, &name) else {
         return crate::pages::not_found_of(&format!("no dashboard `{name}`"));
     };
+    // Made once per change of its tabs' results or of the dashboard itself (see `page_cache`).
+    let key = format!(
+        "/dashboards/{name}?builds={}#{}",
+        query.limit(),
+        serde_json::to_string(&dashboard).unwrap_or_default()
+    );
+    let mut stamp = Vec::with_capacity(dashboard.tabs.len());
+    for tab in &dashboard.tabs {
+        match shared.store.results_stamp(&tab.job).await {
+            Ok(tab_stamp) => stamp.push(tab_stamp),
+            Err(error) => return store_error(&error),
+        }
+    }
+    if let Some((html, gzip)) = shared.pages.get(&key, &stamp) {
+        return crate::page_cache::respond(&headers, html, gzip);
+    }
     match views(&shared, &dashboard, query.limit()).await {
-        Ok(views) => html::page_with(
-            &format!("{name}: dashboard"),
-            &slipway_results::html::dashboard_body(&dashboard.name, &views),
-            None,
-            HEAD,
-        ),
+        Ok(views) => {
+            let document = html::document(
+                &format!("{name}: dashboard"),
+                &slipway_results::html::dashboard_body(&dashboard.name, &views),
+                None,
+                HEAD,
+            );
+            let (html, gzip) = shared.pages.put(&key, stamp, document);
+            crate::page_cache::respond(&headers, html, gzip)
+        }
         Err(response) => response,
     }
 }

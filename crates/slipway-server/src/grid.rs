@@ -82,7 +82,17 @@ pub(crate) async fn job(
     State(shared): State<Shared>,
     Path(job): Path<String>,
     Query(query): Query<GridQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    // Made once per change of the job's results (see `page_cache`).
+    let key = format!("/grid/{job}?builds={}", query.limit());
+    let stamp = match shared.store.results_stamp(&job).await {
+        Ok(stamp) => vec![stamp],
+        Err(error) => return store_error(&error),
+    };
+    if let Some((html, gzip)) = shared.pages.get(&key, &stamp) {
+        return crate::page_cache::respond(&headers, html, gzip);
+    }
     let view = match grid_of(&shared.store, &job, query.limit()).await {
         Ok(Some(view)) => view,
         Ok(None) => return crate::pages::not_found_of(&format!("no results for job `{job}`")),
@@ -101,7 +111,9 @@ pub(crate) async fn job(
     let summary = slipway_results::dashboard::view(&tab, view.clone());
     let mut body = summary_of(&summary);
     body.push_str(&slipway_results::html::body(&view));
-    html::page_with(&format!("{job}: test results"), &body, None, HEAD)
+    let (html, gzip) =
+        shared.pages.put(&key, stamp, html::document(&format!("{job}: test results"), &body, None, HEAD));
+    crate::page_cache::respond(&headers, html, gzip)
 }
 
 /// A tab's status and open alerts, as a line and a list.

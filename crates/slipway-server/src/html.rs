@@ -60,9 +60,14 @@ pub(crate) fn page(title: &str, body: &str, refresh: Option<u32>) -> Response {
 
 /// [`page`] with more in its head (`head` is HTML: style sheets and scripts of this server).
 pub(crate) fn page_with(title: &str, body: &str, refresh: Option<u32>, head: &str) -> Response {
+    Html(document(title, body, refresh, head)).into_response()
+}
+
+/// The HTML of [`page_with`].
+pub(crate) fn document(title: &str, body: &str, refresh: Option<u32>, head: &str) -> String {
     let refresh =
         refresh.map(|seconds| format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">")).unwrap_or_default();
-    Html(format!(
+    format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{refresh}\
          <title>{} · slipway</title><link rel=\"stylesheet\" href=\"/style.css\">{head}</head>\n\
@@ -71,8 +76,7 @@ pub(crate) fn page_with(title: &str, body: &str, refresh: Option<u32>, head: &st
          <a href=\"/leases\">Leases</a></nav></header>\n\
          <main>\n{body}</main></body></html>\n",
         escape(title)
-    ))
-    .into_response()
+    )
 }
 
 /// `GET /style.css`: readable without colour (states are words, not only colours), and on a

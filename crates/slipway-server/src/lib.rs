@@ -20,6 +20,7 @@ mod jobs;
 mod leases;
 mod log;
 mod metrics;
+mod page_cache;
 mod pages;
 mod releases;
 
@@ -115,6 +116,7 @@ pub(crate) struct Shared {
     pub(crate) actions: jobs::SharedActions,
     pub(crate) dashboards: dashboards::SharedDashboards,
     pub(crate) releases: Option<Arc<dyn Releases>>,
+    pub(crate) pages: Arc<page_cache::PageCache>,
     ready: Arc<AtomicBool>,
 }
 
@@ -136,6 +138,7 @@ impl Server {
             actions: None,
             dashboards: Arc::default(),
             releases: None,
+            pages: Arc::default(),
             ready: Arc::default(),
         };
         Server { shared, more: None }
@@ -258,8 +261,8 @@ async fn ready(State(shared): State<Shared>) -> (StatusCode, &'static str) {
     if !shared.ready.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "starting");
     }
-    match shared.store.run_counts().await {
-        Ok(_) => (StatusCode::OK, "OK"),
+    match shared.store.ping().await {
+        Ok(()) => (StatusCode::OK, "OK"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer"),
     }
 }

@@ -472,6 +472,47 @@ async fn the_grid_shows_a_jobs_tests_by_build_and_its_filter_runs_in_chromium_un
 }
 
 #[tokio::test]
+async fn a_grid_is_made_again_when_its_results_change_and_sent_gzipped_to_who_takes_it() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let (base, stop) = serve(directory.path()).await;
+    let (_, first, _) = get(&format!("{base}/grid/ci-node-e2e")).await;
+    assert!(first.contains("3 builds, newest first") && !first.contains("v1.36.0-104"), "{first}");
+    // A new build ingested meanwhile (by another process on the same store) shows at once.
+    let store = Store::open(&format!("sqlite:{}", directory.path().join("state.db").display())).await.expect("store");
+    let build = Build {
+        job: "ci-node-e2e".to_owned(),
+        build_id: "104".to_owned(),
+        started: Some(1_764_000_000 + 104 * 3600),
+        finished: None,
+        passed: Some(true),
+        version: Some("v1.36.0-104".to_owned()),
+        source: String::new(),
+    };
+    let pass = TestResult {
+        name: "Pods should run".to_owned(),
+        status: Status::Pass,
+        duration_ms: None,
+        runs: 1,
+        passes: 1,
+        message: None,
+    };
+    store.replace_build(&build, &[pass], 1_764_600_000).await.expect("results");
+    let (_, second, _) = get(&format!("{base}/grid/ci-node-e2e")).await;
+    assert!(second.contains("4 builds, newest first") && second.contains("v1.36.0-104"), "{second}");
+    let zipped = reqwest::Client::new()
+        .get(format!("{base}/grid/ci-node-e2e"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["content-security-policy"], CONTENT_SECURITY_POLICY);
+    let bytes = zipped.bytes().await.expect("a body");
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip stream");
+    stop.cancel();
+}
+
+#[tokio::test]
 async fn dashboards_show_each_tabs_status_alerts_and_grid() {
     use slipway_results::dashboard::{DashboardSection, TabSection, assemble};
     let directory = tempfile::tempdir().expect("temporary directory");

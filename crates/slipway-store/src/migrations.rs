@@ -117,6 +117,14 @@ const STEPS: &[(i64, &str, &str)] = &[
         PRIMARY KEY (job, test, first_failure)
     )",
     ),
+    (
+        8,
+        "runs by job and state at any size",
+        "DROP INDEX IF EXISTS runs_by_state;
+    CREATE INDEX IF NOT EXISTS runs_by_job_state ON runs (job, state, created_at);
+    CREATE INDEX IF NOT EXISTS runs_by_base_job_state ON runs (base_job, state, created_at);
+    CREATE INDEX IF NOT EXISTS runs_running ON runs (state) WHERE state = 'running'",
+    ),
 ];
 
 /// Applies the steps not applied yet. Readers of an up-to-date database only read: the

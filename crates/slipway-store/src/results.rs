@@ -179,6 +179,17 @@ impl Store {
         Ok(())
     }
 
+    /// What changes whenever `job`'s results do: how many builds it has and when one was last
+    /// ingested (a cache's key).
+    pub async fn results_stamp(&self, job: &str) -> Result<(i64, i64), Error> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS builds, MAX(ingested_at) AS newest FROM result_builds WHERE job = $1")
+                .bind(job)
+                .fetch_one(self.pool())
+                .await?;
+        Ok((row.try_get("builds")?, row.try_get::<Option<i64>, _>("newest")?.unwrap_or(0)))
+    }
+
     /// One build, if stored.
     pub async fn build(&self, job: &str, build_id: &str) -> Result<Option<Build>, Error> {
         let row = sqlx::query(

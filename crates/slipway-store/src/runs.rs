@@ -377,6 +377,12 @@ impl Store {
     }
 
     /// How many runs there are of each job (of slipway.yaml) in each state.
+    /// Whether the store answers (a readiness probe: cheap at any size).
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
     pub async fn run_counts(&self) -> Result<Vec<(String, RunState, i64)>, Error> {
         let rows = sqlx::query("SELECT base_job, state, COUNT(*) AS runs FROM runs GROUP BY base_job, state")
             .fetch_all(self.pool())
