@@ -18,7 +18,8 @@
 //!
 //! The load generator shares the machine's cores with the server: figures are of both, and the
 //! `load gen` column says what share of this process's CPU time the generator took. When `wrk` is
-//! installed, each page is also loaded with `wrk -c 50` for 3 s as a cross-check.
+//! installed, each page is also loaded with `wrk -c 50` for 3 s as a cross-check. Every client
+//! asks as a browser does, taking gzip (`Accept-Encoding: gzip`): big pages are sent gzipped.
 //!
 //! Environment: `SERVE_BENCH_QUICK=1` (10,000 runs, 2 s a scenario, no wrk),
 //! `SERVE_BENCH_SECONDS=N` (a scenario's length, default 5), `SERVE_BENCH_POSTGRES=0` (SQLite
@@ -630,7 +631,14 @@ async fn load(base: &str, path: &str, clients: usize, duration: Duration) -> Fig
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(120)).build().expect("an HTTP client")
+    // As a browser asks: it takes gzip (the grid's pages are sent gzipped to who takes it).
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT_ENCODING, reqwest::header::HeaderValue::from_static("gzip"));
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
 }
 
 /// One GET: its status and body size.
@@ -826,6 +834,7 @@ fn wrk_installed() -> bool {
 fn wrk(url: &str, duration: Duration) -> String {
     let output = Command::new("wrk")
         .args(["-t2", &format!("-c{CLIENTS}"), &format!("-d{}s", duration.as_secs()), "--timeout", "30s", "--latency"])
+        .args(["-H", "Accept-Encoding: gzip"])
         .arg(url)
         .output();
     let Ok(output) = output else { return "wrk: did not run".to_owned() };
