@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs and starts the services the tests use
-# (scripts/test-services.sh), then checks formatting and lints, runs every test and fuzzes the
-# API of `slipway serve` (scripts/api-fuzz.sh).
+# (scripts/test-services.sh), then checks formatting and lints, runs every test, fuzzes the
+# API of `slipway serve` (scripts/api-fuzz.sh) and clicks through its web UI in headless
+# Chromium (scripts/browser-e2e.sh).
 # `.ci/run` runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,3 +22,4 @@ else
   cargo test --workspace --locked
 fi
 scripts/api-fuzz.sh
+scripts/browser-e2e.sh

@@ -127,11 +127,20 @@ pub(crate) fn api_refusal(message: &str) -> axum::response::Response {
     }
 }
 
-/// Refuses what a browser says came from another site.
+/// Refuses what a browser says came from anywhere but this server's own pages.
+///
+/// A browser's `Sec-Fetch-Site` (which no page can set) decides when it is there: only
+/// `same-origin` (a form of this server) and `none` (typed by the user) pass; `same-site` is
+/// another port of the same host, another program's pages. Without it, an `Origin` must be
+/// this host. A program (curl, a client) sends neither.
 fn same_site(headers: &HeaderMap) -> Result<(), &'static str> {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    if header("sec-fetch-site") == Some("cross-site") {
-        return Err("a change from another site is refused");
+    if let Some(site) = header("sec-fetch-site") {
+        return if matches!(site, "same-origin" | "none") {
+            Ok(())
+        } else {
+            Err("a change from another site is refused")
+        };
     }
     if let Some(origin) = header("origin") {
         // `null` (a sandboxed frame, a file) has no "://" and is refused too.
@@ -203,6 +212,18 @@ mod tests {
         let open = Auth::new(None);
         assert_eq!(open.check_api(&headers(&[])), Ok(()), "no token on loopback");
         assert!(open.check_api(&headers(&[("sec-fetch-site", "cross-site")])).is_err());
+        // Another port of the same host is another program's pages.
+        assert!(open.check_api(&headers(&[("sec-fetch-site", "same-site")])).is_err());
+        // What Chromium sends for this server's own form: the browser's word decides, even
+        // with an opaque Origin.
+        assert_eq!(
+            open.check_api(&headers(&[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "null"),
+                ("host", "127.0.0.1:8080")
+            ])),
+            Ok(())
+        );
         assert!(open.check_api(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:8080")])).is_err());
         assert_eq!(
             open.check_api(&headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")])),

@@ -70,13 +70,28 @@ pub(crate) fn document(title: &str, body: &str, refresh: Option<u32>, head: &str
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{refresh}\
-         <title>{} · slipway</title><link rel=\"stylesheet\" href=\"/style.css\">{head}</head>\n\
+         <title>{} · slipway</title><link rel=\"icon\" href=\"/favicon.svg\"><link rel=\"stylesheet\" href=\"/style.css\">{head}</head>\n\
          <body><header><a class=\"home\" href=\"/runs\">slipway</a> <nav><a href=\"/runs\">Runs</a> <a href=\"/jobs\">Jobs</a> \
          <a href=\"/grid\">Test results</a> <a href=\"/dashboards\">Dashboards</a> <a href=\"/clusters\">Clusters</a> <a href=\"/releases\">Releases</a> \
          <a href=\"/leases\">Leases</a></nav></header>\n\
          <main>\n{body}</main></body></html>\n",
         escape(title)
     )
+}
+
+/// `GET /favicon.svg`: a slipway (the ramp a ship is launched from), so the browser asks for
+/// no `/favicon.ico`.
+pub(crate) async fn icon() -> Response {
+    const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">\
+        <path d=\"M1 13 L15 5 L15 8 L4 14 Z\" fill=\"#0550ae\"/></svg>";
+    let mut response = ICON.into_response();
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("image/svg+xml"));
+    response
+        .headers_mut()
+        .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("max-age=86400"));
+    response
 }
 
 /// `GET /style.css`: readable without colour (states are words, not only colours), and on a

@@ -50,7 +50,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Every route the server answers, as `(path, what it is)`; the OpenAPI document lists those
 /// under `/api/v1/` (a test keeps the two in step).
-pub const ROUTES: [(&str, &str); 34] = [
+pub const ROUTES: [(&str, &str); 36] = [
     ("/", "redirects to /runs"),
     ("/runs", "every run, newest first: ?job=, ?state=, ?trigger=, ?matrix=, ?page="),
     ("/runs/{id}", "one run: its metadata and the tail of its log"),
@@ -73,6 +73,8 @@ pub const ROUTES: [(&str, &str); 34] = [
     ("/leases", "the lease server's resources: type, state, owner, for how long"),
     ("/api/v1/leases", "the resources as JSON (never their userdata)"),
     ("/style.css", "the pages' style sheet"),
+    ("/favicon.svg", "the pages' icon"),
+    ("/favicon.ico", "the icon, where a browser looks for it on a page that is not HTML (a log)"),
     ("/grid.css", "the grid's style sheet"),
     ("/grid.js", "the grid's filter"),
     ("/api/v1/runs", "runs as JSON"),
@@ -219,6 +221,8 @@ impl Server {
             .route("/leases/{name}/release", post(leases::release))
             .route("/api/v1/leases", get(leases::api))
             .route("/style.css", get(html::style))
+            .route("/favicon.svg", get(html::icon))
+            .route("/favicon.ico", get(html::icon))
             .route("/grid.css", get(grid::style))
             .route("/grid.js", get(grid::script))
             .route("/api/v1/runs", get(api::runs))
@@ -280,7 +284,9 @@ async fn headers_and_metrics(State(shared): State<Shared>, request: Request, nex
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: with no-referrer a browser sends `Origin: null` on this
+    // server's own forms; other sites still get no referrer.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     shared.metrics.observe_request(&route, response.status().as_u16(), started);
     response
