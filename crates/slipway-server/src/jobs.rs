@@ -75,8 +75,18 @@ pub(crate) async fn page(State(shared): State<Shared>, headers: HeaderMap) -> Re
         let newest = newest.map_or_else(
             || "–".to_owned(),
             |run| {
+                // A running run can be aborted from here too.
+                let abort = match &csrf {
+                    Some(csrf) if !run.state.is_finished() => format!(
+                        "<form method=\"post\" action=\"/runs/{}/abort\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                         <button>Abort</button></form>",
+                        escape(&url_component(&run.id)),
+                        escape(csrf)
+                    ),
+                    _ => String::new(),
+                };
                 format!(
-                    "<a href=\"/runs/{}\"><span class=\"state state-{state}\">{state}</span> {}</a>",
+                    "<a href=\"/runs/{}\"><span class=\"state state-{state}\">{state}</span> {}</a>{abort}",
                     escape(&url_component(&run.id)),
                     html::time(run.started_at.or(Some(run.created_at))),
                     state = run.state.as_str()

@@ -348,6 +348,8 @@ fn a_running_run_is_aborted_from_the_api_and_from_the_command_line() {
     let (status, page) = get(&address, &format!("/runs/{id}"));
     assert_eq!(status, 200);
     assert!(page.contains(&format!("action=\"/runs/{id}/abort\"")), "the page offers Abort: {page}");
+    let (_, jobs) = get(&address, "/jobs");
+    assert!(jobs.contains(&format!("action=\"/runs/{id}/abort\"")), "so does the job's row: {jobs}");
     let (status, body) = post(&address, &format!("/api/v1/runs/{id}/abort"));
     assert_eq!(status, 202, "{body}");
     assert_eq!(json(&body)["run"], id.as_str());
