@@ -116,7 +116,8 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
                         retired.push(old.task);
                         actions.replace(generation.actions.clone());
                         dashboards.replace(new_dashboards);
-                        let _ = writeln!(stderr, "read slipway.yaml again: {} job(s)", generation.actions.jobs.len());
+                        let _ =
+                            writeln!(stderr, "read the configuration again: {} job(s)", generation.actions.jobs.len());
                     }
                     Err(error) => {
                         let _ = writeln!(
@@ -178,10 +179,14 @@ impl Inputs {
         Ok((settings, dashboards))
     }
 
-    /// slipway.yaml and the Prow config the settings were read from.
+    /// slipway.yaml (the file `--config` names, or the project's, also before it exists) and
+    /// the Prow config the settings were read from.
     fn watched(&self, settings: &RunSettings) -> Vec<PathBuf> {
         let mut paths: Vec<PathBuf> =
             ["slipway.yaml", "slipway.yml"].iter().map(|name| settings.project.join(name)).collect();
+        if let Some(read) = crate::config_file::load(&self.globals).ok().and_then(|loaded| loaded.path) {
+            paths.push(read);
+        }
         if let Some((_, prow)) = &settings.catalog.prow {
             paths.extend(prow.iter().cloned());
         }

@@ -446,7 +446,7 @@ fn serve_reads_slipway_yaml_again_when_it_changes_and_keeps_the_old_one_when_it_
     assert_eq!(jobs(&address), vec!["first", "second"]);
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.contains("read slipway.yaml again: 2 job(s)"), "{stderr}");
+    assert!(stderr.contains("read the configuration again: 2 job(s)"), "{stderr}");
     assert!(stderr.contains("warning: kept the running configuration"), "{stderr}");
 }
 
@@ -514,4 +514,20 @@ fn serve_posts_each_new_alert_once_across_restarts() {
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(posts.try_recv().is_err(), "the alert was sent once");
+}
+
+#[test]
+fn serve_reads_the_file_config_names_again_when_it_changes() {
+    let project = tempfile::tempdir().expect("temporary directory");
+    fs_err::create_dir_all(project.path().join("ci")).expect("mkdir");
+    let config = project.path().join("ci/serve.yaml");
+    fs_err::write(&config, "jobs:\n- name: first\n  command: [echo, one]\n").expect("write");
+    let (child, address) = start_with(project.path(), &["--config", "ci/serve.yaml"]);
+    let names = |address: &str| get(address, "/api/v1/jobs").1;
+    assert!(names(&address).contains("\"first\""));
+    fs_err::write(&config, "jobs:\n- name: first\n  command: [echo, one]\n- name: second\n  command: [echo, two]\n")
+        .expect("write");
+    wait_for("the job of the changed file", || names(&address).contains("\"second\""));
+    let (code, stderr) = terminate(child);
+    assert_eq!(code, Some(0), "{stderr}");
 }
