@@ -393,16 +393,7 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) if self.inner.local_root.is_some() => return Ok(Vec::new()),
             Err(source) => return Err(self.failed("list", key, source)),
         };
-        let mut listed: Vec<(String, u64)> = objects
-            .iter()
-            .filter_map(|object| {
-                let relative: Vec<_> = object.location.prefix_match(&self.inner.prefix)?.collect();
-                let key = relative.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join("/");
-                Some((key, object.size))
-            })
-            .collect();
-        listed.sort();
-        Ok(listed)
+        Ok(self.sized(&objects))
     }
 
     /// The objects directly under `key` (not in its sub-directories) with their sizes, as keys
@@ -414,17 +405,21 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) if self.inner.local_root.is_some() => return Ok(Vec::new()),
             Err(source) => return Err(self.failed("list", key, source)),
         };
-        let mut listed: Vec<(String, u64)> = listing
-            .objects
-            .iter()
-            .filter_map(|object| {
-                let relative: Vec<_> = object.location.prefix_match(&self.inner.prefix)?.collect();
-                let key = relative.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join("/");
-                Some((key, object.size))
-            })
-            .collect();
+        Ok(self.sized(&listing.objects))
+    }
+
+    /// `objects` as keys relative to the storage with their sizes, sorted by key.
+    fn sized(&self, objects: &[object_store::ObjectMeta]) -> Vec<(String, u64)> {
+        let mut listed: Vec<(String, u64)> =
+            objects.iter().filter_map(|object| Some((self.relative(&object.location)?, object.size))).collect();
         listed.sort();
-        Ok(listed)
+        listed
+    }
+
+    /// A location's key relative to the storage; `None` outside its prefix.
+    fn relative(&self, location: &Path) -> Option<String> {
+        let relative: Vec<_> = location.prefix_match(&self.inner.prefix)?.collect();
+        Some(relative.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join("/"))
     }
 
     /// `key`'s size and its content as a stream of chunks, never held whole; `None` when there
@@ -454,13 +449,7 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) if self.inner.local_root.is_some() => return Ok(Vec::new()),
             Err(source) => return Err(self.failed("list", key, source)),
         };
-        Ok(objects
-            .iter()
-            .filter_map(|object| {
-                let relative: Vec<_> = object.location.prefix_match(&self.inner.prefix)?.collect();
-                Some(relative.iter().map(AsRef::as_ref).collect::<Vec<&str>>().join("/"))
-            })
-            .collect())
+        Ok(objects.iter().filter_map(|object| self.relative(&object.location)).collect())
     }
 }
 

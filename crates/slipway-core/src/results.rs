@@ -68,3 +68,15 @@ pub struct Build {
     /// Where it was read from (a directory, a URL, a file).
     pub source: String,
 }
+
+/// One failed (or flaky) test of one build, with its text: what the store keeps and
+/// clustering works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub job: String,
+    pub build_id: String,
+    pub test: String,
+    /// When the build started, Unix seconds.
+    pub started: Option<i64>,
+    pub message: String,
+}

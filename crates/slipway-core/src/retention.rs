@@ -8,6 +8,21 @@
 
 use std::time::Duration;
 
+/// A size for people, in the binary units `parse_size` reads: `812 B`, `4.2 KiB`, `31.0 MiB`.
+pub fn format_size(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "sizes are shown to one decimal")]
+    let value = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", value / 1024.0)
+    } else if bytes < 1024 * 1024 * 1024 {
+        format!("{:.1} MiB", value / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} GiB", value / (1024.0 * 1024.0 * 1024.0))
+    }
+}
+
 /// Parses a size in bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
@@ -81,6 +96,15 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
         assert!(parse_size("10 parsecs").expect_err("not a size").contains("like 10GiB"));
+    }
+
+    #[test]
+    fn sizes_for_people_read_back() {
+        assert_eq!(format_size(812), "812 B");
+        assert_eq!(format_size(4300), "4.2 KiB");
+        assert_eq!(format_size(31 * 1024 * 1024), "31.0 MiB");
+        assert_eq!(format_size(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(parse_size(&format_size(31 * 1024 * 1024)), Ok(31 * 1024 * 1024));
     }
 
     #[test]

@@ -154,21 +154,6 @@ pub(crate) fn path_url(key: &str) -> String {
     key.split('/').map(crate::html::url_component).collect::<Vec<_>>().join("/")
 }
 
-/// Bytes for people: `812 B`, `4.2 KiB`, `31.0 MiB`.
-pub(crate) fn size(bytes: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "a size for people")]
-    let value = bytes as f64;
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", value / 1024.0)
-    } else if bytes < 1024 * 1024 * 1024 {
-        format!("{:.1} MiB", value / (1024.0 * 1024.0))
-    } else {
-        format!("{:.1} GiB", value / (1024.0 * 1024.0 * 1024.0))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,7 +175,5 @@ mod tests {
         assert_eq!(content_type("artifacts/junit.xml"), ("text/plain; charset=utf-8", false));
         assert_eq!(content_type("finished.json"), ("application/json", false));
         assert_eq!(content_type("dump.tar.gz"), ("application/octet-stream", true));
-        assert_eq!(size(812), "812 B");
-        assert_eq!(size(31 * 1024 * 1024), "31.0 MiB");
     }
 }

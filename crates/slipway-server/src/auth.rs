@@ -133,7 +133,7 @@ pub(crate) fn api_refusal(message: &str) -> axum::response::Response {
 /// `same-origin` (a form of this server) and `none` (typed by the user) pass; `same-site` is
 /// another port of the same host, another program's pages. Without it, an `Origin` must be
 /// this host. A program (curl, a client) sends neither.
-fn same_site(headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn same_site(headers: &HeaderMap) -> Result<(), &'static str> {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return if matches!(site, "same-origin" | "none") {

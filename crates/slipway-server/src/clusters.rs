@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use slipway_triage::Options;
-use slipway_triage::history::{self, HistoryFailure, Report};
+use slipway_triage::history::{self, Report};
 
 use crate::html::{self, escape, url_component};
 use crate::{Shared, store_error};
@@ -33,17 +33,7 @@ async fn clusters(shared: &Shared, query: &ClustersQuery) -> Result<Report, Resp
     let days = query.days.unwrap_or(DEFAULT_DAYS);
     let since = if days == 0 { i64::MIN } else { jiff::Timestamp::now().as_second() - i64::from(days) * 86_400 };
     let job = query.job.clone().filter(|job| !job.is_empty());
-    let stored = shared.store.failures(since, job.as_deref()).await.map_err(|error| store_error(&error))?;
-    let history = stored
-        .into_iter()
-        .map(|failure| HistoryFailure {
-            job: failure.job,
-            build_id: failure.build_id,
-            test: failure.test,
-            started: failure.started,
-            message: failure.message,
-        })
-        .collect();
+    let history = shared.store.failures(since, job.as_deref()).await.map_err(|error| store_error(&error))?;
     // Clustering is work for the processor: off the threads that answer requests.
     tokio::task::spawn_blocking(move || history::report(history, &Options::default(), SHOWN, days, job.as_deref()))
         .await

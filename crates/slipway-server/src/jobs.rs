@@ -183,7 +183,7 @@ pub(crate) struct LoginForm {
 
 /// `POST /login`: the token for a session cookie.
 pub(crate) async fn login(State(shared): State<Shared>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
-    if let Err(message) = same_site_only(&headers) {
+    if let Err(message) = auth::same_site(&headers) {
         return (StatusCode::FORBIDDEN, message).into_response();
     }
     if !shared.auth.is_token(&form.token) {
@@ -202,9 +202,4 @@ pub(crate) async fn login(State(shared): State<Shared>, headers: HeaderMap, Form
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
-}
-
-/// The same-site rule alone (a sign-in needs no session yet).
-fn same_site_only(headers: &HeaderMap) -> Result<(), &'static str> {
-    auth::Auth::new(None).check_api(headers)
 }

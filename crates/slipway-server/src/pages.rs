@@ -330,7 +330,7 @@ async fn files(body: &mut String, run: &Run) {
                     "<li><a href=\"{0}\">{1}</a> <span class=\"note\">{2}</span> <a class=\"note\" href=\"{0}?download=1\">download</a></li>",
                     escape(&href),
                     escape(path),
-                    crate::artifacts::size(*size),
+                    slipway_core::retention::format_size(*size),
                 );
             }
             body.push_str("</ul>\n");

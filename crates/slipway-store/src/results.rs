@@ -9,16 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Error, Store};
 
-/// One failed (or flaky) test of one build, with its text: what clustering works on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub job: String,
-    pub build_id: String,
-    pub test: String,
-    /// When the build started, Unix seconds.
-    pub started: Option<i64>,
-    pub message: String,
-}
+pub use slipway_core::results::Failure;
 
 /// What [`Store::replace_build`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,16 +7,8 @@ use serde::Serialize;
 
 use crate::cluster::{Cluster, Failure, Options, cluster};
 
-/// One failed test of one build, as the history has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryFailure {
-    pub job: String,
-    pub build_id: String,
-    pub test: String,
-    /// When the build started, Unix seconds.
-    pub started: Option<i64>,
-    pub message: String,
-}
+/// One failed test of one build, as the history has it (and the store keeps it).
+pub use slipway_core::results::Failure as HistoryFailure;
 
 /// The clusters of some failures (`results clusters --format json`'s document, without its
 /// schema).

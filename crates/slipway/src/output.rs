@@ -6,6 +6,7 @@
 //! be the check's result, not an I/O error and not a pass. Once a stream's reader is gone, what
 //! is written to it is dropped and the command carries on to its real exit code.
 
+use slipway_core::retention::format_size as size;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -457,20 +458,6 @@ pub(crate) fn image_verdict(
             report.image,
             if platforms.is_empty() { "every platform".to_owned() } else { platforms.join(", ") }
         )
-    }
-}
-
-pub(crate) fn size(bytes: u64) -> String {
-    #[expect(clippy::cast_precision_loss, reason = "sizes are shown to one decimal")]
-    let value = bytes as f64;
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", value / 1024.0)
-    } else if bytes < 1024 * 1024 * 1024 {
-        format!("{:.1} MiB", value / (1024.0 * 1024.0))
-    } else {
-        format!("{:.1} GiB", value / (1024.0 * 1024.0 * 1024.0))
     }
 }
 

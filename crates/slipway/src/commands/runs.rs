@@ -75,7 +75,7 @@ pub(super) fn prune(args: RunsPruneArgs, globals: &Globals) -> anyhow::Result<u8
                 stdout,
                 "{verb} {} run(s), {} of files; kept {} finished run(s)",
                 pruned.runs.len(),
-                output::size(pruned.freed_bytes),
+                slipway_core::retention::format_size(pruned.freed_bytes),
                 pruned.kept
             )?;
         }

@@ -228,7 +228,7 @@ fn describe(event: &Event) -> String {
         Event::Pruned { runs, freed_bytes, problems } => {
             let mut line = format!(
                 "pruned {runs} old run(s) ({} of files) by the retention (runs.keep, runs.older_than)",
-                crate::output::size(*freed_bytes)
+                slipway_core::retention::format_size(*freed_bytes)
             );
             for problem in problems {
                 line.push_str(&format!("\nerror: could not prune: {problem}"));

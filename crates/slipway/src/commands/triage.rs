@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use slipway_core::exit;
-use slipway_triage::history::{self, HistoryFailure, Report};
+use slipway_triage::history::{self, Report};
 use slipway_triage::output::{self, RenderOptions};
 use slipway_triage::{Clustering, Normalizer, Options, input};
 
@@ -104,7 +104,7 @@ pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());
         i64::try_from(now).unwrap_or(i64::MAX) - i64::from(days) * 24 * 60 * 60
     };
-    let stored = super::runtime()?.block_on(async {
+    let history = super::runtime()?.block_on(async {
         let store = super::open_store_for_reading(globals, database).await?;
         if let Some(job) = &job {
             let known = store.result_jobs().await?;
@@ -119,16 +119,6 @@ pub(super) fn clusters(args: ClustersArgs, globals: &Globals) -> anyhow::Result<
         }
         anyhow::Ok(store.failures(since, job.as_deref()).await?)
     })?;
-    let history = stored
-        .into_iter()
-        .map(|failure| HistoryFailure {
-            job: failure.job,
-            build_id: failure.build_id,
-            test: failure.test,
-            started: failure.started,
-            message: failure.message,
-        })
-        .collect();
     let report = history::report(history, &options, limit, days, job.as_deref());
     let mut stdout = crate::output::stdout();
     match format {

@@ -50,15 +50,37 @@ pub(crate) fn terminate(child: std::process::Child) -> (Option<i32>, String) {
     (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-/// `GET path` on `address`: the status and the body.
-pub(crate) fn get(address: &str, path: &str) -> (u16, String) {
+/// `METHOD path` on `address`, with a JSON body if any: the status and the answer's body.
+fn request(address: &str, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").expect("send");
+    let body = json.unwrap_or_default();
+    let kind = if json.is_some() { "Content-Type: application/json\r\n" } else { "" };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read");
     let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
     let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
     (status, body)
+}
+
+/// `GET path` on `address`: the status and the body.
+pub(crate) fn get(address: &str, path: &str) -> (u16, String) {
+    request(address, "GET", path, None)
+}
+
+/// `POST path` with a JSON body: the status and the answer's body.
+pub(crate) fn post_json(address: &str, path: &str, body: &str) -> (u16, String) {
+    request(address, "POST", path, Some(body))
+}
+
+/// `POST path` with an empty body: the status and the body.
+fn post(address: &str, path: &str) -> (u16, String) {
+    request(address, "POST", path, None)
 }
 
 #[test]
@@ -235,15 +257,8 @@ fn run_now_through_the_api_starts_a_real_run() {
     fs_err::write(project.path().join("slipway.yaml"), "jobs:\n- name: hello\n  command: [echo, hello]\n")
         .expect("write");
     let (child, address) = start(project.path());
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    write!(
-        stream,
-        "POST /api/v1/jobs/hello/run HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let (status, answer) = post(&address, "/api/v1/jobs/hello/run");
+    assert_eq!(status, 202, "{answer}");
     wait_for("the run to finish", || runs_of(&address, "hello").first().is_some_and(|run| run["state"] == "success"));
     assert_eq!(runs_of(&address, "hello")[0]["trigger"], "manual");
     let (status, jobs) = get(&address, "/jobs");
@@ -300,34 +315,6 @@ fn serve_serves_the_lease_api_when_the_project_has_resources() {
     let (code, stderr) = terminate(child);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("serving the Boskos API on"), "{stderr}");
-}
-
-/// `POST path` with a JSON body: the status and the answer's body.
-pub(crate) fn post_json(address: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
-    (status, body)
-}
-
-/// `POST path` with an empty body: the status and the body.
-fn post(address: &str, path: &str) -> (u16, String) {
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    write!(stream, "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
-    (status, body)
 }
 
 #[test]
@@ -430,15 +417,8 @@ fn serve_reads_slipway_yaml_again_when_it_changes_and_keeps_the_old_one_when_it_
     wait_for("the new job", || jobs(&address) == ["first", "second"]);
     assert!(get(&address, "/dashboards").1.contains("href=\"/dashboards/main\""), "the dashboard came too");
     // The new job runs from the UI.
-    let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-    write!(
-        stream,
-        "POST /api/v1/jobs/second/run HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let (status, answer) = post(&address, "/api/v1/jobs/second/run");
+    assert_eq!(status, 202, "{answer}");
     wait_for("its run", || runs_of(&address, "second").first().is_some_and(|run| run["state"] == "success"));
     // A broken file is said and changes nothing.
     fs_err::write(&config, "jobs: [this is not: valid\n").expect("write");
