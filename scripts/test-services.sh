@@ -353,6 +353,12 @@ status() {
   return $failed
 }
 
+# One start or stop at a time: two runs starting the same services at once (a test run and a
+# shell) would race, and the loser's pg_ctl fails on the winner's half-started server.
+mkdir -p "$state"
+exec 9>"$state/.lock"
+flock 9
+
 case "${1:-start}" in
   start) install_packages; configure_podman; start_registry; start_moto; start_gcs; start_azurite; start_postgres; start_docker ;;
   stop) stop_registry; stop_moto; stop_gcs; stop_azurite; stop_postgres; stop_docker ;;
