@@ -70,7 +70,30 @@ fn main() {
         parsed.cells.len(),
         megabytes / parse_seconds
     );
-    drop(parsed);
+    // The store's part alone: merging, then one build of 200,000 tests into a new database.
+    let started = Instant::now();
+    let merged = slipway_junit::merge(parsed.cells);
+    let merging = started.elapsed().as_secs_f64();
+    let store = runtime
+        .block_on(Store::open(&format!("sqlite:{}", directory.path().join("alone.db").display())))
+        .expect("store");
+    let build = slipway_core::results::Build {
+        job: "alone".to_owned(),
+        build_id: "1".to_owned(),
+        started: None,
+        finished: None,
+        passed: None,
+        version: None,
+        source: "bench".to_owned(),
+    };
+    let opened = Instant::now();
+    runtime.block_on(store.replace_build(&build, &merged, 1)).expect("stored");
+    println!(
+        "store alone: merge {merging:.2} s, one build of {} tests {:.2} s",
+        merged.len(),
+        opened.elapsed().as_secs_f64()
+    );
+    drop(merged);
     let store_url = format!("sqlite:{}", directory.path().join("big.db").display());
     let store = runtime.block_on(Store::open(&store_url)).expect("store");
     let started = Instant::now();

@@ -66,9 +66,20 @@ enum State {
 #[derive(Debug)]
 pub(crate) struct Clamp<R> {
     inner: R,
+    /// The chunk last read. When nothing of it was dropped it is handed out as it is;
+    /// otherwise what is kept of it is copied to `out` and handed out from there.
     raw: Vec<u8>,
     out: Vec<u8>,
-    out_position: usize,
+    /// What is handed out: `raw[position..end]`, or `out[position..end]` when `from_out`.
+    position: usize,
+    end: usize,
+    from_out: bool,
+    /// The ranges of the input dropped within the current chunk (original positions).
+    chunk_drops: Vec<(u64, u64)>,
+    /// Where the current drop started, in the input.
+    drop_start: u64,
+    /// Bytes at the end of the last chunk that are read again with the next: `raw[from..][..length]`.
+    carry: (usize, usize),
     state: State,
     /// Bytes kept of the current content (text run, CDATA, comment, attribute value).
     kept: u64,
@@ -85,11 +96,14 @@ pub(crate) struct Clamp<R> {
     /// Original bytes read so far, and output bytes produced.
     read_total: u64,
     written_total: u64,
-    /// Every drop: (output position where it happened, bytes dropped).
+    /// Every drop: (output position where it happened, bytes dropped up to and including it).
     drops: Vec<(u64, u64)>,
     dropped_total: u64,
     dropped_reported: u64,
     error: Option<Oversized>,
+    /// Whether runs of alike bytes are taken at once ([`Clamp::run`]); off only in tests, which
+    /// check both ways give the same output.
+    runs: bool,
 }
 
 impl<R: Read> Clamp<R> {
@@ -98,7 +112,12 @@ impl<R: Read> Clamp<R> {
             inner,
             raw: vec![0; CHUNK],
             out: Vec::with_capacity(CHUNK),
-            out_position: 0,
+            position: 0,
+            end: 0,
+            from_out: false,
+            chunk_drops: Vec::new(),
+            drop_start: 0,
+            carry: (0, 0),
             state: State::Text,
             kept: 0,
             markup: 0,
@@ -113,6 +132,7 @@ impl<R: Read> Clamp<R> {
             dropped_total: 0,
             dropped_reported: 0,
             error: None,
+            runs: true,
         }
     }
 
@@ -128,28 +148,35 @@ impl<R: Read> Clamp<R> {
 
     /// The position in the original input of output position `position`.
     pub(crate) fn original_offset(&self, position: u64) -> u64 {
-        let before: u64 = self.drops.iter().filter(|(at, _)| *at <= position).map(|(_, length)| length).sum();
+        // Drops are in output order, each with the bytes dropped up to and including it.
+        let index = self.drops.partition_point(|(at, _)| *at <= position);
+        let before = index.checked_sub(1).map_or(0, |last| self.drops[last].1);
         let current = if self.dropping && self.written_total <= position { self.drop_length } else { 0 };
         position + before + current
     }
 
-    fn emit(&mut self, byte: u8) {
-        self.out.push(byte);
+    /// Keeps a byte: output is the input less what was dropped, so this only counts.
+    fn emit(&mut self, _byte: u8) {
         self.written_total += 1;
     }
 
+    /// Drops the byte just read (at `read_total - 1`).
     fn drop_byte(&mut self) {
         if !self.dropping {
             self.dropping = true;
             self.drop_length = 0;
+            self.drop_start = self.read_total - 1;
         }
         self.drop_length += 1;
     }
 
     fn end_drop(&mut self) {
         if self.dropping {
-            self.drops.push((self.written_total, self.drop_length));
+            // A drop is one stretch of the input: closers held back in a comment or CDATA are
+            // the bytes just before its end, and those kept at its end are not in it.
+            self.chunk_drops.push((self.drop_start, self.drop_start + self.drop_length));
             self.dropped_total += self.drop_length;
+            self.drops.push((self.written_total, self.dropped_total));
             self.dropping = false;
             self.drop_length = 0;
         }
@@ -301,6 +328,87 @@ impl<R: Read> Clamp<R> {
         Ok(())
     }
 
+    /// Takes a run of bytes from the start of `input` that [`Clamp::step`] would treat alike
+    /// (all kept, or all dropped, with no change of state), the way `step` would, but at memory
+    /// speed; returns how many (0: let `step` take the next byte). Runs stay short of the
+    /// points where `step` decides something: the content bound, the markup limit, a closer.
+    fn run(&mut self, input: &[u8]) -> usize {
+        /// Kept content stays this far below [`CONTENT_KEEP`] in a run, and its last this many
+        /// bytes decide whether a reference is open (one is at most `REFERENCE_LIMIT` long).
+        const MARGIN: u64 = 2 * REFERENCE_LIMIT as u64;
+        let content_room = || usize::try_from(CONTENT_KEEP.saturating_sub(self.kept + MARGIN)).unwrap_or(usize::MAX);
+        let markup_room = usize::try_from(MARKUP_LIMIT - self.markup.min(MARKUP_LIMIT)).unwrap_or(usize::MAX);
+        let length = match self.state {
+            State::Text if self.dropping => {
+                let length = memchr::memchr(b'<', input).unwrap_or(input.len());
+                self.drop_length += length as u64;
+                self.read_total += length as u64;
+                return length;
+            }
+            State::Tag(quote) if quote != 0 && self.dropping => {
+                let length = memchr::memchr(quote, input).unwrap_or(input.len());
+                self.drop_length += length as u64;
+                self.read_total += length as u64;
+                return length;
+            }
+            State::Text => {
+                let length = memchr::memchr(b'<', input).unwrap_or(input.len()).min(content_room());
+                self.keep_content(&input[..length]);
+                length
+            }
+            State::Tag(0) => {
+                let length = memchr::memchr3(b'"', b'\'', b'>', input).unwrap_or(input.len()).min(markup_room);
+                self.markup += length as u64;
+                length
+            }
+            State::Tag(quote) => {
+                let length = memchr::memchr(quote, input).unwrap_or(input.len()).min(content_room()).min(markup_room);
+                self.keep_content(&input[..length]);
+                self.markup += length as u64;
+                length
+            }
+            State::Comment | State::CData if self.dropping => {
+                let closer = if self.state == State::Comment { b'-' } else { b']' };
+                let length = memchr::memchr2(closer, b'>', input).unwrap_or(input.len());
+                if length > 0 {
+                    self.drop_length += self.closers + length as u64;
+                    self.closers = 0;
+                }
+                self.read_total += length as u64;
+                return length;
+            }
+            State::Comment | State::CData => {
+                let closer = if self.state == State::Comment { b'-' } else { b']' };
+                let length = memchr::memchr2(closer, b'>', input).unwrap_or(input.len()).min(content_room());
+                if length > 0 {
+                    self.kept += length as u64;
+                    self.closers = 0;
+                }
+                length
+            }
+            _ => return 0,
+        };
+        self.written_total += length as u64;
+        self.read_total += length as u64;
+        length
+    }
+
+    /// Counts `kept` content bytes and follows references through them, as `step` does byte by
+    /// byte. Only the last `2 * REFERENCE_LIMIT` bytes can leave a reference open.
+    fn keep_content(&mut self, kept: &[u8]) {
+        self.kept += kept.len() as u64;
+        let tail = 2 * REFERENCE_LIMIT as usize;
+        let tail = if kept.len() > tail {
+            self.reference = 0;
+            &kept[kept.len() - tail..]
+        } else {
+            kept
+        };
+        for &byte in tail {
+            self.track_reference(byte);
+        }
+    }
+
     /// A byte of `<!...>` markup that is neither a comment nor CDATA, at `[` depth `depth`
     /// before it. (`[`...`]` brackets the internal subset, whose declarations hold `>`.)
     fn doctype_byte(&mut self, depth: u32, byte: u8) {
@@ -353,21 +461,30 @@ impl<R: Read> Clamp<R> {
 
     /// Reads and processes input until some output is ready or the input ends.
     fn refill(&mut self) -> io::Result<()> {
-        self.out.clear();
-        self.out_position = 0;
-        while self.out.is_empty() {
+        self.position = 0;
+        self.end = 0;
+        while self.end == 0 {
             if let Some(error) = self.error.take() {
                 return Err(io::Error::other(error));
             }
-            let count = match self.inner.read(&mut self.raw) {
+            let (from, carry) = std::mem::take(&mut self.carry);
+            self.raw.copy_within(from..from + carry, 0);
+            let count = match self.inner.read(&mut self.raw[carry..]) {
                 Ok(count) => count,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {
+                    self.carry = (0, carry);
+                    continue;
+                }
                 Err(error) => return Err(error),
             };
+            let at_end = count == 0;
+            let count = count + carry;
             if count == 0 {
                 self.end_drop();
                 return Ok(());
             }
+            let base = self.read_total;
+            self.chunk_drops.clear();
             let mut start = 0;
             if self.read_total == 0 && self.raw[..count].starts_with(b"\xEF\xBB\xBF") {
                 self.drops.push((0, 3));
@@ -376,8 +493,16 @@ impl<R: Read> Clamp<R> {
                 self.read_total = 3;
                 start = 3;
             }
-            for index in start..count {
-                let byte = self.raw[index];
+            let raw = std::mem::take(&mut self.raw);
+            let mut index = start;
+            while index < count {
+                let run = if self.runs { self.run(&raw[index..count]) } else { 0 };
+                if run > 0 {
+                    index += run;
+                    continue;
+                }
+                let byte = raw[index];
+                index += 1;
                 self.read_total += 1;
                 if let Err(error) = self.step(byte) {
                     // What was produced so far is handed out first; the error comes next.
@@ -385,8 +510,48 @@ impl<R: Read> Clamp<R> {
                     break;
                 }
             }
+            self.raw = raw;
+            if self.dropping && matches!(self.state, State::Comment | State::CData) && self.closers > 0 && !at_end {
+                // The last two closers held back may yet end the token (and be kept): they are
+                // read again with the next chunk, whose bytes decide. Closers before them are
+                // dropped either way.
+                let carry = usize::try_from(self.closers.min(2)).unwrap_or(2).min(index);
+                self.closers -= carry as u64;
+                self.read_total -= carry as u64;
+                index -= carry;
+                self.carry = (index, carry);
+            }
+            self.hand_out(base, start, index);
         }
         Ok(())
+    }
+
+    /// Hands out `raw[start..end]` (input positions from `base`) less what was dropped.
+    fn hand_out(&mut self, base: u64, start: usize, end: usize) {
+        let in_chunk = |at: u64| usize::try_from(at.saturating_sub(base)).map_or(end, |at| at.min(end));
+        let mut drops: Vec<(usize, usize)> =
+            self.chunk_drops.iter().map(|&(from, to)| (in_chunk(from), in_chunk(to))).collect();
+        if self.dropping {
+            // A drop still going on takes the rest of the chunk (from where it started here).
+            drops.push((in_chunk(self.drop_start), end));
+        }
+        drops.retain(|(from, to)| from < to);
+        if drops.is_empty() {
+            self.from_out = false;
+            self.position = start;
+            self.end = end;
+            return;
+        }
+        self.out.clear();
+        let mut kept_from = start;
+        for (from, to) in drops {
+            self.out.extend_from_slice(&self.raw[kept_from..from.max(kept_from)]);
+            kept_from = kept_from.max(to);
+        }
+        self.out.extend_from_slice(&self.raw[kept_from..end]);
+        self.from_out = true;
+        self.position = 0;
+        self.end = self.out.len();
     }
 }
 
@@ -402,14 +567,15 @@ impl<R: Read> Read for Clamp<R> {
 
 impl<R: Read> BufRead for Clamp<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.out_position >= self.out.len() {
+        if self.position >= self.end {
             self.refill()?;
         }
-        Ok(&self.out[self.out_position..])
+        let handed = if self.from_out { &self.out } else { &self.raw };
+        Ok(&handed[self.position..self.end])
     }
 
     fn consume(&mut self, amount: usize) {
-        self.out_position = (self.out_position + amount).min(self.out.len());
+        self.position = (self.position + amount).min(self.end);
     }
 }
 
@@ -443,6 +609,72 @@ mod tests {
 
     fn keep() -> usize {
         usize::try_from(CONTENT_KEEP).expect("small")
+    }
+
+    /// A reader that hands out its input in pieces of the given sizes, in turn.
+    struct Pieces<'a> {
+        input: &'a [u8],
+        sizes: Vec<usize>,
+        next: usize,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            let size = self.sizes[self.next % self.sizes.len()].max(1).min(buffer.len()).min(self.input.len());
+            self.next += 1;
+            buffer[..size].copy_from_slice(&self.input[..size]);
+            self.input = &self.input[size..];
+            Ok(size)
+        }
+    }
+
+    /// Everything a clamp hands out and records, read in pieces of `sizes`.
+    fn outcome(input: &[u8], sizes: &[usize], runs: bool) -> (Vec<u8>, String, Vec<(u64, u64)>, u64) {
+        let mut clamp = Clamp::new(Pieces { input, sizes: sizes.to_vec(), next: 0 });
+        clamp.runs = runs;
+        let mut out = Vec::new();
+        let error = match clamp.read_to_end(&mut out) {
+            Ok(_) => String::new(),
+            Err(error) => error.to_string(),
+        };
+        let dropped = clamp.take_dropped();
+        (out, error, clamp.drops, dropped)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// Taking runs of bytes at once changes nothing: the same output, drops and errors as
+        /// byte by byte, wherever the reads of the input end.
+        #[test]
+        fn runs_are_the_same_as_byte_by_byte(
+            pieces in proptest::collection::vec((0..28usize, 0..8usize), 1..40),
+            sizes in proptest::collection::vec(1..70_000usize, 1..4),
+        ) {
+            const TOKENS: [&str; 21] = [
+                "<a>", "</a>", "<b x=\"", "\"/>", "'", "\"", "<![CDATA[", "]]>", "<!--", "-->", "]", "-",
+                "&amp;", "&", ";", "\u{e9}", "<?pi ", "?>", "<!DOCTYPE r [", "]>", ">",
+            ];
+            let keep = keep();
+            let lengths = [1, 100, keep - 70, keep - 33, keep - 1, keep, keep + 300, 40];
+            let mut input = Vec::new();
+            for (token, length) in pieces {
+                match TOKENS.get(token) {
+                    Some(token) => input.extend(token.as_bytes()),
+                    None => input.extend(std::iter::repeat_n(b"x&;]-"[token % 5], lengths[length])),
+                }
+            }
+            let fast = outcome(&input, &sizes, true);
+            proptest::prop_assert_eq!(&fast, &outcome(&input, &sizes, false));
+            // The output is the input less the drops recorded: each byte where they say.
+            let (out, _, drops, _) = fast;
+            let mut clamp = Clamp::new(&b""[..]);
+            clamp.drops = drops;
+            for (position, byte) in out.iter().enumerate() {
+                let original = clamp.original_offset(position as u64);
+                proptest::prop_assert_eq!(input.get(original as usize), Some(byte), "output byte {}", position);
+            }
+        }
     }
 
     #[test]
@@ -503,6 +735,29 @@ mod tests {
         let (out, mut clamp) = clamp(&input);
         assert!(out.ends_with(b"v\" n='1'/>"));
         assert_eq!(clamp.take_dropped(), 5);
+    }
+
+    #[test]
+    fn a_cut_token_keeps_its_end_wherever_a_read_ends() {
+        for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
+            let mut input = format!("<a>{open}").into_bytes();
+            input.extend(std::iter::repeat_n(b'y', keep() + 10));
+            input.extend(format!("{}{}{close}</a>", &close[..1], &close[..1]).as_bytes());
+            let closing = input.len() - 4 - close.len() - 2;
+            // Reads that end just before, inside and just after the closers.
+            for split in closing - 2..closing + 5 {
+                let sizes = [split % CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, CHUNK];
+                let (out, _, _, dropped) = outcome(&input, &sizes, true);
+                // Closers before the last two are dropped with the rest of the text.
+                let end = format!("y{close}</a>");
+                assert!(
+                    out.ends_with(end.as_bytes()),
+                    "{open} split at {split}: {:?}",
+                    String::from_utf8_lossy(&out[out.len() - 10..])
+                );
+                assert_eq!(out.len() as u64 + dropped, input.len() as u64, "{open} split at {split}");
+            }
+        }
     }
 
     #[test]

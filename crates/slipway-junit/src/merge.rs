@@ -4,8 +4,6 @@
 //! testcase, the same suite in two JUnit files of one build. TestGrid (updater `MergeCells`,
 //! with merging on, its default) makes one cell of them; so does [`merge`].
 
-use std::collections::BTreeMap;
-
 use slipway_core::results::{Status, TestResult};
 
 /// Merges the cells of one build (in document order, files in order) into one result per
@@ -20,11 +18,25 @@ use slipway_core::results::{Status, TestResult};
 ///   it is prefixed `P/N runs passed` (TestGrid's `n/N` icon and message), followed by `: ` and
 ///   the message if there is one.
 pub fn merge(cells: impl IntoIterator<Item = TestResult>) -> Vec<TestResult> {
-    let mut by_name: BTreeMap<String, Vec<TestResult>> = BTreeMap::new();
-    for cell in cells {
-        by_name.entry(cell.name.clone()).or_default().push(cell);
+    let mut cells: Vec<TestResult> = cells.into_iter().collect();
+    // A stable sort keeps the cells of one name in document order.
+    if !cells.is_sorted_by(|a, b| a.name <= b.name) {
+        cells.sort_by(|a, b| a.name.cmp(&b.name));
     }
-    by_name.into_values().map(merge_one).collect()
+    if cells.windows(2).all(|pair| pair[0].name != pair[1].name) {
+        // No name twice (the usual case): each cell stays as it is, but for reruns' prefix.
+        return cells.into_iter().map(|cell| if cell.runs > 1 { merge_one(vec![cell]) } else { cell }).collect();
+    }
+    let mut merged = Vec::with_capacity(cells.len());
+    let mut cells = cells.into_iter().peekable();
+    while let Some(first) = cells.next() {
+        let mut same = vec![first];
+        while let Some(next) = cells.next_if(|next| next.name == same[0].name) {
+            same.push(next);
+        }
+        merged.push(merge_one(same));
+    }
+    merged
 }
 
 fn merge_one(cells: Vec<TestResult>) -> TestResult {

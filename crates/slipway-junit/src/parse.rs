@@ -4,6 +4,7 @@
 //! know are skipped with everything inside them, so the dialects' extras (properties,
 //! timestamps, hostnames, `<stackTrace>` outside reruns) cost nothing.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use quick_xml::Reader;
@@ -126,20 +127,38 @@ fn undeclared(name: &str) -> String {
     format!("`&{name};` is not an entity XML defines (a JUnit file declares none): not well-formed XML")
 }
 
-/// Checks an element's attributes are well-formed: each name once, no `<` in a value, and
-/// every `&` a reference XML defines.
-fn check_attributes(element: &BytesStart<'_>) -> Result<(), String> {
+/// The raw values of the attributes slipway reads (the first of each local name).
+#[derive(Debug, Default)]
+struct Attributes<'a> {
+    name: Option<Cow<'a, [u8]>>,
+    time: Option<Cow<'a, [u8]>>,
+    message: Option<Cow<'a, [u8]>>,
+}
+
+/// An attribute's value, unescaped; `None` when absent. Only the values slipway uses are
+/// checked to be UTF-8.
+fn value(raw: Option<Cow<'_, [u8]>>, key: &str) -> Result<Option<String>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    let value = std::str::from_utf8(&raw)
+        .map_err(|_| format!("invalid UTF-8 in attribute `{key}` (slipway reads JUnit as UTF-8)"))?;
+    Ok(Some(text::unescape(value)))
+}
+
+/// Reads an element's attributes in one pass, checking they are well-formed: each name once, no
+/// `<` in a value, and every `&` a reference XML defines.
+fn attributes<'a>(element: &'a BytesStart<'_>) -> Result<Attributes<'a>, String> {
+    let mut read = Attributes::default();
     for attribute in element.attributes().with_checks(true) {
         let attribute = attribute.map_err(|error| format!("not well-formed XML: {error}"))?;
         let value: &[u8] = &attribute.value;
         let key = || String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
-        if value.contains(&b'<') {
+        if memchr::memchr(b'<', value).is_some() {
             return Err(format!("not well-formed XML: `<` in the value of attribute `{}`", key()));
         }
         let mut rest = value;
-        while let Some(start) = rest.iter().position(|&byte| byte == b'&') {
+        while let Some(start) = memchr::memchr(b'&', rest) {
             rest = &rest[start + 1..];
-            let end = rest.iter().position(|&byte| byte == b';').filter(|&end| end <= 32);
+            let end = memchr::memchr(b';', rest).filter(|&end| end <= 32);
             let Some(end) = end else {
                 return Err(format!("not well-formed XML: a `&` that starts no reference in attribute `{}`", key()));
             };
@@ -153,8 +172,18 @@ fn check_attributes(element: &BytesStart<'_>) -> Result<(), String> {
             }
             rest = &rest[end + 1..];
         }
+        let slot = match attribute.key.local_name().as_ref() {
+            b"name" => &mut read.name,
+            b"time" => &mut read.time,
+            b"message" => &mut read.message,
+            _ => continue,
+        };
+        // The first of a name that appears twice under different prefixes speaks.
+        if slot.is_none() {
+            *slot = Some(attribute.value);
+        }
     }
-    Ok(())
+    Ok(read)
 }
 
 /// The error for a failure quick-xml reports, at the position it reports.
@@ -230,8 +259,6 @@ struct Case {
     skipped: Option<Outcome>,
     first_flaky: Option<Outcome>,
     failed_reruns: u32,
-    output: BoundedText,
-    errors_output: BoundedText,
 }
 
 /// How many test cases one file, and one build, may hold. The biggest real files (a
@@ -259,6 +286,10 @@ struct Document {
     /// stays linear however deep suites nest.
     path: String,
     case: Option<Case>,
+    /// The current test case's `<system-out>` and `<system-err>`: kept in case it fails without
+    /// a text of its own, in buffers used again for every case.
+    output: BoundedText,
+    errors_output: BoundedText,
     outcome: Option<Outcome>,
     /// Suite-level `<error>`/`<failure>`: the row name it reports under.
     suite_outcome: Option<String>,
@@ -274,20 +305,20 @@ impl Document {
         if self.stack.len() >= MAX_DEPTH {
             return Err(format!("elements nested more than {MAX_DEPTH} deep: not a JUnit file slipway reads"));
         }
-        check_attributes(element)?;
+        let attributes = attributes(element)?;
         let local = element.local_name();
         let name = local.as_ref();
         let frame = match (self.stack.last(), name) {
             (None, b"testsuites") => Frame::Testsuites,
             (None, b"testsuite") => {
-                self.path = attribute(element, b"name")?.map(text::name).unwrap_or_default();
+                self.path = value(attributes.name, "name")?.map(text::name).unwrap_or_default();
                 Frame::Testsuite { parent_len: 0 }
             }
             (None, _) => {
                 return Err(format!("the root element is <{}>, {NOT_JUNIT}", String::from_utf8_lossy(name)));
             }
             (Some(Frame::Testsuites | Frame::Testsuite { .. }), b"testsuite") => {
-                let own = attribute(element, b"name")?.map(text::name).unwrap_or_default();
+                let own = value(attributes.name, "name")?.map(text::name).unwrap_or_default();
                 let parent_len = self.path.len();
                 if !own.is_empty() {
                     if !self.path.is_empty() {
@@ -298,21 +329,23 @@ impl Document {
                 Frame::Testsuite { parent_len }
             }
             (Some(Frame::Testsuites | Frame::Testsuite { .. }), b"testcase") => {
-                let own = attribute(element, b"name")?.unwrap_or_default();
+                let own = value(attributes.name, "name")?.unwrap_or_default();
                 let name = text::name(dot_name(self.suite_path(), &own));
-                let duration_ms = attribute(element, b"time")?.as_deref().and_then(milliseconds);
+                let duration_ms = value(attributes.time, "time")?.as_deref().and_then(milliseconds);
                 self.case = Some(Case { name, duration_ms, ..Case::default() });
+                self.output.clear();
+                self.errors_output.clear();
                 Frame::Testcase
             }
             (Some(Frame::Testsuite { .. }), b"error" | b"failure") if self.outcome.is_none() => {
                 let row = if self.path.is_empty() { "testsuite".to_owned() } else { self.path.clone() };
                 self.suite_outcome = Some(row);
-                self.outcome = Some(outcome(element, Kind::Error, dropped)?);
+                self.outcome = Some(outcome(value(attributes.message, "message")?, Kind::Error, dropped));
                 Frame::Outcome
             }
             (Some(Frame::Testcase), _) if self.outcome.is_none() => match kind(name) {
                 Some(kind) => {
-                    self.outcome = Some(outcome(element, kind, dropped)?);
+                    self.outcome = Some(outcome(value(attributes.message, "message")?, kind, dropped));
                     Frame::Outcome
                 }
                 None if name == b"system-out" => Frame::Output(false),
@@ -332,7 +365,7 @@ impl Document {
             Some(Frame::Testsuite { parent_len }) => self.path.truncate(parent_len),
             Some(Frame::Testcase) => {
                 if let Some(case) = self.case.take() {
-                    match cell(case) {
+                    match cell(case, &self.output, &self.errors_output) {
                         Some(cell) => self.parsed.cells.push(cell),
                         None => self.parsed.dropped += 1,
                     }
@@ -410,8 +443,8 @@ impl Document {
         match self.stack.last()? {
             Frame::Outcome => self.outcome.as_mut().map(|outcome| &mut outcome.body),
             Frame::StackTrace => self.outcome.as_mut().map(|outcome| &mut outcome.stack_trace),
-            Frame::Output(false) => self.case.as_mut().map(|case| &mut case.output),
-            Frame::Output(true) => self.case.as_mut().map(|case| &mut case.errors_output),
+            Frame::Output(false) => Some(&mut self.output),
+            Frame::Output(true) => Some(&mut self.errors_output),
             _ => None,
         }
     }
@@ -466,17 +499,17 @@ fn kind(name: &[u8]) -> Option<Kind> {
     })
 }
 
-fn outcome(element: &BytesStart<'_>, kind: Kind, dropped: u64) -> Result<Outcome, String> {
+fn outcome(attribute: Option<String>, kind: Kind, dropped: u64) -> Outcome {
     let mut message = BoundedText::default();
-    if let Some(text) = attribute(element, b"message")? {
+    if let Some(text) = attribute {
         message.push_str(&text);
         message.add_cut(dropped);
     }
-    Ok(Outcome { kind, message, body: BoundedText::default(), stack_trace: BoundedText::default() })
+    Outcome { kind, message, body: BoundedText::default(), stack_trace: BoundedText::default() }
 }
 
 /// One test case's cell, or `None` when TestGrid leaves it out.
-fn cell(case: Case) -> Option<TestResult> {
+fn cell(case: Case, output: &BoundedText, errors_output: &BoundedText) -> Option<TestResult> {
     let failed = case.failure.is_some() || case.error.is_some();
     if !failed
         && case.failed_reruns == 0
@@ -487,7 +520,7 @@ fn cell(case: Case) -> Option<TestResult> {
         return None;
     }
     let fallback = |primary: Option<String>| {
-        primary.or_else(|| text::compose(&[&case.errors_output])).or_else(|| text::compose(&[&case.output]))
+        primary.or_else(|| text::compose(&[errors_output])).or_else(|| text::compose(&[output]))
     };
     let (status, passes, message) = if failed {
         let primary = case.error.as_ref().or(case.failure.as_ref()).and_then(Outcome::text);
@@ -509,23 +542,6 @@ fn cell(case: Case) -> Option<TestResult> {
     })
 }
 
-/// An attribute's value, unescaped; `None` when absent.
-fn attribute(element: &BytesStart<'_>, wanted: &[u8]) -> Result<Option<String>, String> {
-    for attribute in element.attributes().with_checks(false) {
-        let attribute = attribute.map_err(|error| format!("not well-formed XML: {error}"))?;
-        if attribute.key.local_name().as_ref() == wanted {
-            let value = std::str::from_utf8(&attribute.value).map_err(|_| {
-                format!(
-                    "invalid UTF-8 in attribute `{}` (slipway reads JUnit as UTF-8)",
-                    String::from_utf8_lossy(wanted)
-                )
-            })?;
-            return Ok(Some(text::unescape(value)));
-        }
-    }
-    Ok(None)
-}
-
 /// `left.right`, or whichever is not empty (TestGrid's `dotName`).
 fn dot_name(left: &str, right: &str) -> String {
     match (left.is_empty(), right.is_empty()) {
@@ -537,7 +553,8 @@ fn dot_name(left: &str, right: &str) -> String {
 
 /// Seconds (`12.5`, `2.065e-05`, `1,234.5`) as whole milliseconds; `None` when not a duration.
 fn milliseconds(seconds: &str) -> Option<u64> {
-    let seconds: f64 = seconds.trim().replace(',', "").parse().ok()?;
+    let seconds = seconds.trim();
+    let seconds: f64 = if seconds.contains(',') { seconds.replace(',', "").parse() } else { seconds.parse() }.ok()?;
     if !seconds.is_finite() || !(0.0..=1e12).contains(&seconds) {
         return None;
     }

@@ -29,7 +29,7 @@ impl BoundedText {
         let room = MESSAGE_LIMIT - self.text.len();
         let end = if text.len() <= room { text.len() } else { text.floor_char_boundary(room) };
         let kept = &text[..end];
-        if kept.contains(['\r', '\0']) {
+        if memchr::memchr2(b'\r', b'\0', kept.as_bytes()).is_some() {
             self.text.push_str(&kept.replace("\r\n", "\n").replace(['\r'], "\n").replace('\0', "\u{fffd}"));
         } else {
             self.text.push_str(kept);
@@ -40,6 +40,12 @@ impl BoundedText {
     pub(crate) fn push_char(&mut self, character: char) {
         let mut buffer = [0; 4];
         self.push_str(character.encode_utf8(&mut buffer));
+    }
+
+    /// Empties it, keeping its buffer.
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.cut = 0;
     }
 
     /// Counts bytes that were left out before they got here.
@@ -95,8 +101,12 @@ pub(crate) fn name(raw: String) -> String {
 /// anything else (`&name;` of a DTD, a stray `&`) kept as written. Entities are never expanded
 /// from a DTD.
 pub(crate) fn unescape(raw: &str) -> String {
-    if !raw.contains('&') {
-        return raw.replace("\r\n", "\n");
+    if memchr::memchr(b'&', raw.as_bytes()).is_none() {
+        return if memchr::memchr(b'\r', raw.as_bytes()).is_none() {
+            raw.to_owned()
+        } else {
+            raw.replace("\r\n", "\n")
+        };
     }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;

@@ -6,6 +6,7 @@
 
 pub mod leases;
 mod migrations;
+mod packed;
 pub mod results;
 pub mod runs;
 
@@ -15,6 +16,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub use packed::PackError;
 pub use runs::{Run, RunState, Trigger};
 
 /// An open store.
@@ -43,6 +45,9 @@ pub enum Error {
     /// A batch of lease operations failed; the text is its cause.
     #[error("database write failed: {0}")]
     Batch(String),
+    /// Stored test results that cannot be read back (a damaged database).
+    #[error(transparent)]
+    Damaged(#[from] PackError),
     #[error("could not create `{}`", path.display())]
     Directory {
         path: std::path::PathBuf,
@@ -160,9 +165,10 @@ impl Store {
             .await
             .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;
         let store = Store { pool, url: url.to_owned(), sqlite: is_sqlite, writer: std::sync::Arc::default() };
-        migrations::apply(&store.pool, is_sqlite)
-            .await
-            .map_err(|source| Error::Connect { url: slipway_core::redact::urls(url), source })?;
+        migrations::apply(&store.pool, is_sqlite).await.map_err(|error| match error {
+            Error::Query(source) => Error::Connect { url: slipway_core::redact::urls(url), source },
+            other => other,
+        })?;
         Ok(store)
     }
 

@@ -11,6 +11,12 @@ use sqlx::{AnyConnection, AnyPool, Connection, Row};
 /// The advisory lock key of slipway's migrations ("slipway" in ASCII, as a number).
 const LOCK: i64 = 0x0073_6c69_7077_6179;
 
+/// Code a step runs after its SQL, in the same transaction: `(connection, is SQLite)`.
+type Code = for<'c> fn(
+    &'c mut AnyConnection,
+    bool,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), crate::Error>> + Send + 'c>>;
+
 /// Every step ever released, oldest first. Never edit one: add another.
 const STEPS: &[(i64, &str, &str)] = &[
     (
@@ -125,12 +131,42 @@ const STEPS: &[(i64, &str, &str)] = &[
     CREATE INDEX IF NOT EXISTS runs_by_base_job_state ON runs (base_job, state, created_at);
     CREATE INDEX IF NOT EXISTS runs_running ON runs (state) WHERE state = 'running'",
     ),
+    (
+        9,
+        "test results packed per build",
+        // BYTEA is PostgreSQL's binary type; SQLite takes any type name and stores a blob as
+        // it is given.
+        "CREATE TABLE IF NOT EXISTS result_test_blocks (
+        job TEXT NOT NULL,
+        build_id TEXT NOT NULL,
+        block BIGINT NOT NULL,
+        tests BIGINT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (job, build_id, block)
+    );
+    CREATE TABLE IF NOT EXISTS result_failures (
+        job TEXT NOT NULL,
+        build_id TEXT NOT NULL,
+        test TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT,
+        PRIMARY KEY (job, build_id, test)
+    )",
+    ),
 ];
+
+/// The code of the steps that have some: what SQL alone cannot do.
+fn code(version: i64) -> Option<Code> {
+    match version {
+        9 => Some(|connection, sqlite| Box::pin(crate::results::pack_test_rows(connection, sqlite))),
+        _ => None,
+    }
+}
 
 /// Applies the steps not applied yet. Readers of an up-to-date database only read: the
 /// migrations table is created only when it is missing, and each step runs in a write
 /// transaction (`BEGIN IMMEDIATE` on SQLite) that checks again that no other process applied it.
-pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), sqlx::Error> {
+pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), crate::Error> {
     if !sqlite {
         let mut connection = pool.acquire().await?;
         sqlx::query("SELECT 1 FROM (SELECT pg_advisory_lock($1)) AS locked")
@@ -142,7 +178,7 @@ pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), sqlx::Erro
             .bind(LOCK)
             .execute(&mut *connection)
             .await;
-        return result.and(unlocked.map(drop));
+        return result.and(unlocked.map(drop).map_err(crate::Error::from));
     }
     let applied = match applied(pool).await {
         Ok(applied) => applied,
@@ -172,6 +208,9 @@ pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), sqlx::Erro
         for statement in sql.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
             sqlx::query(statement).execute(&mut *transaction).await?;
         }
+        if let Some(code) = code(*version) {
+            code(&mut transaction, true).await?;
+        }
         sqlx::query("INSERT INTO slipway_migrations (version, description) VALUES ($1, $2)")
             .bind(*version)
             .bind(*description)
@@ -183,7 +222,7 @@ pub(crate) async fn apply(pool: &AnyPool, sqlite: bool) -> Result<(), sqlx::Erro
 }
 
 /// [`apply`] on one PostgreSQL connection that holds the migrations' lock.
-async fn apply_on(connection: &mut AnyConnection) -> Result<(), sqlx::Error> {
+async fn apply_on(connection: &mut AnyConnection) -> Result<(), crate::Error> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS slipway_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL)",
     )
@@ -199,6 +238,9 @@ async fn apply_on(connection: &mut AnyConnection) -> Result<(), sqlx::Error> {
         let mut transaction = connection.begin().await?;
         for statement in sql.split(';').map(str::trim).filter(|statement| !statement.is_empty()) {
             sqlx::query(statement).execute(&mut *transaction).await?;
+        }
+        if let Some(code) = code(*version) {
+            code(&mut transaction, false).await?;
         }
         sqlx::query("INSERT INTO slipway_migrations (version, description) VALUES ($1, $2)")
             .bind(*version)

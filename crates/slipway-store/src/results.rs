@@ -1,4 +1,6 @@
-//! Test results: builds of jobs and one row per test per build.
+//! Test results: builds of jobs, each with every test packed into a few blocks
+//! (`result_test_blocks`, see [`crate::packed`]) and one row per failed or flaky test
+//! (`result_failures`), which is what failure clustering reads across builds.
 //!
 //! A build is replaced as a whole, in one transaction, so ingesting the same build twice
 //! changes nothing and a reader never sees half a build.
@@ -7,7 +9,7 @@ use slipway_core::results::{Build, Status, TestResult};
 // Dynamic SQL here is built only from constant text and numbered placeholders.
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Error, Store};
+use crate::{Error, Store, packed};
 
 pub use slipway_core::results::Failure;
 
@@ -22,13 +24,14 @@ pub enum Replaced {
     Unchanged,
 }
 
-/// Test rows per INSERT statement on PostgreSQL (see [`Store::replace_build`]).
+/// Failure rows per INSERT statement on PostgreSQL (see [`write_tests`]).
 const INSERT_ROWS: usize = 32;
-/// Test rows per INSERT statement on SQLite, passed as one JSON array.
+/// Failure rows per INSERT statement on SQLite, passed as one JSON array.
 const SQLITE_JSON_ROWS: usize = 10_000;
 
 impl Store {
-    /// Stores `build` with exactly `tests`, replacing what was stored for it.
+    /// Stores `build` with exactly `tests` (one result per test name: merge duplicates first),
+    /// replacing what was stored for it.
     pub async fn replace_build(&self, build: &Build, tests: &[TestResult], now: i64) -> Result<Replaced, Error> {
         let existing = self.build(&build.job, &build.build_id).await?;
         if let Some(existing) = &existing {
@@ -38,16 +41,14 @@ impl Store {
             }
         }
         let mut transaction = self.begin_write().await?;
-        sqlx::query("DELETE FROM result_tests WHERE job = $1 AND build_id = $2")
-            .bind(&build.job)
-            .bind(&build.build_id)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::query("DELETE FROM result_builds WHERE job = $1 AND build_id = $2")
-            .bind(&build.job)
-            .bind(&build.build_id)
-            .execute(&mut *transaction)
-            .await?;
+        for table in ["result_test_blocks", "result_failures", "result_builds"] {
+            // Only the table name is formatted in, from the constant list above.
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE job = $1 AND build_id = $2")))
+                .bind(&build.job)
+                .bind(&build.build_id)
+                .execute(&mut *transaction)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO result_builds (job, build_id, started, finished, passed, version, source, ingested_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -62,77 +63,7 @@ impl Store {
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        if self.sqlite {
-            // SQLite: thousands of rows per statement, as one JSON array that SQLite's own JSON
-            // reader takes apart (`json_each`): binding eight values per row made a
-            // 200,000-test build take 1.2 s, this takes a fraction (`cargo bench -p
-            // slipway-junit --bench ingest`).
-            for chunk in tests.chunks(SQLITE_JSON_ROWS) {
-                let rows: Vec<_> = chunk
-                    .iter()
-                    .map(|test| {
-                        (
-                            &test.name,
-                            test.status.as_str(),
-                            test.duration_ms.and_then(|ms| i64::try_from(ms).ok()),
-                            test.runs,
-                            test.passes,
-                            &test.message,
-                        )
-                    })
-                    .collect();
-                let rows = serde_json::to_string(&rows).expect("strings and numbers serialize");
-                sqlx::query(
-                    "INSERT INTO result_tests (job, build_id, test, status, duration_ms, runs, passes, message) \
-                     SELECT ?1, ?2, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
-                     FROM json_each(?3)",
-                )
-                .bind(&build.job)
-                .bind(&build.build_id)
-                .bind(rows)
-                .execute(&mut *transaction)
-                .await?;
-            }
-            transaction.commit().await?;
-            return Ok(if existing.is_some() { Replaced::Updated } else { Replaced::Inserted });
-        }
-        // PostgreSQL: several rows per statement. One statement per test made a 200,000-test
-        // build take 11 s of round trips (measured on SQLite); with numbered `$N` parameters, 32
-        // rows a statement took 2 s, 200 took 4.6 s and 1,000 took 15 s (a numbered parameter
-        // is looked up by name, so binding costs more the more there are).
-        for chunk in tests.chunks(INSERT_ROWS) {
-            let mut sql = String::from(
-                "INSERT INTO result_tests (job, build_id, test, status, duration_ms, runs, passes, message) VALUES ",
-            );
-            for row in 0..chunk.len() {
-                let first = row * 8;
-                if row > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for column in 1..=8 {
-                    if column > 1 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("${}", first + column));
-                }
-                sql.push(')');
-            }
-            // Only placeholders are generated; every value is bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for test in chunk {
-                query = query
-                    .bind(&build.job)
-                    .bind(&build.build_id)
-                    .bind(&test.name)
-                    .bind(test.status.as_str())
-                    .bind(test.duration_ms.and_then(|ms| i64::try_from(ms).ok()))
-                    .bind(i64::from(test.runs))
-                    .bind(i64::from(test.passes))
-                    .bind(&test.message);
-            }
-            query.execute(&mut *transaction).await?;
-        }
+        write_tests(&mut transaction, self.sqlite, &build.job, &build.build_id, tests).await?;
         transaction.commit().await?;
         Ok(if existing.is_some() { Replaced::Updated } else { Replaced::Inserted })
     }
@@ -214,25 +145,28 @@ impl Store {
         Ok(rows.iter().map(build_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// The tests of one build, by name.
+    /// The tests of one build, by name (sorted as Rust sorts strings: by bytes).
     pub async fn build_tests(&self, job: &str, build_id: &str) -> Result<Vec<TestResult>, Error> {
-        let rows = sqlx::query(
-            "SELECT test, status, duration_ms, runs, passes, message FROM result_tests \
-             WHERE job = $1 AND build_id = $2 ORDER BY test",
-        )
-        .bind(job)
-        .bind(build_id)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.iter().map(test_from_row).collect::<Result<_, _>>()?)
+        let rows =
+            sqlx::query("SELECT tests, data FROM result_test_blocks WHERE job = $1 AND build_id = $2 ORDER BY block")
+                .bind(job)
+                .bind(build_id)
+                .fetch_all(self.pool())
+                .await?;
+        let count: i64 = rows.iter().map(|row| row.try_get::<i64, _>("tests")).sum::<Result<_, _>>()?;
+        let mut tests = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        for row in &rows {
+            packed::decode(&row.try_get::<Vec<u8>, _>("data")?, &mut tests)?;
+        }
+        Ok(tests)
     }
 
     /// Every failed or flaky test of builds that started at or after `since` (Unix seconds;
     /// builds without a start time are included), optionally of one job.
     pub async fn failures(&self, since: i64, job: Option<&str>) -> Result<Vec<Failure>, Error> {
-        let mut sql = "SELECT t.job, t.build_id, t.test, t.message, b.started FROM result_tests t \
+        let mut sql = "SELECT t.job, t.build_id, t.test, t.message, b.started FROM result_failures t \
                        JOIN result_builds b ON b.job = t.job AND b.build_id = t.build_id \
-                       WHERE t.status IN ('fail', 'flaky') AND (b.started IS NULL OR b.started >= $1)"
+                       WHERE (b.started IS NULL OR b.started >= $1)"
             .to_owned();
         if job.is_some() {
             sql.push_str(" AND t.job = $2");
@@ -294,4 +228,102 @@ fn test_from_row(row: &sqlx::any::AnyRow) -> Result<TestResult, sqlx::Error> {
         passes: count("passes")?,
         message: row.try_get("message")?,
     })
+}
+
+/// Writes the tests of one build (whose rows are not there): its blocks, and a row for each
+/// failed or flaky test. `tests` must have distinct names.
+pub(crate) async fn write_tests(
+    connection: &mut sqlx::AnyConnection,
+    sqlite: bool,
+    job: &str,
+    build_id: &str,
+    tests: &[TestResult],
+) -> Result<(), Error> {
+    // Sorted by name, so that neighbours share prefixes and a build reads back in one order.
+    let sorted;
+    let tests = if tests.is_sorted_by(|a, b| a.name <= b.name) {
+        tests
+    } else {
+        let mut copy = tests.to_vec();
+        copy.sort_by(|a, b| a.name.cmp(&b.name));
+        sorted = copy;
+        &sorted
+    };
+    if let Some(pair) = tests.windows(2).find(|pair| pair[0].name == pair[1].name) {
+        return Err(Error::Batch(format!(
+            "two results for the test `{}` in build {job}/{build_id}: a build holds one per test (merge them first)",
+            pair[0].name
+        )));
+    }
+    for (index, (count, block)) in packed::encode(tests).into_iter().enumerate() {
+        sqlx::query("INSERT INTO result_test_blocks (job, build_id, block, tests, data) VALUES ($1, $2, $3, $4, $5)")
+            .bind(job)
+            .bind(build_id)
+            .bind(index as i64)
+            .bind(count as i64)
+            .bind(block)
+            .execute(&mut *connection)
+            .await?;
+    }
+    let failures: Vec<&TestResult> =
+        tests.iter().filter(|test| matches!(test.status, Status::Fail | Status::Flaky)).collect();
+    if sqlite {
+        // SQLite: thousands of rows per statement, as one JSON array that SQLite's own JSON
+        // reader takes apart (`json_each`); binding values row by row costs far more.
+        for chunk in failures.chunks(SQLITE_JSON_ROWS) {
+            let rows: Vec<_> = chunk.iter().map(|test| (&test.name, test.status.as_str(), &test.message)).collect();
+            let rows = serde_json::to_string(&rows).expect("strings serialize");
+            sqlx::query(
+                "INSERT INTO result_failures (job, build_id, test, status, message) \
+                 SELECT ?1, ?2, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?3)",
+            )
+            .bind(job)
+            .bind(build_id)
+            .bind(rows)
+            .execute(&mut *connection)
+            .await?;
+        }
+        return Ok(());
+    }
+    // PostgreSQL: several rows per statement. With numbered `$N` parameters, 32 rows a
+    // statement was fastest (a numbered parameter is looked up by name, so binding costs more
+    // the more there are).
+    for chunk in failures.chunks(INSERT_ROWS) {
+        let mut sql = String::from("INSERT INTO result_failures (job, build_id, test, status, message) VALUES ");
+        for row in 0..chunk.len() {
+            let first = row * 5;
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${})", first + 1, first + 2, first + 3, first + 4, first + 5));
+        }
+        // Only placeholders are generated; every value is bound.
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for test in chunk {
+            query = query.bind(job).bind(build_id).bind(&test.name).bind(test.status.as_str()).bind(&test.message);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// Migration 9's data step: every build's rows of the old `result_tests` table become blocks
+/// and failure rows, then the table goes.
+pub(crate) async fn pack_test_rows(connection: &mut sqlx::AnyConnection, sqlite: bool) -> Result<(), Error> {
+    let builds = sqlx::query("SELECT DISTINCT job, build_id FROM result_tests").fetch_all(&mut *connection).await?;
+    for build in &builds {
+        let job: String = build.try_get("job")?;
+        let build_id: String = build.try_get("build_id")?;
+        let rows = sqlx::query(
+            "SELECT test, status, duration_ms, runs, passes, message FROM result_tests WHERE job = $1 AND build_id = $2",
+        )
+        .bind(&job)
+        .bind(&build_id)
+        .fetch_all(&mut *connection)
+        .await?;
+        let tests: Vec<TestResult> = rows.iter().map(test_from_row).collect::<Result<_, _>>()?;
+        write_tests(connection, sqlite, &job, &build_id, &tests).await?;
+    }
+    sqlx::query("DROP TABLE result_tests").execute(&mut *connection).await?;
+    Ok(())
 }

@@ -283,3 +283,76 @@ async fn slots_are_taken_atomically_on_sqlite() {
 async fn slots_are_taken_atomically_on_postgres() {
     slots_are_taken_atomically(&slipway_test::postgres::database()).await;
 }
+
+/// A database of before migration 9 (one row per test) keeps every result: its rows become
+/// packed blocks and failure rows, and the old table goes.
+async fn rows_of_old_databases_are_packed(url: &str) {
+    use slipway_core::results::Status;
+    use sqlx::Executor as _;
+    Store::open(url).await.expect("open").close().await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
+    for statement in [
+        "DROP TABLE result_test_blocks",
+        "DROP TABLE result_failures",
+        "DELETE FROM slipway_migrations WHERE version = 9",
+        "CREATE TABLE result_tests (job TEXT NOT NULL, build_id TEXT NOT NULL, test TEXT NOT NULL, \
+         status TEXT NOT NULL, duration_ms BIGINT, runs BIGINT NOT NULL, passes BIGINT NOT NULL, message TEXT, \
+         PRIMARY KEY (job, build_id, test))",
+        "CREATE INDEX result_tests_by_status ON result_tests (status, job)",
+        "INSERT INTO result_builds (job, build_id, started, finished, passed, version, source, ingested_at) \
+         VALUES ('e2e', '1', 100, 160, 0, NULL, '/logs/e2e/1', 1), ('e2e', '2', 200, 260, 1, NULL, '/logs/e2e/2', 1)",
+        "INSERT INTO result_tests (job, build_id, test, status, duration_ms, runs, passes, message) VALUES \
+         ('e2e', '1', 'suite.b', 'fail', 1500, 1, 0, 'boom'), ('e2e', '1', 'suite.a', 'pass', NULL, 1, 1, NULL), \
+         ('e2e', '1', 'suite.c', 'flaky', 20, 2, 1, '1/2 runs passed'), ('e2e', '2', 'suite.a', 'skip', 0, 1, 1, 'why')",
+    ] {
+        pool.execute(statement).await.unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
+    pool.close().await;
+
+    let store = Store::open(url).await.expect("migrates");
+    let tests = store.build_tests("e2e", "1").await.expect("tests");
+    let summary: Vec<_> = tests.iter().map(|test| (test.name.as_str(), test.status, test.duration_ms)).collect();
+    assert_eq!(
+        summary,
+        [("suite.a", Status::Pass, None), ("suite.b", Status::Fail, Some(1500)), ("suite.c", Status::Flaky, Some(20))]
+    );
+    assert_eq!(tests[2].message.as_deref(), Some("1/2 runs passed"));
+    assert_eq!(store.build_tests("e2e", "2").await.expect("tests")[0].message.as_deref(), Some("why"));
+    let failures = store.failures(0, None).await.expect("failures");
+    assert_eq!(failures.iter().map(|failure| failure.test.as_str()).collect::<Vec<_>>(), ["suite.b", "suite.c"]);
+    store.close().await;
+    let pool = sqlx::AnyPool::connect(url).await.expect("connect");
+    assert!(pool.execute("SELECT 1 FROM result_tests").await.is_err(), "the old table is gone");
+}
+
+#[tokio::test]
+async fn rows_of_old_databases_are_packed_on_sqlite() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    rows_of_old_databases_are_packed(&format!("sqlite:{}", directory.path().join("state.db").display())).await;
+}
+
+#[tokio::test]
+async fn rows_of_old_databases_are_packed_on_postgres() {
+    rows_of_old_databases_are_packed(&slipway_test::postgres::database()).await;
+}
+
+#[tokio::test]
+async fn two_results_for_one_test_are_refused_and_nothing_is_stored() {
+    use slipway_core::results::{Build, Status};
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let store = Store::open(&format!("sqlite:{}", directory.path().join("state.db").display())).await.expect("open");
+    let build = Build {
+        job: "unit".to_owned(),
+        build_id: "7".to_owned(),
+        started: Some(1),
+        finished: Some(2),
+        passed: Some(true),
+        version: None,
+        source: "here".to_owned(),
+    };
+    let twice = [result("pkg.TestA", Status::Pass, None), result("pkg.TestA", Status::Pass, None)];
+    let error = store.replace_build(&build, &twice, 3).await.expect_err("refused");
+    assert!(error.to_string().contains("two results for the test `pkg.TestA` in build unit/7"), "{error}");
+    assert!(store.build("unit", "7").await.expect("query").is_none(), "the transaction was rolled back");
+}
