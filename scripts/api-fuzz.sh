@@ -23,21 +23,15 @@ examples=${SLIPWAY_API_FUZZ_EXAMPLES:-50}
 # The whole schemathesis run, in seconds; it takes about 30 here.
 fuzz_timeout=150
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "need root (or sudo) to run: $*" >&2; exit 1; fi
-}
+# as_root, apt_install
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_packages() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]}" >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ca-certificates >/dev/null
-  fi
+  apt_install "${missing[@]}"
 }
 
 install_schemathesis() {

@@ -15,20 +15,14 @@ cd "$(dirname "$0")/.."
 state=${SLIPWAY_SERVICES_DIR:-/tmp/slipway-services}
 playwright_version=1.56.1
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "need root (or sudo) to run: $*" >&2; exit 1; fi
-}
+# as_root, apt_install
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v npm >/dev/null || missing+=(nodejs npm)
 command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]}" >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
-fi
+apt_install "${missing[@]}"
 
 prefix=$state/playwright
 if [ "$(node -p "require('$prefix/node_modules/playwright-core/package.json').version" 2>/dev/null)" != "$playwright_version" ]; then

@@ -41,10 +41,8 @@ azurite_address=127.0.0.1:10000
 # 3.36 and later declare node >= 21; 3.35 runs on the node 18 and 20 of Debian and NodeSource.
 azurite_version=3.35.0
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "need root (or sudo) to run: $*" >&2; exit 1; fi
-}
+# as_root, apt_install
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_packages() {
   local missing=()
@@ -68,11 +66,7 @@ install_packages() {
   command -v chromium >/dev/null || missing+=(chromium)
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v npm >/dev/null || missing+=(nodejs npm)
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]}" >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ca-certificates >/dev/null
-  fi
+  apt_install "${missing[@]}"
   if ! command -v kubectl >/dev/null; then
     echo "kubectl is not installed; the overlay tests use \`kubectl kustomize\` as their oracle" >&2
     exit 1

@@ -156,7 +156,7 @@ impl<R: Read> Clamp<R> {
     }
 
     /// Keeps a byte: output is the input less what was dropped, so this only counts.
-    fn emit(&mut self, _byte: u8) {
+    fn emit(&mut self) {
         self.written_total += 1;
     }
 
@@ -225,18 +225,18 @@ impl<R: Read> Clamp<R> {
             State::Text => {
                 if byte == b'<' {
                     self.end_drop();
-                    self.emit(byte);
+                    self.emit();
                     self.open_markup();
                 } else if self.dropping || self.may_start_drop(byte) {
                     self.drop_byte();
                 } else {
-                    self.emit(byte);
+                    self.emit();
                     self.kept += 1;
                     self.track_reference(byte);
                 }
             }
             State::Open => {
-                self.emit(byte);
+                self.emit();
                 self.count_markup("a tag")?;
                 self.state = match byte {
                     b'!' => State::Bang,
@@ -249,7 +249,7 @@ impl<R: Read> Clamp<R> {
                 };
             }
             State::Bang => {
-                self.emit(byte);
+                self.emit();
                 self.count_markup("a DOCTYPE declaration")?;
                 match byte {
                     b'-' => self.state = State::BangDash,
@@ -258,7 +258,7 @@ impl<R: Read> Clamp<R> {
                 }
             }
             State::BangDash => {
-                self.emit(byte);
+                self.emit();
                 self.count_markup("a DOCTYPE declaration")?;
                 if byte == b'-' {
                     self.enter_content(State::Comment);
@@ -267,7 +267,7 @@ impl<R: Read> Clamp<R> {
                 }
             }
             State::BangCData(matched) => {
-                self.emit(byte);
+                self.emit();
                 self.count_markup("a DOCTYPE declaration")?;
                 const OPENING: &[u8] = b"[CDATA[";
                 if byte == OPENING[usize::from(matched)] {
@@ -283,7 +283,7 @@ impl<R: Read> Clamp<R> {
             State::Comment => self.closing_content(byte, b'-'),
             State::CData => self.closing_content(byte, b']'),
             State::Pi(after_question) => {
-                self.emit(byte);
+                self.emit();
                 self.count_markup("a processing instruction")?;
                 if after_question && byte == b'>' {
                     self.enter_content(State::Text);
@@ -292,12 +292,12 @@ impl<R: Read> Clamp<R> {
                 }
             }
             State::Doctype(depth) => {
-                self.emit(byte);
+                self.emit();
                 self.count_markup("a DOCTYPE declaration")?;
                 self.doctype_byte(depth, byte);
             }
             State::Tag(0) => {
-                self.emit(byte);
+                self.emit();
                 self.count_markup("a tag")?;
                 match byte {
                     b'"' | b'\'' => {
@@ -312,13 +312,13 @@ impl<R: Read> Clamp<R> {
             State::Tag(quote) => {
                 if byte == quote {
                     self.end_drop();
-                    self.emit(byte);
+                    self.emit();
                     self.count_markup("a tag")?;
                     self.state = State::Tag(0);
                 } else if self.dropping || self.may_start_drop(byte) {
                     self.drop_byte();
                 } else {
-                    self.emit(byte);
+                    self.emit();
                     self.count_markup("a tag")?;
                     self.kept += 1;
                     self.track_reference(byte);
@@ -433,9 +433,9 @@ impl<R: Read> Clamp<R> {
             } else if byte == b'>' && self.closers >= 2 {
                 self.drop_length += self.closers - 2;
                 self.end_drop();
-                self.emit(closer);
-                self.emit(closer);
-                self.emit(byte);
+                self.emit();
+                self.emit();
+                self.emit();
                 self.enter_content(State::Text);
             } else {
                 self.drop_length += self.closers + 1;
@@ -444,16 +444,16 @@ impl<R: Read> Clamp<R> {
             return;
         }
         if byte == b'>' && self.closers >= 2 {
-            self.emit(byte);
+            self.emit();
             self.enter_content(State::Text);
         } else if byte == closer {
-            self.emit(byte);
+            self.emit();
             self.kept += 1;
             self.closers += 1;
         } else if self.closers == 0 && self.may_start_drop(byte) {
             self.drop_byte();
         } else {
-            self.emit(byte);
+            self.emit();
             self.kept += 1;
             self.closers = 0;
         }
