@@ -51,6 +51,16 @@ fn junit(cases: usize, seed: usize) -> String {
     xml
 }
 
+/// Best and median of `seconds` (this shared machine's figures swing by a third from run to
+/// run: the best is what the code can do, the median what a run is likely to see).
+fn best_and_median(mut seconds: Vec<f64>) -> (f64, f64) {
+    seconds.sort_by(f64::total_cmp);
+    (seconds[0], seconds[seconds.len() / 2])
+}
+
+/// How often each figure is measured.
+const RUNS: usize = 5;
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let directory = tempfile::tempdir().expect("temporary directory");
@@ -62,21 +72,28 @@ fn main() {
     fs_err::write(&big_path, &big).expect("write");
     let megabytes = big.len() as f64 / 1e6;
     drop(big);
-    let started = Instant::now();
-    let parsed = slipway_junit::parse_file(&big_path).expect("parses");
-    let parse_seconds = started.elapsed().as_secs_f64();
-    println!(
-        "parse alone: {} cells in {parse_seconds:.2} s = {:.0} MB/s",
-        parsed.cells.len(),
-        megabytes / parse_seconds
+    let mut parsed = None;
+    let (best, median) = best_and_median(
+        (0..RUNS)
+            .map(|_| {
+                let started = Instant::now();
+                parsed = Some(slipway_junit::parse_file(&big_path).expect("parses"));
+                started.elapsed().as_secs_f64()
+            })
+            .collect(),
     );
+    let parsed = parsed.expect("parsed");
+    println!(
+        "parse alone: {} cells, best {best:.2} s = {:.0} MB/s, median {median:.2} s = {:.0} MB/s",
+        parsed.cells.len(),
+        megabytes / best,
+        megabytes / median
+    );
+
     // The store's part alone: merging, then one build of 200,000 tests into a new database.
     let started = Instant::now();
     let merged = slipway_junit::merge(parsed.cells);
     let merging = started.elapsed().as_secs_f64();
-    let store = runtime
-        .block_on(Store::open(&format!("sqlite:{}", directory.path().join("alone.db").display())))
-        .expect("store");
     let build = slipway_core::results::Build {
         job: "alone".to_owned(),
         build_id: "1".to_owned(),
@@ -86,26 +103,46 @@ fn main() {
         version: None,
         source: "bench".to_owned(),
     };
-    let opened = Instant::now();
-    runtime.block_on(store.replace_build(&build, &merged, 1)).expect("stored");
+    let (best, median) = best_and_median(
+        (0..RUNS)
+            .map(|run| {
+                let url = format!("sqlite:{}", directory.path().join(format!("alone-{run}.db")).display());
+                let store = runtime.block_on(Store::open(&url)).expect("store");
+                let started = Instant::now();
+                runtime.block_on(store.replace_build(&build, &merged, 1)).expect("stored");
+                started.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
     println!(
-        "store alone: merge {merging:.2} s, one build of {} tests {:.2} s",
-        merged.len(),
-        opened.elapsed().as_secs_f64()
+        "store alone: merge {merging:.2} s; one build of {} tests best {best:.2} s, median {median:.2} s",
+        merged.len()
     );
     drop(merged);
-    let store_url = format!("sqlite:{}", directory.path().join("big.db").display());
-    let store = runtime.block_on(Store::open(&store_url)).expect("store");
-    let started = Instant::now();
-    let report = runtime
-        .block_on(ingest(&store, &[big_path.display().to_string()], &Options { now: 1, ..Options::default() }))
-        .expect("ingested");
-    let seconds = started.elapsed().as_secs_f64();
-    assert_eq!(report.tests, 200_000, "{:?}", report.problems);
+
+    let (best, median) = best_and_median(
+        (0..RUNS)
+            .map(|run| {
+                let url = format!("sqlite:{}", directory.path().join(format!("big-{run}.db")).display());
+                let store = runtime.block_on(Store::open(&url)).expect("store");
+                let started = Instant::now();
+                let report = runtime
+                    .block_on(ingest(
+                        &store,
+                        &[big_path.display().to_string()],
+                        &Options { now: 1, ..Options::default() },
+                    ))
+                    .expect("ingested");
+                assert_eq!(report.tests, 200_000, "{:?}", report.problems);
+                started.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
     println!(
-        "one file: {megabytes:.1} MB, {} tests in {seconds:.2} s = {:.0} MB/s (target >= 200 MB/s)",
-        report.tests,
-        megabytes / seconds
+        "one file: {megabytes:.1} MB, 200000 tests, best {best:.2} s = {:.0} MB/s, median {median:.2} s = {:.0} MB/s \
+         (target >= 200 MB/s)",
+        megabytes / best,
+        megabytes / median
     );
 
     // 2,000 small files in one Prow-shaped tree of 100 builds.
@@ -123,17 +160,22 @@ fn main() {
             fs_err::write(root.join(format!("artifacts/junit_{file:02}.xml")), xml).expect("write");
         }
     }
-    let store_url = format!("sqlite:{}", directory.path().join("tree.db").display());
-    let store = runtime.block_on(Store::open(&store_url)).expect("store");
-    let started = Instant::now();
-    let report = runtime
-        .block_on(ingest(&store, &[tree.display().to_string()], &Options { now: 1, ..Options::default() }))
-        .expect("ingested");
-    let seconds = started.elapsed().as_secs_f64();
-    assert_eq!(report.files, 2_000, "{:?}", report.problems);
+    let (best, median) = best_and_median(
+        (0..RUNS)
+            .map(|run| {
+                let url = format!("sqlite:{}", directory.path().join(format!("tree-{run}.db")).display());
+                let store = runtime.block_on(Store::open(&url)).expect("store");
+                let started = Instant::now();
+                let report = runtime
+                    .block_on(ingest(&store, &[tree.display().to_string()], &Options { now: 1, ..Options::default() }))
+                    .expect("ingested");
+                assert_eq!(report.files, 2_000, "{:?}", report.problems);
+                started.elapsed().as_secs_f64()
+            })
+            .collect(),
+    );
     println!(
-        "2,000 files: {:.1} MB in 100 builds, {} tests in {seconds:.2} s (target < 2 s)",
-        bytes as f64 / 1e6,
-        report.tests
+        "2,000 files: {:.1} MB in 100 builds, 80000 tests, best {best:.2} s, median {median:.2} s (target < 2 s)",
+        bytes as f64 / 1e6
     );
 }

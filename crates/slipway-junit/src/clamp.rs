@@ -15,8 +15,7 @@
 
 use std::io::{self, BufRead, Read};
 
-/// Bytes read from the underlying reader at a time. Must stay below [`CONTENT_KEEP`]: then every
-/// drop happens while quick-xml reads the token it belongs to (see [`Clamp::take_dropped`]).
+/// Bytes read from the underlying reader at a time (and handed out at most at once).
 const CHUNK: usize = 64 * 1024;
 
 /// Bytes kept of each text run, CDATA section, comment and attribute value.
@@ -62,6 +61,44 @@ enum State {
     Tag(u8),
 }
 
+/// What the parser needs of a clamped input besides its bytes: [`Clamp`] itself, or
+/// [`crate::pipe::Piped`], which receives a clamp's output from another thread.
+pub(crate) trait Clamped: BufRead {
+    /// The bytes dropped before output position `position` (where the parser has read to)
+    /// and not taken before. A drop starts only after [`CONTENT_KEEP`] bytes of a token and
+    /// ends with it, so what this returns after an event belongs to that event's token (a text
+    /// run with references is several events).
+    fn take_dropped(&mut self, position: u64) -> u64;
+
+    /// The position in the original input of output position `position`.
+    fn original_offset(&self, position: u64) -> u64;
+}
+
+/// Where bytes were dropped: in output order, each drop's output position (the dropped bytes
+/// were just before it) and the bytes dropped up to and including it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Drops {
+    pub(crate) list: Vec<(u64, u64)>,
+    /// Bytes already taken by [`Drops::take`].
+    taken: u64,
+}
+
+impl Drops {
+    /// Bytes dropped before output position `position`.
+    pub(crate) fn before(&self, position: u64) -> u64 {
+        let index = self.list.partition_point(|(at, _)| *at <= position);
+        index.checked_sub(1).map_or(0, |last| self.list[last].1)
+    }
+
+    /// Bytes dropped before `position` not taken yet.
+    pub(crate) fn take(&mut self, position: u64) -> u64 {
+        let before = self.before(position);
+        let new = before.saturating_sub(self.taken);
+        self.taken = self.taken.max(before);
+        new
+    }
+}
+
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct Clamp<R> {
@@ -96,10 +133,8 @@ pub(crate) struct Clamp<R> {
     /// Original bytes read so far, and output bytes produced.
     read_total: u64,
     written_total: u64,
-    /// Every drop: (output position where it happened, bytes dropped up to and including it).
-    drops: Vec<(u64, u64)>,
+    pub(crate) drops: Drops,
     dropped_total: u64,
-    dropped_reported: u64,
     error: Option<Oversized>,
     /// Whether runs of alike bytes are taken at once ([`Clamp::run`]); off only in tests, which
     /// check both ways give the same output.
@@ -128,31 +163,11 @@ impl<R: Read> Clamp<R> {
             drop_length: 0,
             read_total: 0,
             written_total: 0,
-            drops: Vec::new(),
+            drops: Drops::default(),
             dropped_total: 0,
-            dropped_reported: 0,
             error: None,
             runs: true,
         }
-    }
-
-    /// The bytes dropped since the last call. quick-xml asks for more input only while reading
-    /// an event, and a drop needs more than one chunk of one token, so what this returns after
-    /// an event belongs to the token that event is part of (a text run with references is
-    /// several events).
-    pub(crate) fn take_dropped(&mut self) -> u64 {
-        let dropped = self.dropped_total + self.drop_length - self.dropped_reported;
-        self.dropped_reported += dropped;
-        dropped
-    }
-
-    /// The position in the original input of output position `position`.
-    pub(crate) fn original_offset(&self, position: u64) -> u64 {
-        // Drops are in output order, each with the bytes dropped up to and including it.
-        let index = self.drops.partition_point(|(at, _)| *at <= position);
-        let before = index.checked_sub(1).map_or(0, |last| self.drops[last].1);
-        let current = if self.dropping && self.written_total <= position { self.drop_length } else { 0 };
-        position + before + current
     }
 
     /// Keeps a byte: output is the input less what was dropped, so this only counts.
@@ -176,7 +191,7 @@ impl<R: Read> Clamp<R> {
             // the bytes just before its end, and those kept at its end are not in it.
             self.chunk_drops.push((self.drop_start, self.drop_start + self.drop_length));
             self.dropped_total += self.drop_length;
-            self.drops.push((self.written_total, self.dropped_total));
+            self.drops.list.push((self.written_total, self.dropped_total));
             self.dropping = false;
             self.drop_length = 0;
         }
@@ -487,9 +502,8 @@ impl<R: Read> Clamp<R> {
             self.chunk_drops.clear();
             let mut start = 0;
             if self.read_total == 0 && self.raw[..count].starts_with(b"\xEF\xBB\xBF") {
-                self.drops.push((0, 3));
+                self.drops.list.push((0, 3));
                 self.dropped_total += 3;
-                self.dropped_reported += 3;
                 self.read_total = 3;
                 start = 3;
             }
@@ -552,6 +566,17 @@ impl<R: Read> Clamp<R> {
         self.from_out = true;
         self.position = 0;
         self.end = self.out.len();
+    }
+}
+
+impl<R: Read> Clamped for Clamp<R> {
+    fn take_dropped(&mut self, position: u64) -> u64 {
+        self.drops.take(position)
+    }
+
+    fn original_offset(&self, position: u64) -> u64 {
+        let current = if self.dropping && self.written_total <= position { self.drop_length } else { 0 };
+        position + self.drops.before(position) + current
     }
 }
 
@@ -637,8 +662,8 @@ mod tests {
             Ok(_) => String::new(),
             Err(error) => error.to_string(),
         };
-        let dropped = clamp.take_dropped();
-        (out, error, clamp.drops, dropped)
+        let dropped = clamp.take_dropped(u64::MAX);
+        (out, error, clamp.drops.list, dropped)
     }
 
     proptest::proptest! {
@@ -669,7 +694,7 @@ mod tests {
             // The output is the input less the drops recorded: each byte where they say.
             let (out, _, drops, _) = fast;
             let mut clamp = Clamp::new(&b""[..]);
-            clamp.drops = drops;
+            clamp.drops.list = drops;
             for (position, byte) in out.iter().enumerate() {
                 let original = clamp.original_offset(position as u64);
                 proptest::prop_assert_eq!(input.get(original as usize), Some(byte), "output byte {}", position);
@@ -692,8 +717,8 @@ mod tests {
         let (out, mut clamp) = clamp(&input);
         assert_eq!(out.len(), input.len() - 1000);
         assert!(out.ends_with(b"x</a>\n<b/>"));
-        assert_eq!(clamp.take_dropped(), 1000);
-        assert_eq!(clamp.take_dropped(), 0);
+        assert_eq!(clamp.take_dropped(u64::MAX), 1000);
+        assert_eq!(clamp.take_dropped(u64::MAX), 0);
         // `</a>` is at output position 3 + keep, and at 3 + keep + 1000 in the input.
         let end = 3 + CONTENT_KEEP;
         assert_eq!(clamp.original_offset(end), end + 1000);
@@ -727,14 +752,14 @@ mod tests {
             let (out, mut clamp) = clamp(&input);
             let expected_end = format!("y{close}</a>");
             assert!(out.ends_with(expected_end.as_bytes()), "{open}");
-            assert!(clamp.take_dropped() >= 60, "{open}");
+            assert!(clamp.take_dropped(u64::MAX) >= 60, "{open}");
         }
         let mut input = b"<a m=\"".to_vec();
         input.extend(std::iter::repeat_n(b'v', keep() + 5));
         input.extend(b"\" n='1'/>");
         let (out, mut clamp) = clamp(&input);
         assert!(out.ends_with(b"v\" n='1'/>"));
-        assert_eq!(clamp.take_dropped(), 5);
+        assert_eq!(clamp.take_dropped(u64::MAX), 5);
     }
 
     #[test]

@@ -101,6 +101,7 @@ mod error;
 mod ingest;
 mod merge;
 mod parse;
+mod pipe;
 mod prow;
 mod source;
 mod text;

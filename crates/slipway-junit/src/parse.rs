@@ -11,7 +11,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use slipway_core::results::{Status, TestResult};
 
-use crate::clamp::{Clamp, Oversized};
+use crate::clamp::{Clamp, Clamped, Oversized};
 use crate::text::{self, BoundedText};
 
 /// What one JUnit file holds: one cell per test case, before duplicate names are merged.
@@ -39,7 +39,12 @@ pub struct ParseError {
 
 /// Reads a JUnit XML document from `input`, streaming; memory stays bounded whatever its size.
 pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
-    let mut reader = Reader::from_reader(Clamp::new(input));
+    parse_from(Clamp::new(input))
+}
+
+/// [`parse`] of a clamped input (see [`crate::pipe`] for the clamp on a thread of its own).
+pub(crate) fn parse_from(input: impl Clamped) -> Result<Parsed, ParseError> {
+    let mut reader = Reader::from_reader(input);
     let mut state = Document::default();
     let mut buffer = Vec::new();
     let mut parsed = None;
@@ -50,8 +55,9 @@ pub fn parse(input: impl Read) -> Result<Parsed, ParseError> {
             Ok(event) => event,
             Err(error) => return Err(xml_error(&reader, &error)),
         };
+        let position = reader.buffer_position();
         let clamp = reader.get_mut();
-        let dropped = clamp.take_dropped();
+        let dropped = clamp.take_dropped(position);
         let at = clamp.original_offset(start);
         let fail = |message: String| ParseError { offset: at, message, not_junit: false };
         if parsed.is_some() {
@@ -187,7 +193,7 @@ fn attributes<'a>(element: &'a BytesStart<'_>) -> Result<Attributes<'a>, String>
 }
 
 /// The error for a failure quick-xml reports, at the position it reports.
-fn xml_error<R: Read>(reader: &Reader<Clamp<R>>, error: &quick_xml::Error) -> ParseError {
+fn xml_error(reader: &Reader<impl Clamped>, error: &quick_xml::Error) -> ParseError {
     if let quick_xml::Error::Io(io) = error
         && let Some(oversized) = io.get_ref().and_then(|inner| inner.downcast_ref::<Oversized>())
     {

@@ -149,23 +149,30 @@ pub fn parse_file(path: &Path) -> Result<Parsed, Problem> {
 }
 
 /// `input`, decompressed when `gzip`.
-fn maybe_gzip<'a>(input: impl std::io::Read + 'a, gzip: bool) -> Box<dyn std::io::Read + 'a> {
+fn maybe_gzip<'a>(input: impl std::io::Read + Send + 'a, gzip: bool) -> Box<dyn std::io::Read + Send + 'a> {
     if gzip { Box::new(flate2::read::MultiGzDecoder::new(input)) } else { Box::new(input) }
+}
+
+/// Parses `input` of `size` bytes: a big one on two threads ([`crate::pipe`]).
+fn parse_sized(input: impl std::io::Read + Send, size: u64) -> Result<Parsed, crate::parse::ParseError> {
+    if size >= crate::pipe::PIPE_FROM { crate::pipe::parse_piped(input) } else { parse(input) }
 }
 
 fn parse_file_as(path: &Path, shown: String, gzip: bool) -> Result<Parsed, (Problem, bool)> {
     let open = || std::fs::File::open(path).map(|file| maybe_gzip(std::io::BufReader::new(file), gzip));
-    let file = open().map_err(|error| {
+    let failed = |error: std::io::Error| {
         (Problem::new(shown.clone(), None, format!("could not read: {}", io_reason(&error))), false)
-    })?;
-    parse(file).map_err(|error| {
+    };
+    let size = std::fs::metadata(path).map_err(failed)?.len();
+    let file = open().map_err(failed)?;
+    parse_sized(file, size).map_err(|error| {
         let line = open().and_then(|file| clamp::line_at(file, error.offset)).ok();
         (Problem::new(shown, line, error.message), error.not_junit)
     })
 }
 
 fn parse_bytes(bytes: &Bytes, shown: String, gzip: bool) -> Result<Parsed, (Problem, bool)> {
-    parse(maybe_gzip(bytes.as_ref(), gzip)).map_err(|error| {
+    parse_sized(maybe_gzip(bytes.as_ref(), gzip), bytes.len() as u64).map_err(|error| {
         let line = clamp::line_at(maybe_gzip(bytes.as_ref(), gzip), error.offset).ok();
         (Problem::new(shown, line, error.message), error.not_junit)
     })
