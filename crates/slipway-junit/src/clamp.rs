@@ -667,13 +667,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        // Inputs reach megabytes and are read byte by byte too: a few dozen cases keep this
+        // test to seconds in a debug build.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
 
         /// Taking runs of bytes at once changes nothing: the same output, drops and errors as
         /// byte by byte, wherever the reads of the input end.
         #[test]
         fn runs_are_the_same_as_byte_by_byte(
-            pieces in proptest::collection::vec((0..28usize, 0..8usize), 1..40),
+            pieces in proptest::collection::vec((0..28usize, 0..8usize), 1..16),
             sizes in proptest::collection::vec(1..70_000usize, 1..4),
         ) {
             const TOKENS: [&str; 21] = [

@@ -71,13 +71,15 @@
 //! is a [`Problem`] naming the file and line; none of its tests are kept, and every other input
 //! is still ingested. Reading streams: memory stays bounded whatever the file's size, because
 //! each text, CDATA section, comment and attribute value is read up to 256 KiB and the rest
-//! skipped (counted in the truncation note), and a tag over 4 MiB is a problem. Whatever
-//! follows the root element's end is not read. What results may hold is bounded too: at most
-//! [`MAX_TEST_CASES`] test cases (1,000,000) and [`MAX_KEPT_TEXT`] (128 MiB) of names and
-//! texts per file, found as soon as the limit is passed, so reading a file never holds more
-//! (about 300 MB); and the same per build, over its files (a file that would pass it is a
-//! problem and left out). [`crate::ingest`] reads 8 files at a time, so its memory stays under
-//! about 3 GB in the worst case, whatever the inputs' sizes; real inputs need a small part.
+//! skipped (counted in the truncation note), and a tag over 4 MiB is a problem. A file of 4 MB
+//! or more is read on a thread of its own while it is parsed, at most 8 chunks of 64 KiB ahead
+//! (`pipe.rs`). Whatever follows the root element's end is not read. What results may hold
+//! is bounded too: at most [`MAX_TEST_CASES`] test cases (1,000,000) and [`MAX_KEPT_TEXT`]
+//! (128 MiB) of names and texts per file, found as soon as the limit is passed, so reading a
+//! file never holds more (about 300 MB); and the same per build, over its files (a file that
+//! would pass it is a problem and left out). [`crate::ingest`] reads 8 files at a time, so its
+//! memory stays under about 3 GB in the worst case, whatever the inputs' sizes; real inputs need
+//! a small part.
 //!
 //! # Inputs
 //!

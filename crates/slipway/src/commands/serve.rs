@@ -41,8 +41,16 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
     let releases =
         Arc::new(ServeReleases { globals: globals.clone(), state: state.clone(), registries: registries.clone() });
     let inputs = Inputs { globals: globals.clone(), prow, state, registries };
+    // The configuration file as it was before it was read: a change while it is read (or before
+    // the first look) must not hide in the first fingerprint.
+    let before = fingerprint(&inputs.config_file());
     let (settings, dashboards) = inputs.resolve()?;
     super::warn(&settings.warnings);
+    let mut watched = inputs.watched(&settings);
+    let mut seen = fingerprint(&watched);
+    if before.iter().any(|entry| !seen.contains(entry)) {
+        seen.clear();
+    }
     let database_url = settings.state.database_url.clone();
     super::runtime()?.block_on(async {
         let store = slipway_store::Store::open(&database_url).await?;
@@ -93,8 +101,6 @@ pub(super) fn run(args: ServeArgs, globals: &Globals) -> anyhow::Result<u8> {
         let server = tokio::spawn(server.serve(listener, serving.clone()));
         // Alerts of the stored results, each new one posted once to results.alerts.webhook.
         let alerting = tokio::spawn(super::serve_alerts::run(store.clone(), globals.clone(), serving.clone()));
-        let mut watched = inputs.watched(&settings);
-        let mut seen = fingerprint(&watched);
         let signal = loop {
             tokio::select! {
                 signal = signals.next() => break signal,
@@ -179,14 +185,17 @@ impl Inputs {
         Ok((settings, dashboards))
     }
 
+    /// The configuration file read: the one `--config` names, or the project's slipway.yaml.
+    fn config_file(&self) -> Vec<PathBuf> {
+        crate::config_file::load(&self.globals).ok().and_then(|loaded| loaded.path).into_iter().collect()
+    }
+
     /// slipway.yaml (the file `--config` names, or the project's, also before it exists) and
     /// the Prow config the settings were read from.
     fn watched(&self, settings: &RunSettings) -> Vec<PathBuf> {
         let mut paths: Vec<PathBuf> =
             ["slipway.yaml", "slipway.yml"].iter().map(|name| settings.project.join(name)).collect();
-        if let Some(read) = crate::config_file::load(&self.globals).ok().and_then(|loaded| loaded.path) {
-            paths.push(read);
-        }
+        paths.extend(self.config_file());
         if let Some((_, prow)) = &settings.catalog.prow {
             paths.extend(prow.iter().cloned());
         }
